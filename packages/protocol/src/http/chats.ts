@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { Chat } from '../models/chat.js';
+import { ClientMessageType, Message } from '../models/message.js';
+import { id, messageContent, text } from '../primitives.js';
+
+export const CreateChatRequest = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('direct'), userId: id() }),
+  z.object({
+    type: z.literal('group'),
+    name: text(1, 100),
+    participantIds: z.array(id()).max(256),
+  }),
+]);
+export type CreateChatRequest = z.infer<typeof CreateChatRequest>;
+
+export const ChatListResponse = z.object({ chats: z.array(Chat) });
+export type ChatListResponse = z.infer<typeof ChatListResponse>;
+
+export const ChatParams = z.object({ chatId: id() });
+export const ParticipantParams = z.object({ chatId: id(), userId: id() });
+
+export const AddParticipantRequest = z.object({ userId: id() });
+export const RenameChatRequest = z.object({ name: text(1, 100) });
+export const ChangeRoleRequest = z.object({ role: z.enum(['admin', 'member']) });
+
+export const SendMessageRequest = z.object({
+  content: messageContent(),
+  messageType: ClientMessageType.optional(),
+  clientMessageId: text(1, 64).optional(),
+});
+export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
+
+export const MESSAGE_PAGE_DEFAULT = 50;
+export const MESSAGE_PAGE_MAX = 100;
+
+export const MessagePageQuery = z
+  .object({
+    before: id().optional(),
+    after: id().optional(),
+    limit: z.coerce.number().int().min(1).max(MESSAGE_PAGE_MAX).default(MESSAGE_PAGE_DEFAULT),
+  })
+  .refine((q) => !(q.before && q.after), { message: 'before and after cannot be combined' });
+export type MessagePageQuery = z.infer<typeof MessagePageQuery>;
+
+export const MessagePage = z.object({ messages: z.array(Message), has_more: z.boolean() });
+export type MessagePage = z.infer<typeof MessagePage>;

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ErrorBody } from '../errors.js';
+import { SendMessageRequest } from '../http/chats.js';
+import { Chat } from '../models/chat.js';
+import { Message } from '../models/message.js';
+import { PresenceStatus } from '../models/user.js';
+import { id, isoTime } from '../primitives.js';
+
+// ---- client → server payloads -------------------------------------------------------------
+
+export const ChatRef = z.object({ chatId: id() });
+export type ChatRef = z.infer<typeof ChatRef>;
+
+export const MessageSendPayload = SendMessageRequest.extend({ chatId: id() });
+export type MessageSendPayload = z.infer<typeof MessageSendPayload>;
+
+export const MessageReadPayload = z.object({ messageId: id(), chatId: id() });
+export type MessageReadPayload = z.infer<typeof MessageReadPayload>;
+
+// ---- server → client payloads -------------------------------------------------------------
+
+export const UserStatusEvent = z.object({
+  userId: id(),
+  status: PresenceStatus,
+  lastSeenAt: isoTime().optional(),
+});
+export type UserStatusEvent = z.infer<typeof UserStatusEvent>;
+
+export const TypingStartEvent = z.object({ chatId: id(), userId: id(), username: z.string() });
+export type TypingStartEvent = z.infer<typeof TypingStartEvent>;
+
+export const TypingStopEvent = z.object({ chatId: id(), userId: id() });
+export type TypingStopEvent = z.infer<typeof TypingStopEvent>;
+
+export const MessageReadEvent = z.object({
+  messageId: id(),
+  userId: id(),
+  chatId: id(),
+  seq: z.number().int(),
+});
+export type MessageReadEvent = z.infer<typeof MessageReadEvent>;
+
+export const ChatRemovedEvent = z.object({ chatId: id() });
+export type ChatRemovedEvent = z.infer<typeof ChatRemovedEvent>;
+
+export const ErrorEvent = z.object({ message: z.string(), code: ErrorBody.shape.code });
+export type ErrorEvent = z.infer<typeof ErrorEvent>;
+
+// ---- acknowledgements ---------------------------------------------------------------------
+
+export type AckFailure = { ok: false; error: ErrorBody };
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckFailure;
+export type AckCallback<T extends object = object> = (response: Ack<T>) => void;
+
+/**
+ * Typed for socket.io's generics. The payload is `unknown` on purpose: types are no validation,
+ * every handler parses what arrives with the schema above.
+ */
+export interface ClientToServerEvents {
+  'chat:join': (payload: ChatRef, ack?: AckCallback) => void;
+  'chat:leave': (payload: ChatRef, ack?: AckCallback) => void;
+  'message:send': (payload: MessageSendPayload, ack?: AckCallback<{ message: Message }>) => void;
+  'message:read': (payload: MessageReadPayload, ack?: AckCallback) => void;
+  'typing:start': (payload: ChatRef, ack?: AckCallback) => void;
+  'typing:stop': (payload: ChatRef, ack?: AckCallback) => void;
+}
+
+export interface ServerToClientEvents {
+  'message:new': (message: Message) => void;
+  'user:status': (event: UserStatusEvent) => void;
+  'typing:start': (event: TypingStartEvent) => void;
+  'typing:stop': (event: TypingStopEvent) => void;
+  'message:read': (event: MessageReadEvent) => void;
+  'chat:new': (chat: Chat) => void;
+  'chat:updated': (chat: Chat) => void;
+  'chat:removed': (event: ChatRemovedEvent) => void;
+  error: (event: ErrorEvent) => void;
+}
+
+/** The inbound schema of every client event, so a handler cannot forget to parse. */
+export const clientEventSchemas = {
+  'chat:join': ChatRef,
+  'chat:leave': ChatRef,
+  'message:send': MessageSendPayload,
+  'message:read': MessageReadPayload,
+  'typing:start': ChatRef,
+  'typing:stop': ChatRef,
+} as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

@@ -1,0 +1,4 @@
+// The only place that spells a room name: user rooms reach every socket of one user,
+// chat rooms every socket of a chat's participants.
+export const userRoom = (userId: string): `user:${string}` => `user:${userId}`;
+export const chatRoom = (chatId: string): `chat:${string}` => `chat:${chatId}`;

@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCors from '@fastify/cors';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { authRoutes } from './http/auth.routes.js';
+import { chatRoutes } from './http/chats.routes.js';
+import { registerErrorHandling } from './http/errors.js';
+import { healthRoutes } from './http/health.routes.js';
+import { userRoutes } from './http/users.routes.js';
+import { registerWebClient } from './http/web.js';
+import { Lifecycle } from './lifecycle.js';
+import { announceListening } from './logger.js';
+import { originAllowed } from './origin.js';
+import { socketBroadcaster } from './realtime/broadcaster.js';
+import { attachGateway, createSocketServer } from './realtime/gateway.js';
+import type { ParleyServer } from './realtime/types.js';
+import { createServices, type Services } from './services/index.js';
+
+export { loadConfig, type Config } from './config.js';
+export { createLogger } from './logger.js';
+
+const BODY_LIMIT = 64 * 1024;
+const SHUTDOWN_BUDGET_MS = 8000;
+const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+export interface ParleyApp {
+  readonly http: FastifyInstance;
+  readonly io: ParleyServer;
+  readonly database: Database;
+  readonly services: Services;
+  /** Binds PORT/HOST and resolves with the URL clients use. */
+  listen(): Promise<string>;
+  /** Graceful: refuse new work, finish writes in flight, close sockets, then the database. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, log: Logger): Promise<ParleyApp> {
+  if (config.redisUrl) {
+    throw new Error(
+      'REDIS_URL is set, but several nodes are not supported yet: unset it to run one process',
+    );
+  }
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+  });
+  try {
+    return await assemble(config, log, database);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+async function assemble(config: Config, log: Logger, database: Database): Promise<ParleyApp> {
+  const lifecycle = new Lifecycle();
+  const http = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    // Socket.IO's long-lived connections must not hold up close(); we close them ourselves.
+    forceCloseConnections: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  http.setValidatorCompiler(validatorCompiler);
+  http.setSerializerCompiler(serializerCompiler);
+  http.decorateRequest('user', null);
+
+  const io = createSocketServer(http.server, config);
+  const services = createServices(database.db, config, socketBroadcaster(io));
+
+  // Origin allowlist first, then refuse new work while shutting down.
+  http.addHook('onRequest', async (request, reply) => {
+    if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigins)) {
+      return reply.status(403).send({ error: { code: 'forbidden', message: 'origin not allowed' } });
+    }
+    lifecycle.assertOpen();
+  });
+  await http.register(fastifyCors, { origin: [...config.corsOrigins], credentials: true });
+  await http.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Parley API', version: '0.1.0', description: 'See docs/API.md for the socket events.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const webDist = config.webDist ?? DEFAULT_WEB_DIST;
+  const hasWeb = await registerWebClient(http, webDist);
+  registerErrorHandling(http, hasWeb);
+  await http.register(
+    async (api) => {
+      await api.register(healthRoutes, { database });
+      await api.register(authRoutes, { services });
+      await api.register(userRoutes, { services });
+      await api.register(chatRoutes, { services });
+      api.get('/openapi.json', { schema: { hide: true } }, () => http.swagger());
+    },
+    { prefix: '/api' },
+  );
+  attachGateway(io, services, lifecycle, log);
+  if (!hasWeb) log.info({ webDist: path.relative(process.cwd(), webDist) }, 'no web client built; serving the API only');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const budget = Date.now() + SHUTDOWN_BUDGET_MS;
+      await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
+      services.typingStore.clear();
+      io.local.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+      await http.close();
+      await lifecycle.drain(Math.max(0, budget - Date.now()));
+      await database.close();
+    })());
+
+  return {
+    http,
+    io,
+    database,
+    services,
+    listen: async () => {
+      await http.listen({ port: config.port, host: config.host });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const shownHost = ['0.0.0.0', '::', '[::]'].includes(config.host) ? 'localhost' : config.host;
+      const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+      announceListening(url);
+      return url;
+    },
+    close,
+  };
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Parsed once at boot; everything else reads this frozen object, never process.env. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly jwtSecret: string;
+  readonly jwtTtlSeconds: number;
+  readonly corsOrigins: readonly string[];
+  readonly rateLimitAuth: number;
+  readonly rateLimitMessages: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly typingTimeoutMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly webDist: string | undefined;
+  readonly production: boolean;
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const Env = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z.string().min(1).optional(),
+  JWT_SECRET: z
+    .string()
+    .refine((s) => Buffer.byteLength(s) >= 32, 'must be at least 32 bytes')
+    .optional(),
+  JWT_TTL: int(1, 10 * 365 * 24 * 3600).default(604_800),
+  CORS_ORIGINS: z.string().default(''),
+  RATE_LIMIT_AUTH: int(0, 1_000_000).default(30),
+  RATE_LIMIT_MESSAGES: int(0, 1_000_000).default(100),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a typing:start lasts without a repeat (the contract says about 5 s). */
+  TYPING_TIMEOUT_MS: int(100, 600_000).default(5000),
+  /** PGlite never checkpoints by itself; without this its WAL grows without bound. */
+  CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
+  /** The built web client to serve at `/`; unset serves the repository's packages/web/dist. */
+  WEB_DIST: z.string().optional(),
+});
+
+export class ConfigError extends Error {}
+
+/** Reads the environment (variables named in shared/contract.md) and fails fast, naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as a shell's `VAR=` usually means.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = path.resolve(e.DATA_DIR);
+  let jwtSecret = e.JWT_SECRET;
+  if (!jwtSecret) {
+    if (production) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+    jwtSecret = readOrCreateSecret(dataDir);
+  }
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    jwtSecret,
+    jwtTtlSeconds: e.JWT_TTL,
+    corsOrigins: Object.freeze(
+      e.CORS_ORIGINS.split(',')
+        .map((o) => o.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    ),
+    rateLimitAuth: e.RATE_LIMIT_AUTH,
+    rateLimitMessages: e.RATE_LIMIT_MESSAGES,
+    logLevel: e.LOG_LEVEL,
+    typingTimeoutMs: e.TYPING_TIMEOUT_MS,
+    checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
+    webDist: e.WEB_DIST,
+    production,
+  });
+}
+
+/** Outside production a missing JWT_SECRET is generated once and kept, so tokens survive restarts. */
+function readOrCreateSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch (err) {
+    // Two processes racing to create it: the first one's secret wins.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+}

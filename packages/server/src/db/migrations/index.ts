@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-28T0100_initial.js';
+
+/** Every migration, by its timestamped name; Kysely runs them in name order. */
+export const migrations: Record<string, Migration> = {
+  '2026-11-28T0100_initial': initial,
+};

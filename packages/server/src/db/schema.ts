@@ -1,0 +1,71 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** timestamptz: a Date comes back from both drivers; we may write a Date or an SQL expression. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  email: string | null;
+  display_name: string;
+  password_hash: string;
+  avatar_url: string | null;
+  last_seen_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface ChatsTable {
+  id: Generated<string>;
+  type: 'direct' | 'group';
+  name: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /** The seq of the chat's newest message: the counter the send path bumps. */
+  last_seq: Generated<number>;
+  /** For direct chats, the two user ids in order, so that racing creations meet on one row. */
+  direct_key: string | null;
+}
+
+export interface ChatParticipantsTable {
+  chat_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'member';
+  joined_at: Timestamp;
+  last_read_seq: Generated<number>;
+  last_read_at: NullableTimestamp;
+}
+
+export interface MessagesTable {
+  id: Generated<string>;
+  chat_id: string;
+  seq: number;
+  sender_id: string;
+  content: string;
+  message_type: 'text' | 'image' | 'file' | 'system';
+  client_message_id: string | null;
+  created_at: Timestamp;
+  edited_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface MessageReadsTable {
+  message_id: string;
+  user_id: string;
+  read_at: Timestamp;
+}
+
+export interface DB {
+  users: UsersTable;
+  chats: ChatsTable;
+  chat_participants: ChatParticipantsTable;
+  messages: MessagesTable;
+  message_reads: MessageReadsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type ChatRow = Selectable<ChatsTable>;
+export type ParticipantRow = Selectable<ChatParticipantsTable>;
+export type MessageRow = Selectable<MessagesTable>;

@@ -1,0 +1,144 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  AddParticipantRequest,
+  ChangeRoleRequest,
+  Chat,
+  ChatListResponse,
+  ChatParams,
+  CreateChatRequest,
+  Message,
+  MessagePage,
+  MessagePageQuery,
+  ParticipantParams,
+  RenameChatRequest,
+  SendMessageRequest,
+} from '@parley/protocol';
+import { z } from 'zod';
+import type { Services } from '../services/index.js';
+import { currentUser, requireUser } from './auth-hook.js';
+import { errorResponses } from './schemas.js';
+
+export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { chats, messages } = services;
+  app.addHook('onRequest', requireUser(services.auth));
+
+  app.get(
+    '/chats',
+    {
+      schema: {
+        summary: "The caller's chats, newest activity first",
+        response: { 200: ChatListResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ chats: await chats.list(currentUser(request).id) }),
+  );
+
+  app.post(
+    '/chats',
+    {
+      schema: {
+        summary: 'Start a direct chat (200 if it exists) or create a group',
+        body: CreateChatRequest,
+        response: { 200: Chat, 201: Chat, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { chat, created } = await chats.create(currentUser(request).id, request.body);
+      return reply.status(created ? 201 : 200).send(chat);
+    },
+  );
+
+  app.get(
+    '/chats/:chatId',
+    { schema: { summary: 'One chat', params: ChatParams, response: { 200: Chat, ...errorResponses } } },
+    async (request) => chats.get(request.params.chatId, currentUser(request).id),
+  );
+
+  app.patch(
+    '/chats/:chatId',
+    {
+      schema: {
+        summary: 'Rename a group (owner or admin)',
+        params: ChatParams,
+        body: RenameChatRequest,
+        response: { 200: Chat, ...errorResponses },
+      },
+    },
+    async (request) => chats.rename(request.params.chatId, currentUser(request).id, request.body.name),
+  );
+
+  app.post(
+    '/chats/:chatId/participants',
+    {
+      schema: {
+        summary: 'Add someone to a group (owner or admin)',
+        params: ChatParams,
+        body: AddParticipantRequest,
+        response: { 201: Chat, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await chats.addParticipant(request.params.chatId, currentUser(request).id, request.body.userId)),
+  );
+
+  app.patch(
+    '/chats/:chatId/participants/:userId',
+    {
+      schema: {
+        summary: "Change a participant's role (the owner only)",
+        params: ParticipantParams,
+        body: ChangeRoleRequest,
+        response: { 200: Chat, ...errorResponses },
+      },
+    },
+    async (request) =>
+      chats.setRole(request.params.chatId, currentUser(request).id, request.params.userId, request.body.role),
+  );
+
+  app.delete(
+    '/chats/:chatId/participants/:userId',
+    {
+      schema: {
+        summary: 'Remove someone (owner or admin) or leave (oneself)',
+        params: ParticipantParams,
+        response: { 204: z.null().describe('removed'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await chats.removeParticipant(request.params.chatId, currentUser(request).id, request.params.userId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/chats/:chatId/messages',
+    {
+      schema: {
+        summary: 'History in seq order: the newest before a cursor, or the oldest after one',
+        params: ChatParams,
+        querystring: MessagePageQuery,
+        response: { 200: MessagePage, ...errorResponses },
+      },
+    },
+    async (request) => messages.page(request.params.chatId, currentUser(request).id, request.query),
+  );
+
+  app.post(
+    '/chats/:chatId/messages',
+    {
+      schema: {
+        summary: 'Send a message, as the socket event message:send does (200 for a repeated clientMessageId)',
+        params: ChatParams,
+        body: SendMessageRequest,
+        response: { 200: Message, 201: Message, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const { message, created } = await messages.send(user, { chatId: request.params.chatId, ...request.body });
+      return reply.status(created ? 201 : 200).send(message);
+    },
+  );
+};

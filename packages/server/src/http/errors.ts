@@ -1,0 +1,56 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { HTTP_STATUS, type ErrorBody, type ErrorCode } from '@parley/protocol';
+import { AppError, errorBody } from '../errors.js';
+
+/** Fastify's own failures, by code, in the contract's terms. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'validation_failed',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+/** Every error a client sees, in one shape: `{ error: { code, message } }`. No stack, no SQL. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof AppError) return errorBody(err);
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const where = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    const context = (err as { validationContext?: string }).validationContext ?? 'body';
+    return {
+      code: 'validation_failed',
+      message: `${context}${where ? `.${where}` : ''}: ${first?.message ?? 'invalid'}`,
+    };
+  }
+  const fe = err as Partial<FastifyError>;
+  if (typeof fe.code === 'string' && fe.code in FASTIFY_CODES) {
+    const code = FASTIFY_CODES[fe.code] ?? 'validation_failed';
+    return {
+      code,
+      message: code === 'payload_too_large' ? 'request body is too large' : (fe.message ?? code),
+    };
+  }
+  // Malformed JSON surfaces as a SyntaxError with statusCode 400 from the body parser.
+  if (fe.statusCode === 400) return { code: 'validation_failed', message: 'malformed request' };
+  if (fe.statusCode === 413) return { code: 'payload_too_large', message: 'request body is too large' };
+  return errorBody(err);
+}
+
+export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): void {
+  app.setErrorHandler((err, request, reply) => {
+    const body = toErrorBody(err);
+    if (body.code === 'internal') request.log.error({ err }, 'request failed');
+    void reply.status(HTTP_STATUS[body.code]).send({ error: body });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const pathname = request.url.split('?')[0] ?? '';
+    const isApi = pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/socket.io');
+    if (spaIndex && request.method === 'GET' && !isApi) return reply.sendFile('index.html');
+    void reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${pathname}` } });
+  });
+}

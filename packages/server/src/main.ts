@@ -1,0 +1,52 @@
+// Reads config, builds the app, listens, handles signals: nothing more.
+import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/lock.js';
+import { createApp } from './app.js';
+import { createLogger } from './logger.js';
+
+const FORCE_EXIT_MS = 10_000;
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`parley: ${err.message}`);
+  process.exit(1);
+}
+const log = createLogger(config.logLevel);
+
+try {
+  const app = await createApp(config, log);
+  await app.listen();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, FORCE_EXIT_MS).unref();
+    app.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} catch (err) {
+  if (err instanceof DataDirLockedError || (err instanceof Error && err.message.startsWith('REDIS_URL'))) {
+    log.fatal(err.message);
+    console.error(`parley: ${err.message}`);
+  } else {
+    log.fatal({ err }, 'failed to start');
+  }
+  process.exit(1);
+}

@@ -1,0 +1,28 @@
+import { chatRoom, userRoom } from '@parley/protocol';
+import type { Broadcaster } from '../services/ports.js';
+import type { ParleyServer } from './types.js';
+
+/** The services' view of connected clients, over Socket.IO rooms. */
+export function socketBroadcaster(io: ParleyServer): Broadcaster {
+  return {
+    messageNew: (message) => io.to(chatRoom(message.chat_id)).emit('message:new', message),
+    messageRead: (event) => io.to(chatRoom(event.chatId)).emit('message:read', event),
+    // Typing goes to the others: none of the typist's own sockets, other tabs included.
+    typingStart: (event) =>
+      io.to(chatRoom(event.chatId)).except(userRoom(event.userId)).emit('typing:start', event),
+    typingStop: (event) =>
+      io.to(chatRoom(event.chatId)).except(userRoom(event.userId)).emit('typing:stop', event),
+    userStatus: (recipientIds, event) => {
+      if (recipientIds.length > 0) io.to(recipientIds.map(userRoom)).emit('user:status', event);
+    },
+    chatNew: (userId, chat) => {
+      io.in(userRoom(userId)).socketsJoin(chatRoom(chat.id));
+      io.to(userRoom(userId)).emit('chat:new', chat);
+    },
+    chatUpdated: (userId, chat) => io.to(userRoom(userId)).emit('chat:updated', chat),
+    chatRemoved: (userId, chatId) => {
+      io.in(userRoom(userId)).socketsLeave(chatRoom(chatId));
+      io.to(userRoom(userId)).emit('chat:removed', { chatId });
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import { chatRoom, userRoom } from '@parley/protocol';
+import type { Config } from '../config.js';
+import { errorBody } from '../errors.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { originAllowed } from '../origin.js';
+import type { Services } from '../services/index.js';
+import { toSummary } from '../services/users.service.js';
+import { registerChatHandlers } from './handlers/chat.handlers.js';
+import { registerMessageHandlers } from './handlers/message.handlers.js';
+import { registerTypingHandlers } from './handlers/typing.handlers.js';
+import type { ParleyServer } from './types.js';
+
+/** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+export function createSocketServer(httpServer: HttpServer, config: Config): ParleyServer {
+  return new Server(httpServer, {
+    maxHttpBufferSize: MAX_FRAME_BYTES,
+    // Same-origin or CORS_ORIGINS only; no Origin (a non-browser client) is fine.
+    allowRequest: (req, callback) =>
+      callback(null, originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)),
+    cors: { origin: [...config.corsOrigins], credentials: true },
+  });
+}
+
+/** The handshake and the per-socket wiring: auth, rooms, presence, one handler file per group. */
+export function attachGateway(io: ParleyServer, services: Services, lifecycle: Lifecycle, log: Logger): void {
+  io.use((socket, next) => {
+    void (async () => {
+      try {
+        lifecycle.assertOpen();
+        const auth: unknown = socket.handshake.auth;
+        const token = typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
+        const user = await services.auth.authenticate(typeof token === 'string' ? token : undefined);
+        socket.data.user = toSummary(user);
+        // Join the user room first: a chat created from here on reaches this socket through it,
+        // and the query below sees every chat created before.
+        await socket.join(userRoom(user.id));
+        const chatIds = await services.chats.chatIdsOf(user.id);
+        await socket.join(chatIds.map(chatRoom));
+        next();
+      } catch (err) {
+        const { code, message } = errorBody(err);
+        if (code === 'internal') log.error({ err }, 'socket handshake failed');
+        next(Object.assign(new Error(message), { data: { code } }));
+      }
+    })();
+  });
+
+  io.on('connection', (socket) => {
+    const ctx = { lifecycle, log };
+    const user = socket.data.user;
+    registerChatHandlers(socket, ctx, services);
+    registerMessageHandlers(socket, ctx, services);
+    registerTypingHandlers(socket, ctx, services);
+
+    socket.on('disconnect', () => {
+      services.typing.socketGone(socket.id);
+      lifecycle
+        .track(services.presence.disconnected(user.id, socket.id))
+        .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+    });
+    services.presence
+      .connected(user.id, socket.id)
+      .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+  });
+}

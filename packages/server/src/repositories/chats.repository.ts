@@ -1,0 +1,179 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Role } from '@parley/protocol';
+import type { ChatRow, DB, UserRow } from '../db/schema.js';
+
+export type ParticipantRecord = UserRow & {
+  chat_id: string;
+  role: Role;
+  joined_at: Date;
+  last_read_seq: number;
+  last_read_at: Date | null;
+};
+
+/** Whether a chat exists and, if so, the caller's place in it (null: not a participant). */
+export type ChatAccess = { type: ChatRow['type']; role: Role | null } | undefined;
+
+export class ChatsRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async access(chatId: string, userId: string): Promise<ChatAccess> {
+    const row = await this.db
+      .selectFrom('chats as c')
+      .leftJoin('chat_participants as p', (j) =>
+        j.onRef('p.chat_id', '=', 'c.id').on('p.user_id', '=', userId),
+      )
+      .select(['c.type', 'p.role'])
+      .where('c.id', '=', chatId)
+      .executeTakeFirst();
+    return row && { type: row.type, role: row.role };
+  }
+
+  findById(chatId: string): Promise<ChatRow | undefined> {
+    return this.db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
+  }
+
+  /** The user's chats, newest activity first. */
+  listForUser(userId: string): Promise<ChatRow[]> {
+    return this.db
+      .selectFrom('chats as c')
+      .innerJoin('chat_participants as p', 'p.chat_id', 'c.id')
+      .selectAll('c')
+      .where('p.user_id', '=', userId)
+      .orderBy('c.updated_at', 'desc')
+      .orderBy('c.id')
+      .execute();
+  }
+
+  async chatIdsForUser(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('chat_participants')
+      .select('chat_id')
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((r) => r.chat_id);
+  }
+
+  /** Participants with their user rows, oldest member first. */
+  participants(chatIds: readonly string[]): Promise<ParticipantRecord[]> {
+    if (chatIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('chat_participants as p')
+      .innerJoin('users as u', 'u.id', 'p.user_id')
+      .selectAll('u')
+      .select(['p.chat_id', 'p.role', 'p.joined_at', 'p.last_read_seq', 'p.last_read_at'])
+      .where('p.chat_id', 'in', [...chatIds])
+      .orderBy('p.joined_at')
+      .orderBy('u.username')
+      .execute();
+  }
+
+  /**
+   * Creates the direct chat of two users, or finds it: `direct_key` is unique, so two racing
+   * creations meet on one row. `created` says which happened.
+   */
+  findOrCreateDirect(creatorId: string, otherId: string): Promise<{ id: string; created: boolean }> {
+    const key = [creatorId, otherId].sort().join(':');
+    return this.db.transaction().execute(async (tx) => {
+      const inserted = await tx
+        .insertInto('chats')
+        .values({ type: 'direct', name: null, created_by: creatorId, direct_key: key })
+        .onConflict((oc) => oc.column('direct_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        const existing = await tx
+          .selectFrom('chats')
+          .select('id')
+          .where('direct_key', '=', key)
+          .executeTakeFirstOrThrow();
+        return { id: existing.id, created: false };
+      }
+      await tx
+        .insertInto('chat_participants')
+        .values([creatorId, otherId].map((user_id) => ({ chat_id: inserted.id, user_id, role: 'member' as const })))
+        .execute();
+      return { id: inserted.id, created: true };
+    });
+  }
+
+  createGroup(creatorId: string, name: string, memberIds: readonly string[]): Promise<string> {
+    return this.db.transaction().execute(async (tx) => {
+      const chat = await tx
+        .insertInto('chats')
+        .values({ type: 'group', name, created_by: creatorId, direct_key: null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto('chat_participants')
+        .values([
+          { chat_id: chat.id, user_id: creatorId, role: 'owner' as const },
+          ...memberIds.map((user_id) => ({ chat_id: chat.id, user_id, role: 'member' as const })),
+        ])
+        .execute();
+      return chat.id;
+    });
+  }
+
+  /** Throws a unique violation (chat_participants_pkey) when already a participant. */
+  async addParticipant(chatId: string, userId: string): Promise<void> {
+    await this.db
+      .insertInto('chat_participants')
+      .values({ chat_id: chatId, user_id: userId, role: 'member' })
+      .execute();
+  }
+
+  async rename(chatId: string, name: string): Promise<void> {
+    await this.db
+      .updateTable('chats')
+      .set({ name, updated_at: sql`now()` })
+      .where('id', '=', chatId)
+      .execute();
+  }
+
+  async setRole(chatId: string, userId: string, role: Role): Promise<boolean> {
+    const result = await this.db
+      .updateTable('chat_participants')
+      .set({ role })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Removes a participant. An owner who leaves hands the group to its longest-standing admin,
+   * else its longest-standing member, in the same transaction.
+   */
+  removeParticipant(chatId: string, userId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const removed = await tx
+        .deleteFrom('chat_participants')
+        .where('chat_id', '=', chatId)
+        .where('user_id', '=', userId)
+        .returning('role')
+        .executeTakeFirst();
+      if (!removed) return false;
+      if (removed.role === 'owner') await this.handOver(tx, chatId);
+      return true;
+    });
+  }
+
+  private async handOver(tx: Transaction<DB>, chatId: string): Promise<void> {
+    const heir = await tx
+      .selectFrom('chat_participants')
+      .select('user_id')
+      .where('chat_id', '=', chatId)
+      .orderBy(sql`CASE role WHEN 'admin' THEN 0 ELSE 1 END`)
+      .orderBy('joined_at')
+      .orderBy('user_id')
+      .limit(1)
+      .executeTakeFirst();
+    if (!heir) return;
+    await tx
+      .updateTable('chat_participants')
+      .set({ role: 'owner' })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', heir.user_id)
+      .execute();
+  }
+}

@@ -1,0 +1,69 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, NewUserRow, UserRow } from '../db/schema.js';
+
+/** `%`, `_` and the escape character itself match themselves in a LIKE prefix. */
+const likePrefix = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+
+export class UsersRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Throws a unique violation (users_username_lower_key / users_email_lower_key) when taken. */
+  create(user: NewUserRow): Promise<UserRow> {
+    return this.db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+  }
+
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByIds(ids: readonly string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  findByLogin(login: { username: string } | { email: string }): Promise<UserRow | undefined> {
+    const q = this.db.selectFrom('users').selectAll();
+    return 'username' in login
+      ? q.where(sql`lower(username)`, '=', login.username.toLowerCase()).executeTakeFirst()
+      : q.where(sql`lower(email)`, '=', login.email.toLowerCase()).executeTakeFirst();
+  }
+
+  /** Users whose username or display name starts with `prefix`, any case. */
+  search(prefix: string, excludeId: string, limit: number): Promise<UserRow[]> {
+    const pattern = likePrefix(prefix);
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '<>', excludeId)
+      .where((eb) =>
+        eb.or([
+          eb(sql`lower(username)`, 'like', pattern),
+          eb(sql`lower(display_name)`, 'like', pattern),
+        ]),
+      )
+      .orderBy(sql`lower(username)`)
+      .limit(limit)
+      .execute();
+  }
+
+  async touchLastSeen(id: string, at: Date): Promise<void> {
+    await this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', id).execute();
+  }
+
+  /** Everyone who shares at least one chat with the user: who hears of their presence. */
+  async contactIds(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('chat_participants as mine')
+      .innerJoin('chat_participants as other', 'other.chat_id', 'mine.chat_id')
+      .select('other.user_id')
+      .distinct()
+      .where('mine.user_id', '=', userId)
+      .where('other.user_id', '<>', userId)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+}

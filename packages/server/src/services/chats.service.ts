@@ -1,0 +1,213 @@
+import type { Chat, CreateChatRequest, Message, Participant, Role } from '@parley/protocol';
+import type { ChatRow } from '../db/schema.js';
+import {
+  AppError,
+  conflict,
+  forbidden,
+  isUniqueViolation,
+  notFound,
+  validationFailed,
+} from '../errors.js';
+import { iso, isoOrNull } from '../repositories/mappers.js';
+import type { ChatAccess, ChatsRepository, ParticipantRecord } from '../repositories/chats.repository.js';
+import type { MessagesRepository } from '../repositories/messages.repository.js';
+import type { UsersRepository } from '../repositories/users.repository.js';
+import type { Broadcaster } from './ports.js';
+import type { UsersService } from './users.service.js';
+
+type Membership = NonNullable<ChatAccess> & { role: Role };
+
+/** Chats and their membership: who may see, create and change what, and who hears of it. */
+export class ChatsService {
+  constructor(
+    private readonly chats: ChatsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly users: UsersRepository,
+    private readonly userViews: UsersService,
+    private readonly broadcast: Broadcaster,
+  ) {}
+
+  /** not_found before forbidden, as the contract orders them. */
+  async requireParticipant(chatId: string, userId: string): Promise<Membership> {
+    const access = await this.chats.access(chatId, userId);
+    if (!access) throw notFound('chat');
+    if (!access.role) throw forbidden('you are not a participant of this chat');
+    return { type: access.type, role: access.role };
+  }
+
+  chatIdsOf(userId: string): Promise<string[]> {
+    return this.chats.chatIdsForUser(userId);
+  }
+
+  async list(userId: string): Promise<Chat[]> {
+    const rows = await this.chats.listForUser(userId);
+    const ids = rows.map((r) => r.id);
+    const [participants, latest, unread] = await Promise.all([
+      this.participantsByChat(ids),
+      this.messages.latest(ids),
+      this.messages.unreadCounts(userId, ids),
+    ]);
+    return rows.map((row) =>
+      toChat(row, participants.get(row.id) ?? [], latest.get(row.id) ?? null, unread.get(row.id) ?? 0),
+    );
+  }
+
+  async get(chatId: string, userId: string): Promise<Chat> {
+    await this.requireParticipant(chatId, userId);
+    const views = await this.views(chatId);
+    const view = views.forUser(userId);
+    if (!view) throw notFound('chat');
+    return view;
+  }
+
+  async create(creatorId: string, input: CreateChatRequest): Promise<{ chat: Chat; created: boolean }> {
+    let chatId: string;
+    let created = true;
+    if (input.type === 'direct') {
+      if (input.userId === creatorId) throw validationFailed('a direct chat needs another user');
+      await this.requireUsers([input.userId]);
+      ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
+    } else {
+      const memberIds = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
+      await this.requireUsers(memberIds);
+      chatId = await this.chats.createGroup(creatorId, input.name, memberIds);
+    }
+    const views = await this.views(chatId);
+    if (created) views.each((userId, chat) => this.broadcast.chatNew(userId, chat));
+    const chat = views.forUser(creatorId);
+    if (!chat) throw notFound('chat');
+    return { chat, created };
+  }
+
+  async addParticipant(chatId: string, actorId: string, userId: string): Promise<Chat> {
+    const me = await this.groupAccess(chatId, actorId);
+    await this.requireUsers([userId]);
+    requireManager(me);
+    try {
+      await this.chats.addParticipant(chatId, userId);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('already a participant');
+      throw err;
+    }
+    return this.announceChange(chatId, actorId, userId);
+  }
+
+  async rename(chatId: string, actorId: string, name: string): Promise<Chat> {
+    requireManager(await this.groupAccess(chatId, actorId));
+    await this.chats.rename(chatId, name);
+    return this.announceChange(chatId, actorId);
+  }
+
+  async setRole(chatId: string, actorId: string, userId: string, role: 'admin' | 'member'): Promise<Chat> {
+    const me = await this.groupAccess(chatId, actorId);
+    if (me.role !== 'owner') throw forbidden('only the owner can change roles');
+    if (userId === actorId) throw validationFailed("the owner's own role cannot change");
+    if (!(await this.chats.setRole(chatId, userId, role))) throw notFound('participant');
+    return this.announceChange(chatId, actorId);
+  }
+
+  /** Removing someone else takes an owner or admin (never the owner); anyone may leave. */
+  async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
+    const me = await this.groupAccess(chatId, actorId);
+    if (userId !== actorId) {
+      const target = await this.chats.access(chatId, userId);
+      if (!target?.role) throw notFound('participant');
+      requireManager(me);
+      if (target.role === 'owner') throw forbidden('the owner cannot be removed');
+    }
+    if (!(await this.chats.removeParticipant(chatId, userId))) throw notFound('participant');
+    this.broadcast.chatRemoved(userId, chatId);
+    const views = await this.views(chatId);
+    views.each((uid, chat) => this.broadcast.chatUpdated(uid, chat));
+  }
+
+  /**
+   * For calls that change a group: in the contract's order, an unknown chat (404), then a direct
+   * chat (400), then a caller who is not in it (403).
+   */
+  private async groupAccess(chatId: string, actorId: string): Promise<Membership> {
+    const access = await this.chats.access(chatId, actorId);
+    if (!access) throw notFound('chat');
+    if (access.type !== 'group') throw validationFailed('a direct chat has no members to manage');
+    if (!access.role) throw forbidden('you are not a participant of this chat');
+    return { type: access.type, role: access.role };
+  }
+
+  private async requireUsers(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const found = await this.users.findByIds(ids);
+    if (found.length !== new Set(ids).size) throw notFound('user');
+  }
+
+  /** `chat:updated` to every participant but the one just added, who gets `chat:new`. */
+  private async announceChange(chatId: string, actorId: string, addedId?: string): Promise<Chat> {
+    const views = await this.views(chatId);
+    views.each((userId, chat) =>
+      userId === addedId ? this.broadcast.chatNew(userId, chat) : this.broadcast.chatUpdated(userId, chat),
+    );
+    const chat = views.forUser(actorId);
+    if (!chat) throw new AppError('internal', 'chat vanished');
+    return chat;
+  }
+
+  /** The chat as each participant sees it: one load, an unread count per participant. */
+  private async views(chatId: string) {
+    const [row, participants, latest, unread] = await Promise.all([
+      this.chats.findById(chatId),
+      this.participantsByChat([chatId]),
+      this.messages.latest([chatId]),
+      this.messages.unreadByParticipant(chatId),
+    ]);
+    if (!row) throw notFound('chat');
+    const members = participants.get(chatId) ?? [];
+    const last = latest.get(chatId) ?? null;
+    const forUser = (userId: string): Chat | undefined =>
+      members.some((p) => p.id === userId) ? toChat(row, members, last, unread.get(userId) ?? 0) : undefined;
+    return {
+      forUser,
+      each: (fn: (userId: string, chat: Chat) => void) => {
+        for (const p of members) fn(p.id, toChat(row, members, last, unread.get(p.id) ?? 0));
+      },
+    };
+  }
+
+  private async participantsByChat(chatIds: readonly string[]): Promise<Map<string, Participant[]>> {
+    const records = await this.chats.participants(chatIds);
+    const presented = await this.userViews.present(records);
+    const byChat = new Map<string, Participant[]>();
+    for (const { row, ...user } of presented) {
+      const list = byChat.get(row.chat_id) ?? [];
+      list.push(toParticipant(user, row));
+      byChat.set(row.chat_id, list);
+    }
+    return byChat;
+  }
+}
+
+function requireManager(me: Membership): void {
+  if (me.role === 'member') throw forbidden('only an owner or admin can do this');
+}
+
+function toParticipant(user: Omit<Participant, 'role' | 'joined_at' | 'last_read_seq' | 'last_read_at'>, r: ParticipantRecord): Participant {
+  return {
+    ...user,
+    role: r.role,
+    joined_at: iso(r.joined_at),
+    last_read_seq: r.last_read_seq,
+    last_read_at: isoOrNull(r.last_read_at),
+  };
+}
+
+function toChat(row: ChatRow, participants: Participant[], last: Message | null, unread: number): Chat {
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    created_by: row.created_by,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    participants,
+    last_message: last,
+    unread_count: unread,
+  };
+}

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { DB } from '../db/schema.js';
+import { ChatsRepository } from '../repositories/chats.repository.js';
+import { MessagesRepository } from '../repositories/messages.repository.js';
+import { UsersRepository } from '../repositories/users.repository.js';
+import { AuthService } from './auth.service.js';
+import { ChatsService } from './chats.service.js';
+import { InProcessPresence, InProcessTyping, inProcessRateLimiter } from './in-process.js';
+import { MessagesService } from './messages.service.js';
+import type { Broadcaster, RateLimiter, TypingStore } from './ports.js';
+import { PresenceService } from './presence.service.js';
+import { TypingService } from './typing.service.js';
+import { UsersService } from './users.service.js';
+
+export interface Services {
+  auth: AuthService;
+  users: UsersService;
+  chats: ChatsService;
+  messages: MessagesService;
+  presence: PresenceService;
+  typing: TypingService;
+  typingStore: TypingStore;
+  /** Login and registration attempts, per client IP per minute. */
+  authLimiter: RateLimiter;
+}
+
+/** Wires repositories into services: the one place that knows who needs what. */
+export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadcaster): Services {
+  const usersRepo = new UsersRepository(db);
+  const chatsRepo = new ChatsRepository(db);
+  const messagesRepo = new MessagesRepository(db);
+  const presenceStore = new InProcessPresence();
+  const typingStore = new InProcessTyping(config.typingTimeoutMs);
+
+  const users = new UsersService(usersRepo, presenceStore);
+  const chats = new ChatsService(chatsRepo, messagesRepo, usersRepo, users, broadcast);
+  return {
+    auth: new AuthService(usersRepo, users, config.jwtSecret, config.jwtTtlSeconds),
+    users,
+    chats,
+    messages: new MessagesService(
+      messagesRepo,
+      chatsRepo,
+      chats,
+      broadcast,
+      inProcessRateLimiter(config.rateLimitMessages, 10),
+    ),
+    presence: new PresenceService(presenceStore, usersRepo, broadcast),
+    typing: new TypingService(typingStore, chats, broadcast),
+    typingStore,
+    authLimiter: inProcessRateLimiter(config.rateLimitAuth, 60),
+  };
+}

@@ -1,0 +1,50 @@
+import type {
+  Chat,
+  Message,
+  MessageReadEvent,
+  TypingStartEvent,
+  TypingStopEvent,
+  UserStatusEvent,
+} from '@parley/protocol';
+
+/**
+ * What the services tell connected clients. The realtime gateway implements it over Socket.IO,
+ * so the rules never import socket.io and HTTP calls reach live sockets the same way events do.
+ */
+export interface Broadcaster {
+  messageNew(message: Message): void;
+  messageRead(event: MessageReadEvent): void;
+  typingStart(event: TypingStartEvent): void;
+  typingStop(event: TypingStopEvent): void;
+  userStatus(recipientIds: readonly string[], event: UserStatusEvent): void;
+  /** Moves the user's live sockets into the chat's room, then sends them `chat:new`. */
+  chatNew(userId: string, chat: Chat): void;
+  chatUpdated(userId: string, chat: Chat): void;
+  /** Takes the user's live sockets out of the chat's room, then sends them `chat:removed`. */
+  chatRemoved(userId: string, chatId: string): void;
+}
+
+/** Who is online: counts sockets per user, so a second tab announces nothing. */
+export interface PresenceStore {
+  /** True when this is the user's first socket: they just came online. */
+  connect(userId: string, socketId: string): Promise<boolean>;
+  /** True when this was the user's last socket: they just went offline. */
+  disconnect(userId: string, socketId: string): Promise<boolean>;
+  onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
+}
+
+/** Who is typing where, with expiry. */
+export interface TypingStore {
+  /** Starts or renews; `onExpire` runs if no renewal or stop comes within the timeout. */
+  start(chatId: string, userId: string, socketId: string, onExpire: () => void): void;
+  /** True when the user was typing there. */
+  stop(chatId: string, userId: string): boolean;
+  /** Ends every entry the socket started; returns them, for the `typing:stop` broadcasts. */
+  dropSocket(socketId: string): { chatId: string; userId: string }[];
+  clear(): void;
+}
+
+/** Counts attempts per key; throws `rate_limited` once the allowance is spent. */
+export interface RateLimiter {
+  consume(key: string): Promise<void>;
+}
