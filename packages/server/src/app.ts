@@ -137,7 +137,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       const port = typeof address === 'object' && address ? address.port : config.port;
       const shownHost = ['0.0.0.0', '::', '[::]'].includes(config.host) ? 'localhost' : config.host;
       const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-      announceListening(url);
+      announceListening(url, config.logLevel);
       return url;
     },
     close,

@@ -26,7 +26,7 @@ export function createLogger(level: Config['logLevel']): Logger {
   });
 }
 
-/** The start-up line the contract promises whatever LOG_LEVEL is. */
-export function announceListening(url: string): void {
-  pino({ level: 'info' }).info({ url }, 'listening');
+/** The start-up line the contract promises whatever LOG_LEVEL is (only `silent`, for tests, mutes it). */
+export function announceListening(url: string, level: Config['logLevel']): void {
+  if (level !== 'silent') pino({ level: 'info' }).info({ url }, 'listening');
 }

@@ -12,7 +12,9 @@ export function registerChatHandlers(socket: ParleySocket, ctx: HandlerContext, 
     await socket.join(chatRoom(chatId));
   });
 
+  // An unknown chat or one the user is not in is refused like any other bad input.
   handle(socket, ctx, 'chat:leave', async ({ chatId }) => {
+    await services.chats.requireParticipant(chatId, user.id);
     await socket.leave(chatRoom(chatId));
   });
 }
