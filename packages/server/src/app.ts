@@ -65,8 +65,9 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
 
 async function assemble(config: Config, log: Logger, database: Database): Promise<ParleyApp> {
   const lifecycle = new Lifecycle();
+  const loggerInstance: FastifyBaseLogger = log;
   const http = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     // Socket.IO's long-lived connections must not hold up close(); we close them ourselves.
@@ -82,14 +83,20 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   // Origin allowlist first, then refuse new work while shutting down.
   http.addHook('onRequest', async (request, reply) => {
     if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigins)) {
-      return reply.status(403).send({ error: { code: 'forbidden', message: 'origin not allowed' } });
+      return reply
+        .status(403)
+        .send({ error: { code: 'forbidden', message: 'origin not allowed' } });
     }
     lifecycle.assertOpen();
   });
   await http.register(fastifyCors, { origin: [...config.corsOrigins], credentials: true });
   await http.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Parley API', version: '0.1.0', description: 'See docs/API.md for the socket events.' },
+      info: {
+        title: 'Parley API',
+        version: '0.1.0',
+        description: 'See docs/API.md for the socket events.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
@@ -109,7 +116,11 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     { prefix: '/api' },
   );
   attachGateway(io, services, lifecycle, log);
-  if (!hasWeb) log.info({ webDist: path.relative(process.cwd(), webDist) }, 'no web client built; serving the API only');
+  if (!hasWeb)
+    log.info(
+      { webDist: path.relative(process.cwd(), webDist) },
+      'no web client built; serving the API only',
+    );
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -37,7 +37,9 @@ export class Lifecycle {
     this.draining = true;
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
-      const timeout = new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
+      const timeout = new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, deadline - Date.now())).unref(),
+      );
       await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
     }
   }

@@ -42,7 +42,10 @@ try {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } catch (err) {
-  if (err instanceof DataDirLockedError || (err instanceof Error && err.message.startsWith('REDIS_URL'))) {
+  if (
+    err instanceof DataDirLockedError ||
+    (err instanceof Error && err.message.startsWith('REDIS_URL'))
+  ) {
     log.fatal(err.message);
     console.error(`parley: ${err.message}`);
   } else {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ErrorBody } from '../errors.js';
 import { SendMessageRequest } from '../http/chats.js';
-import { Chat } from '../models/chat.js';
-import { Message } from '../models/message.js';
+import type { Chat } from '../models/chat.js';
+import type { Message } from '../models/message.js';
 import { PresenceStatus } from '../models/user.js';
 import { id, isoTime } from '../primitives.js';
 

@@ -2,7 +2,11 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** timestamptz: a Date comes back from both drivers; we may write a Date or an SQL expression. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
 
 export interface UsersTable {
   id: Generated<string>;

@@ -4,7 +4,10 @@ import type { Services } from '../services/index.js';
 import { currentUser, requireUser } from './auth-hook.js';
 import { errorResponses } from './schemas.js';
 
-export const authRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+export const authRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   const limitByIp = async (request: { ip: string }) => services.authLimiter.consume(request.ip);
 
   app.post(

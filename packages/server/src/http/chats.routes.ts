@@ -18,7 +18,10 @@ import type { Services } from '../services/index.js';
 import { currentUser, requireUser } from './auth-hook.js';
 import { errorResponses } from './schemas.js';
 
-export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   const { chats, messages } = services;
   app.addHook('onRequest', requireUser(services.auth));
 
@@ -50,7 +53,13 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
 
   app.get(
     '/chats/:chatId',
-    { schema: { summary: 'One chat', params: ChatParams, response: { 200: Chat, ...errorResponses } } },
+    {
+      schema: {
+        summary: 'One chat',
+        params: ChatParams,
+        response: { 200: Chat, ...errorResponses },
+      },
+    },
     async (request) => chats.get(request.params.chatId, currentUser(request).id),
   );
 
@@ -64,7 +73,8 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
         response: { 200: Chat, ...errorResponses },
       },
     },
-    async (request) => chats.rename(request.params.chatId, currentUser(request).id, request.body.name),
+    async (request) =>
+      chats.rename(request.params.chatId, currentUser(request).id, request.body.name),
   );
 
   app.post(
@@ -80,7 +90,13 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     async (request, reply) =>
       reply
         .status(201)
-        .send(await chats.addParticipant(request.params.chatId, currentUser(request).id, request.body.userId)),
+        .send(
+          await chats.addParticipant(
+            request.params.chatId,
+            currentUser(request).id,
+            request.body.userId,
+          ),
+        ),
   );
 
   app.patch(
@@ -94,7 +110,12 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       },
     },
     async (request) =>
-      chats.setRole(request.params.chatId, currentUser(request).id, request.params.userId, request.body.role),
+      chats.setRole(
+        request.params.chatId,
+        currentUser(request).id,
+        request.params.userId,
+        request.body.role,
+      ),
   );
 
   app.delete(
@@ -107,7 +128,11 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       },
     },
     async (request, reply) => {
-      await chats.removeParticipant(request.params.chatId, currentUser(request).id, request.params.userId);
+      await chats.removeParticipant(
+        request.params.chatId,
+        currentUser(request).id,
+        request.params.userId,
+      );
       return reply.status(204).send(null);
     },
   );
@@ -129,7 +154,8 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     '/chats/:chatId/messages',
     {
       schema: {
-        summary: 'Send a message, as the socket event message:send does (200 for a repeated clientMessageId)',
+        summary:
+          'Send a message, as the socket event message:send does (200 for a repeated clientMessageId)',
         params: ChatParams,
         body: SendMessageRequest,
         response: { 200: Message, 201: Message, ...errorResponses },
@@ -137,7 +163,10 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     },
     async (request, reply) => {
       const user = currentUser(request);
-      const { message, created } = await messages.send(user, { chatId: request.params.chatId, ...request.body });
+      const { message, created } = await messages.send(user, {
+        chatId: request.params.chatId,
+        ...request.body,
+      });
       return reply.status(created ? 201 : 200).send(message);
     },
   );

@@ -35,7 +35,8 @@ export function toErrorBody(err: unknown): ErrorBody {
   }
   // Malformed JSON surfaces as a SyntaxError with statusCode 400 from the body parser.
   if (fe.statusCode === 400) return { code: 'validation_failed', message: 'malformed request' };
-  if (fe.statusCode === 413) return { code: 'payload_too_large', message: 'request body is too large' };
+  if (fe.statusCode === 413)
+    return { code: 'payload_too_large', message: 'request body is too large' };
   return errorBody(err);
 }
 
@@ -47,7 +48,8 @@ export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): 
   });
   app.setNotFoundHandler((request, reply) => {
     const pathname = request.url.split('?')[0] ?? '';
-    const isApi = pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/socket.io');
+    const isApi =
+      pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/socket.io');
     if (spaIndex && request.method === 'GET' && !isApi) return reply.sendFile('index.html');
     void reply
       .status(404)

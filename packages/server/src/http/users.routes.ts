@@ -4,7 +4,10 @@ import type { Services } from '../services/index.js';
 import { currentUser, requireUser } from './auth-hook.js';
 import { errorResponses } from './schemas.js';
 
-export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   app.addHook('onRequest', requireUser(services.auth));
 
   app.get(
@@ -23,7 +26,13 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
 
   app.get(
     '/users/:userId',
-    { schema: { summary: 'One user', params: UserParams, response: { 200: User, ...errorResponses } } },
+    {
+      schema: {
+        summary: 'One user',
+        params: UserParams,
+        response: { 200: User, ...errorResponses },
+      },
+    },
     async (request) => services.users.get(request.params.userId),
   );
 };

@@ -9,6 +9,10 @@ import type { FastifyInstance } from 'fastify';
  */
 export async function registerWebClient(app: FastifyInstance, dist: string): Promise<boolean> {
   if (!existsSync(path.join(dist, 'index.html'))) return false;
-  await app.register(fastifyStatic, { root: path.resolve(dist), wildcard: true, index: 'index.html' });
+  await app.register(fastifyStatic, {
+    root: path.resolve(dist),
+    wildcard: true,
+    index: 'index.html',
+  });
   return true;
 }

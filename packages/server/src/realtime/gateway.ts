@@ -27,14 +27,24 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
 }
 
 /** The handshake and the per-socket wiring: auth, rooms, presence, one handler file per group. */
-export function attachGateway(io: ParleyServer, services: Services, lifecycle: Lifecycle, log: Logger): void {
+export function attachGateway(
+  io: ParleyServer,
+  services: Services,
+  lifecycle: Lifecycle,
+  log: Logger,
+): void {
   io.use((socket, next) => {
     void (async () => {
       try {
         lifecycle.assertOpen();
         const auth: unknown = socket.handshake.auth;
-        const token = typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
-        const user = await services.auth.authenticate(typeof token === 'string' ? token : undefined);
+        const token =
+          typeof auth === 'object' && auth !== null
+            ? (auth as { token?: unknown }).token
+            : undefined;
+        const user = await services.auth.authenticate(
+          typeof token === 'string' ? token : undefined,
+        );
         socket.data.user = toSummary(user);
         // Join the user room first: a chat created from here on reaches this socket through it,
         // and the query below sees every chat created before.

@@ -7,7 +7,6 @@ import type { ParleySocket } from './types.js';
 
 type EventName = keyof ClientToServerEvents;
 type Payload<E extends EventName> = z.output<(typeof clientEventSchemas)[E]>;
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}` is the bare `{ ok: true }`
 type AckExtra = object | void;
 
 export interface HandlerContext {
@@ -29,7 +28,8 @@ export function handle<E extends EventName>(
 ): void {
   const schema = clientEventSchemas[event];
   const listener = (...args: unknown[]) => {
-    const ack = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+    const ack =
+      typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
     void (async () => {
       try {
         const parsed = schema.safeParse(args[0]);

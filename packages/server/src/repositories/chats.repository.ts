@@ -71,7 +71,10 @@ export class ChatsRepository {
    * Creates the direct chat of two users, or finds it: `direct_key` is unique, so two racing
    * creations meet on one row. `created` says which happened.
    */
-  findOrCreateDirect(creatorId: string, otherId: string): Promise<{ id: string; created: boolean }> {
+  findOrCreateDirect(
+    creatorId: string,
+    otherId: string,
+  ): Promise<{ id: string; created: boolean }> {
     const key = [creatorId, otherId].sort().join(':');
     return this.db.transaction().execute(async (tx) => {
       const inserted = await tx
@@ -90,7 +93,13 @@ export class ChatsRepository {
       }
       await tx
         .insertInto('chat_participants')
-        .values([creatorId, otherId].map((user_id) => ({ chat_id: inserted.id, user_id, role: 'member' as const })))
+        .values(
+          [creatorId, otherId].map((user_id) => ({
+            chat_id: inserted.id,
+            user_id,
+            role: 'member' as const,
+          })),
+        )
         .execute();
       return { id: inserted.id, created: true };
     });

@@ -109,7 +109,9 @@ export class MessagesRepository {
   async latest(chatIds: readonly string[]): Promise<Map<string, Message>> {
     if (chatIds.length === 0) return new Map();
     const rows = await this.withSender()
-      .innerJoin('chats as c', (j) => j.onRef('c.id', '=', 'm.chat_id').onRef('c.last_seq', '=', 'm.seq'))
+      .innerJoin('chats as c', (j) =>
+        j.onRef('c.id', '=', 'm.chat_id').onRef('c.last_seq', '=', 'm.seq'),
+      )
       .where('c.id', 'in', [...chatIds])
       .execute();
     return new Map(rows.map((r) => [r.chat_id, rowToMessage(r)]));

@@ -65,7 +65,8 @@ export class AuthService {
       }
       throw err;
     }
-    const row = subject && /^[0-9a-f-]{36}$/i.test(subject) ? await this.users.findById(subject) : undefined;
+    const row =
+      subject && /^[0-9a-f-]{36}$/i.test(subject) ? await this.users.findById(subject) : undefined;
     if (!row) throw unauthorized('invalid or expired token');
     return row;
   }

@@ -9,7 +9,11 @@ import {
   validationFailed,
 } from '../errors.js';
 import { iso, isoOrNull } from '../repositories/mappers.js';
-import type { ChatAccess, ChatsRepository, ParticipantRecord } from '../repositories/chats.repository.js';
+import type {
+  ChatAccess,
+  ChatsRepository,
+  ParticipantRecord,
+} from '../repositories/chats.repository.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import type { Broadcaster } from './ports.js';
@@ -48,7 +52,12 @@ export class ChatsService {
       this.messages.unreadCounts(userId, ids),
     ]);
     return rows.map((row) =>
-      toChat(row, participants.get(row.id) ?? [], latest.get(row.id) ?? null, unread.get(row.id) ?? 0),
+      toChat(
+        row,
+        participants.get(row.id) ?? [],
+        latest.get(row.id) ?? null,
+        unread.get(row.id) ?? 0,
+      ),
     );
   }
 
@@ -60,7 +69,10 @@ export class ChatsService {
     return view;
   }
 
-  async create(creatorId: string, input: CreateChatRequest): Promise<{ chat: Chat; created: boolean }> {
+  async create(
+    creatorId: string,
+    input: CreateChatRequest,
+  ): Promise<{ chat: Chat; created: boolean }> {
     let chatId: string;
     let created = true;
     if (input.type === 'direct') {
@@ -98,7 +110,12 @@ export class ChatsService {
     return this.announceChange(chatId, actorId);
   }
 
-  async setRole(chatId: string, actorId: string, userId: string, role: 'admin' | 'member'): Promise<Chat> {
+  async setRole(
+    chatId: string,
+    actorId: string,
+    userId: string,
+    role: 'admin' | 'member',
+  ): Promise<Chat> {
     const me = await this.groupAccess(chatId, actorId);
     if (me.role !== 'owner') throw forbidden('only the owner can change roles');
     if (userId === actorId) throw validationFailed("the owner's own role cannot change");
@@ -143,7 +160,9 @@ export class ChatsService {
   private async announceChange(chatId: string, actorId: string, addedId?: string): Promise<Chat> {
     const views = await this.views(chatId);
     views.each((userId, chat) =>
-      userId === addedId ? this.broadcast.chatNew(userId, chat) : this.broadcast.chatUpdated(userId, chat),
+      userId === addedId
+        ? this.broadcast.chatNew(userId, chat)
+        : this.broadcast.chatUpdated(userId, chat),
     );
     const chat = views.forUser(actorId);
     if (!chat) throw new AppError('internal', 'chat vanished');
@@ -162,7 +181,9 @@ export class ChatsService {
     const members = participants.get(chatId) ?? [];
     const last = latest.get(chatId) ?? null;
     const forUser = (userId: string): Chat | undefined =>
-      members.some((p) => p.id === userId) ? toChat(row, members, last, unread.get(userId) ?? 0) : undefined;
+      members.some((p) => p.id === userId)
+        ? toChat(row, members, last, unread.get(userId) ?? 0)
+        : undefined;
     return {
       forUser,
       each: (fn: (userId: string, chat: Chat) => void) => {
@@ -171,7 +192,9 @@ export class ChatsService {
     };
   }
 
-  private async participantsByChat(chatIds: readonly string[]): Promise<Map<string, Participant[]>> {
+  private async participantsByChat(
+    chatIds: readonly string[],
+  ): Promise<Map<string, Participant[]>> {
     const records = await this.chats.participants(chatIds);
     const presented = await this.userViews.present(records);
     const byChat = new Map<string, Participant[]>();
@@ -188,7 +211,10 @@ function requireManager(me: Membership): void {
   if (me.role === 'member') throw forbidden('only an owner or admin can do this');
 }
 
-function toParticipant(user: Omit<Participant, 'role' | 'joined_at' | 'last_read_seq' | 'last_read_at'>, r: ParticipantRecord): Participant {
+function toParticipant(
+  user: Omit<Participant, 'role' | 'joined_at' | 'last_read_seq' | 'last_read_at'>,
+  r: ParticipantRecord,
+): Participant {
   return {
     ...user,
     role: r.role,
@@ -198,7 +224,12 @@ function toParticipant(user: Omit<Participant, 'role' | 'joined_at' | 'last_read
   };
 }
 
-function toChat(row: ChatRow, participants: Participant[], last: Message | null, unread: number): Chat {
+function toChat(
+  row: ChatRow,
+  participants: Participant[],
+  last: Message | null,
+  unread: number,
+): Chat {
   return {
     id: row.id,
     type: row.type,

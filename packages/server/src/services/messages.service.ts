@@ -28,9 +28,12 @@ export class MessagesService {
    * first message comes back, and nothing is stored or broadcast again. The broadcast happens
    * after the commit, so every `message:new` names a durable message.
    */
-  async send(sender: UserSummary, input: SendInput): Promise<{ message: Message; created: boolean }> {
+  async send(
+    sender: UserSummary,
+    input: SendInput,
+  ): Promise<{ message: Message; created: boolean }> {
     const messageType = input.messageType ?? 'text';
-    if (messageType === 'system') throw validationFailed('system messages are the server\'s alone');
+    if (messageType === 'system') throw validationFailed("system messages are the server's alone");
     await this.sendLimiter.consume(sender.id);
     const clientMessageId = input.clientMessageId ?? null;
     let message: Message | undefined;
@@ -43,8 +46,13 @@ export class MessagesService {
         clientMessageId,
       });
     } catch (err) {
-      if (clientMessageId === null || !isUniqueViolation(err, 'messages_client_message_id_key')) throw err;
-      const first = await this.messages.findByClientMessageId(input.chatId, sender.id, clientMessageId);
+      if (clientMessageId === null || !isUniqueViolation(err, 'messages_client_message_id_key'))
+        throw err;
+      const first = await this.messages.findByClientMessageId(
+        input.chatId,
+        sender.id,
+        clientMessageId,
+      );
       if (!first) throw err;
       return { message: first, created: false };
     }

@@ -9,7 +9,11 @@ export class TypingService {
     private readonly broadcast: Broadcaster,
   ) {}
 
-  async start(chatId: string, user: { id: string; username: string }, socketId: string): Promise<void> {
+  async start(
+    chatId: string,
+    user: { id: string; username: string },
+    socketId: string,
+  ): Promise<void> {
     await this.chatRules.requireParticipant(chatId, user.id);
     this.store.start(chatId, user.id, socketId, () =>
       this.broadcast.typingStop({ chatId, userId: user.id }),

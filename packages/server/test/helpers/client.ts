@@ -58,7 +58,8 @@ export async function registerUser(
     ...(fields.email ? { email: fields.email } : {}),
     ...(fields.displayName ? { displayName: fields.displayName } : {}),
   });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, api: api(baseUrl, res.body.token) };
 }
 
@@ -68,7 +69,11 @@ export async function createDirect(a: TestUser, b: TestUser): Promise<Chat> {
   return res.body;
 }
 
-export async function createGroup(owner: TestUser, members: TestUser[], name = 'Group'): Promise<Chat> {
+export async function createGroup(
+  owner: TestUser,
+  members: TestUser[],
+  name = 'Group',
+): Promise<Chat> {
   const res = await owner.api.post<Chat>('/chats', {
     type: 'group',
     name,
@@ -81,7 +86,11 @@ export async function createGroup(owner: TestUser, members: TestUser[], name = '
 const open: ClientSocket[] = [];
 
 /** A connected socket for the user; closed by `closeSockets()` (call it in afterEach). */
-export async function connect(baseUrl: string, token: string, opts: { transports?: string[] } = {}): Promise<ClientSocket> {
+export async function connect(
+  baseUrl: string,
+  token: string,
+  opts: { transports?: string[] } = {},
+): Promise<ClientSocket> {
   const socket: ClientSocket = io(baseUrl, {
     auth: { token },
     transports: opts.transports ?? ['websocket'],
@@ -97,7 +106,11 @@ export async function connect(baseUrl: string, token: string, opts: { transports
 }
 
 /** Resolves with the connect_error a refused handshake gets. */
-export function connectRefused(baseUrl: string, auth: unknown, extraHeaders?: Record<string, string>): Promise<Error> {
+export function connectRefused(
+  baseUrl: string,
+  auth: unknown,
+  extraHeaders?: Record<string, string>,
+): Promise<Error> {
   const socket: ClientSocket = io(baseUrl, {
     auth: auth as Record<string, unknown>,
     transports: ['websocket'],
@@ -124,7 +137,11 @@ export function emitAck<E extends keyof ClientToServerEvents, T extends object =
 ): Promise<Ack<T>> {
   return new Promise((resolve) => {
     // The payload is deliberately untyped: tests send junk too.
-    (socket.emit as (e: string, p: unknown, cb: (r: Ack<T>) => void) => void)(event, payload, resolve);
+    (socket.emit as (e: string, p: unknown, cb: (r: Ack<T>) => void) => void)(
+      event,
+      payload,
+      resolve,
+    );
   });
 }
 
@@ -165,5 +182,9 @@ export function record<E extends keyof ServerToClientEvents>(socket: ClientSocke
  * made before it has been delivered to this socket (one connection keeps order).
  */
 export async function settle(...sockets: ClientSocket[]): Promise<void> {
-  await Promise.all(sockets.map((s) => emitAck(s, 'chat:leave', { chatId: '00000000-0000-0000-0000-000000000000' })));
+  await Promise.all(
+    sockets.map((s) =>
+      emitAck(s, 'chat:leave', { chatId: '00000000-0000-0000-0000-000000000000' }),
+    ),
+  );
 }

@@ -36,7 +36,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
  * A fresh database for one server: a new PostgreSQL database when DATABASE_URL is set (dropped
  * by the returned function), otherwise PGlite in memory.
  */
-export async function freshDatabase(): Promise<{ databaseUrl: string | undefined; drop: () => Promise<void> }> {
+export async function freshDatabase(): Promise<{
+  databaseUrl: string | undefined;
+  drop: () => Promise<void>;
+}> {
   const base = process.env.DATABASE_URL;
   if (!base) return { databaseUrl: undefined, drop: () => Promise.resolve() };
   const name = `parley_test_${randomBytes(6).toString('hex')}`;

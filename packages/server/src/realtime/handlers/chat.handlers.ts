@@ -4,7 +4,11 @@ import { handle, type HandlerContext } from '../handle.js';
 import type { ParleySocket } from '../types.js';
 
 /** chat:join and chat:leave move this socket only; membership is the HTTP API's business. */
-export function registerChatHandlers(socket: ParleySocket, ctx: HandlerContext, services: Services): void {
+export function registerChatHandlers(
+  socket: ParleySocket,
+  ctx: HandlerContext,
+  services: Services,
+): void {
   const user = socket.data.user;
 
   handle(socket, ctx, 'chat:join', async ({ chatId }) => {

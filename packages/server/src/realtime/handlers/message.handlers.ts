@@ -2,7 +2,11 @@ import type { Services } from '../../services/index.js';
 import { handle, type HandlerContext } from '../handle.js';
 import type { ParleySocket } from '../types.js';
 
-export function registerMessageHandlers(socket: ParleySocket, ctx: HandlerContext, services: Services): void {
+export function registerMessageHandlers(
+  socket: ParleySocket,
+  ctx: HandlerContext,
+  services: Services,
+): void {
   const user = socket.data.user;
 
   // Acked only after the commit; the service broadcasts message:new to the room, sender included.

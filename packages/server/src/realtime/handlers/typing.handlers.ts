@@ -2,7 +2,11 @@ import type { Services } from '../../services/index.js';
 import { handle, type HandlerContext } from '../handle.js';
 import type { ParleySocket } from '../types.js';
 
-export function registerTypingHandlers(socket: ParleySocket, ctx: HandlerContext, services: Services): void {
+export function registerTypingHandlers(
+  socket: ParleySocket,
+  ctx: HandlerContext,
+  services: Services,
+): void {
   const user = socket.data.user;
 
   handle(socket, ctx, 'typing:start', async ({ chatId }) => {

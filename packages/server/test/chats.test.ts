@@ -1,0 +1,291 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Chat, ChatListResponse, ErrorResponse } from '@parley/protocol';
+import { createDirect, createGroup, registerUser, type TestUser } from './helpers/client.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+const NOBODY = '9d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09';
+const users = (n: number) => Promise.all(Array.from({ length: n }, () => registerUser(server.url)));
+const roleOf = (chat: Chat, user: TestUser) =>
+  chat.participants.find((p) => p.id === user.user.id)?.role;
+
+describe('POST /api/chats (direct)', () => {
+  it('creates a direct chat with 201, then answers 200 with the same chat from either side', async () => {
+    const [alice, bob] = await users(2);
+    const first = await alice.api.post<Chat>('/chats', { type: 'direct', userId: bob.user.id });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      type: 'direct',
+      name: null,
+      created_by: alice.user.id,
+      last_message: null,
+      unread_count: 0,
+    });
+    expect(first.body.participants.map((p) => [p.id, p.role, p.last_read_seq]).sort()).toEqual(
+      [
+        [alice.user.id, 'member', 0],
+        [bob.user.id, 'member', 0],
+      ].sort(),
+    );
+    const again = await alice.api.post<Chat>('/chats', { type: 'direct', userId: bob.user.id });
+    const reverse = await bob.api.post<Chat>('/chats', { type: 'direct', userId: alice.user.id });
+    expect([again.status, reverse.status]).toEqual([200, 200]);
+    expect(again.body.id).toBe(first.body.id);
+    expect(reverse.body.id).toBe(first.body.id);
+  });
+
+  it('makes one chat when both sides start it at once', async () => {
+    const [alice, bob] = await users(2);
+    const [a, b] = await Promise.all([createDirect(alice, bob), createDirect(bob, alice)]);
+    expect(a.id).toBe(b.id);
+    expect((await alice.api.get<ChatListResponse>('/chats')).body.chats).toHaveLength(1);
+  });
+
+  it('refuses a chat with oneself (400), an unknown user (404) and a malformed id (400)', async () => {
+    const [alice] = await users(1);
+    const self = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'direct',
+      userId: alice.user.id,
+    });
+    expect([self.status, self.body.error.code]).toEqual([400, 'validation_failed']);
+    const unknown = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'direct',
+      userId: NOBODY,
+    });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'not_found']);
+    const malformed = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'direct',
+      userId: 'bob',
+    });
+    expect(malformed.status).toBe(400);
+    const badType = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'channel',
+      userId: NOBODY,
+    });
+    expect(badType.status).toBe(400);
+  });
+});
+
+describe('POST /api/chats (group)', () => {
+  it('makes the creator the owner whether or not participantIds names them', async () => {
+    const [owner, a, b] = await users(3);
+    const res = await owner.api.post<Chat>('/chats', {
+      type: 'group',
+      name: 'Team',
+      participantIds: [a.user.id, b.user.id, owner.user.id, a.user.id],
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.name).toBe('Team');
+    expect(res.body.participants).toHaveLength(3);
+    expect(roleOf(res.body, owner)).toBe('owner');
+    expect(roleOf(res.body, a)).toBe('member');
+  });
+
+  it('validates the name (1 to 100 characters) and the ids (up to 256, existing)', async () => {
+    const [owner, a] = await users(2);
+    const post = (body: unknown) => owner.api.post<ErrorResponse>('/chats', body);
+    expect((await post({ type: 'group', name: '', participantIds: [a.user.id] })).status).toBe(400);
+    expect((await post({ type: 'group', name: 'x'.repeat(101), participantIds: [] })).status).toBe(
+      400,
+    );
+    expect((await post({ type: 'group', name: '🙂'.repeat(100), participantIds: [] })).status).toBe(
+      201,
+    );
+    expect(
+      (await post({ type: 'group', name: 'g', participantIds: Array(257).fill(a.user.id) })).status,
+    ).toBe(400);
+    expect((await post({ type: 'group', name: 'g', participantIds: [NOBODY] })).status).toBe(404);
+    expect((await post({ type: 'group', name: 'g' })).status).toBe(400);
+  });
+});
+
+describe('GET /api/chats and /api/chats/:chatId', () => {
+  it("lists the caller's chats, newest activity first, with last message and unread count", async () => {
+    const [alice, bob, carol] = await users(3);
+    const older = await createDirect(alice, bob);
+    const newer = await createDirect(alice, carol);
+    await bob.api.post(`/chats/${older.id}/messages`, { content: 'from bob' });
+    await bob.api.post(`/chats/${older.id}/messages`, { content: 'again' });
+    const list = await alice.api.get<ChatListResponse>('/chats');
+    expect(list.status).toBe(200);
+    expect(list.body.chats.map((c) => c.id)).toEqual([older.id, newer.id]);
+    expect(list.body.chats[0]).toMatchObject({
+      unread_count: 2,
+      last_message: { content: 'again', seq: 2 },
+    });
+    expect(list.body.chats[1]).toMatchObject({ unread_count: 0, last_message: null });
+    // The sender's own messages are never unread to them.
+    const bobs = await bob.api.get<ChatListResponse>('/chats');
+    expect(bobs.body.chats[0]?.unread_count).toBe(0);
+    expect(bobs.body.chats[0]?.participants.find((p) => p.id === bob.user.id)?.last_read_seq).toBe(
+      2,
+    );
+  });
+
+  it('shows one chat to participants, 403 to others, 404 for an unknown id, 400 for a malformed one', async () => {
+    const [alice, bob, eve] = await users(3);
+    const chat = await createDirect(alice, bob);
+    expect((await bob.api.get<Chat>(`/chats/${chat.id}`)).body.id).toBe(chat.id);
+    const forbidden = await eve.api.get<ErrorResponse>(`/chats/${chat.id}`);
+    expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'forbidden']);
+    expect((await eve.api.get<ErrorResponse>(`/chats/${NOBODY}`)).status).toBe(404);
+    expect((await eve.api.get<ErrorResponse>('/chats/123')).status).toBe(400);
+  });
+});
+
+describe('managing a group', () => {
+  it('lets an owner or admin add people; members get 403; a second add is 409', async () => {
+    const [owner, admin, member, newcomer, another] = await users(5);
+    const group = await createGroup(owner, [admin, member]);
+    const promote = await owner.api.patch<Chat>(
+      `/chats/${group.id}/participants/${admin.user.id}`,
+      { role: 'admin' },
+    );
+    expect(promote.status).toBe(200);
+    expect(roleOf(promote.body, admin)).toBe('admin');
+
+    const byMember = await member.api.post<ErrorResponse>(`/chats/${group.id}/participants`, {
+      userId: newcomer.user.id,
+    });
+    expect([byMember.status, byMember.body.error.code]).toEqual([403, 'forbidden']);
+    const byAdmin = await admin.api.post<Chat>(`/chats/${group.id}/participants`, {
+      userId: newcomer.user.id,
+    });
+    expect(byAdmin.status).toBe(201);
+    expect(roleOf(byAdmin.body, newcomer)).toBe('member');
+    const twice = await owner.api.post<ErrorResponse>(`/chats/${group.id}/participants`, {
+      userId: newcomer.user.id,
+    });
+    expect([twice.status, twice.body.error.code]).toEqual([409, 'conflict']);
+    const unknown = await owner.api.post<ErrorResponse>(`/chats/${group.id}/participants`, {
+      userId: NOBODY,
+    });
+    expect(unknown.status).toBe(404);
+    const outsider = await another.api.post<ErrorResponse>(`/chats/${group.id}/participants`, {
+      userId: another.user.id,
+    });
+    expect(outsider.status).toBe(403);
+  });
+
+  it('shows a newcomer the whole history, from before they joined', async () => {
+    const [owner, newcomer] = await users(2);
+    const group = await createGroup(owner, []);
+    await owner.api.post(`/chats/${group.id}/messages`, { content: 'before you came' });
+    await owner.api.post(`/chats/${group.id}/participants`, { userId: newcomer.user.id });
+    const history = await newcomer.api.get<{ messages: { content: string }[] }>(
+      `/chats/${group.id}/messages`,
+    );
+    expect(history.body.messages.map((m) => m.content)).toEqual(['before you came']);
+  });
+
+  it('refuses membership changes on a direct chat with 400', async () => {
+    const [alice, bob, carol] = await users(3);
+    const chat = await createDirect(alice, bob);
+    expect(
+      (await alice.api.post(`/chats/${chat.id}/participants`, { userId: carol.user.id })).status,
+    ).toBe(400);
+    expect((await alice.api.patch(`/chats/${chat.id}`, { name: 'x' })).status).toBe(400);
+    expect(
+      (await alice.api.patch(`/chats/${chat.id}/participants/${bob.user.id}`, { role: 'admin' }))
+        .status,
+    ).toBe(400);
+    expect((await alice.api.delete(`/chats/${chat.id}/participants/${bob.user.id}`)).status).toBe(
+      400,
+    );
+  });
+
+  it('renames a group (owner or admin only)', async () => {
+    const [owner, member] = await users(2);
+    const group = await createGroup(owner, [member], 'Old');
+    expect((await member.api.patch(`/chats/${group.id}`, { name: 'Mine' })).status).toBe(403);
+    const renamed = await owner.api.patch<Chat>(`/chats/${group.id}`, { name: 'New name' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.name).toBe('New name');
+    expect((await owner.api.patch(`/chats/${group.id}`, { name: '' })).status).toBe(400);
+  });
+
+  it('changes roles: the owner only, never their own, and 404 for a non-participant', async () => {
+    const [owner, admin, member, outsider] = await users(4);
+    const group = await createGroup(owner, [admin, member]);
+    await owner.api.patch(`/chats/${group.id}/participants/${admin.user.id}`, { role: 'admin' });
+    expect(
+      (
+        await admin.api.patch(`/chats/${group.id}/participants/${member.user.id}`, {
+          role: 'admin',
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await owner.api.patch(`/chats/${group.id}/participants/${owner.user.id}`, {
+          role: 'member',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await owner.api.patch(`/chats/${group.id}/participants/${outsider.user.id}`, {
+          role: 'admin',
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await owner.api.patch(`/chats/${group.id}/participants/${member.user.id}`, {
+          role: 'owner',
+        })
+      ).status,
+    ).toBe(400);
+    const demoted = await owner.api.patch<Chat>(
+      `/chats/${group.id}/participants/${admin.user.id}`,
+      { role: 'member' },
+    );
+    expect(roleOf(demoted.body, admin)).toBe('member');
+  });
+
+  it('removes people (owner/admin) and lets anyone leave; members cannot remove others', async () => {
+    const [owner, member, other] = await users(3);
+    const group = await createGroup(owner, [member, other]);
+    expect(
+      (await member.api.delete(`/chats/${group.id}/participants/${other.user.id}`)).status,
+    ).toBe(403);
+    expect(
+      (await owner.api.delete(`/chats/${group.id}/participants/${other.user.id}`)).status,
+    ).toBe(204);
+    expect((await other.api.get(`/chats/${group.id}`)).status).toBe(403);
+    expect(
+      (await member.api.delete(`/chats/${group.id}/participants/${member.user.id}`)).status,
+    ).toBe(204);
+    const left = await owner.api.get<Chat>(`/chats/${group.id}`);
+    expect(left.body.participants.map((p) => p.id)).toEqual([owner.user.id]);
+    expect(
+      (await owner.api.delete(`/chats/${group.id}/participants/${member.user.id}`)).status,
+    ).toBe(404);
+  });
+
+  it('hands the group to the longest-standing admin when the owner leaves, else the longest-standing member', async () => {
+    const [owner, first, second, admin] = await users(4);
+    const group = await createGroup(owner, [first]);
+    await owner.api.post(`/chats/${group.id}/participants`, { userId: second.user.id });
+    await owner.api.post(`/chats/${group.id}/participants`, { userId: admin.user.id });
+    await owner.api.patch(`/chats/${group.id}/participants/${admin.user.id}`, { role: 'admin' });
+
+    expect(
+      (await owner.api.delete(`/chats/${group.id}/participants/${owner.user.id}`)).status,
+    ).toBe(204);
+    const afterOwner = await first.api.get<Chat>(`/chats/${group.id}`);
+    expect(roleOf(afterOwner.body, admin)).toBe('owner');
+
+    expect(
+      (await admin.api.delete(`/chats/${group.id}/participants/${admin.user.id}`)).status,
+    ).toBe(204);
+    const afterAdmin = await first.api.get<Chat>(`/chats/${group.id}`);
+    expect(roleOf(afterAdmin.body, first)).toBe('owner');
+    expect(roleOf(afterAdmin.body, second)).toBe('member');
+  });
+});

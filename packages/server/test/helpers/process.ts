@@ -1,0 +1,195 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The real server as a child process (`node --import tsx src/main.ts`), for what only a process
+ * shows: signals, exit codes, a SIGKILL in the middle of a write, the start-up line, refusals.
+ * `node` is spawned directly, never through `npx tsx`, so that a signal reaches the process that
+ * holds the database.
+ */
+
+const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = path.join('src', 'main.ts');
+
+/** The variables of shared/contract.md (and the server's own extras), never inherited from the test run. */
+const PARLEY_VARS = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'REDIS_URL',
+  'JWT_SECRET',
+  'JWT_TTL',
+  'CORS_ORIGINS',
+  'RATE_LIMIT_AUTH',
+  'RATE_LIMIT_MESSAGES',
+  'LOG_LEVEL',
+  'TYPING_TIMEOUT_MS',
+  'CHECKPOINT_INTERVAL_MS',
+  'WEB_DIST',
+];
+
+export interface ChildOptions {
+  dataDir: string;
+  /** A PostgreSQL URL; unset runs the embedded store in `dataDir`. */
+  databaseUrl?: string | undefined;
+  /** Extra or overriding variables; `undefined` removes one. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ChildServer {
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** Resolves with the URL of the `listening` line; rejects if the process exits before it. */
+  readonly ready: Promise<string>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<Exit>;
+  stdout(): string;
+  stderr(): string;
+  /** Sends the signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+const children = new Set<ChildServer>();
+const dirs: string[] = [];
+
+export function serverEnv(options: ChildOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of PARLEY_VARS) delete env[name];
+  Object.assign(env, {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: options.dataDir,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_AUTH: '0',
+    RATE_LIMIT_MESSAGES: '0',
+    WEB_DIST: path.join(options.dataDir, 'no-web-client'),
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+  });
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/** Starts the server; await `ready` for its URL. Every child is killed by `killChildren()`. */
+export function spawnServer(options: ChildOptions): ChildServer {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: SERVER_DIR,
+    env: serverEnv(options),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (err += chunk));
+
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const ready = new Promise<string>((resolve, reject) => {
+    let pending = '';
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        const url = listeningUrl(line);
+        if (url) resolve(url);
+      }
+    });
+    void exited.then((exit) =>
+      reject(
+        new Error(
+          `server exited before listening (code ${exit.code}, signal ${exit.signal})\n` +
+            `stdout: ${out}\nstderr: ${err}`,
+        ),
+      ),
+    );
+  });
+  // A caller that only awaits `exited` must not see an unhandled rejection.
+  ready.catch(() => {});
+
+  const server: ChildServer = {
+    pid: child.pid ?? -1,
+    process: child,
+    ready,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  children.add(server);
+  void exited.then(() => children.delete(server));
+  return server;
+}
+
+/** Starts the server and waits for its `listening` line. */
+export async function startChild(options: ChildOptions): Promise<ChildServer & { url: string }> {
+  const server = spawnServer(options);
+  const url = await server.ready;
+  return Object.assign(server, { url });
+}
+
+/** Runs a server that is expected to refuse to start, and returns how it ended. */
+export async function runUntilExit(
+  options: ChildOptions,
+  timeoutMs = 20_000,
+): Promise<Exit & { stdout: string; stderr: string; listened: boolean }> {
+  const server = spawnServer(options);
+  let listened = false;
+  server.ready.then(
+    () => (listened = true),
+    () => {},
+  );
+  const timer = setTimeout(() => server.process.kill('SIGKILL'), timeoutMs);
+  const exit = await server.exited;
+  clearTimeout(timer);
+  return { ...exit, stdout: server.stdout(), stderr: server.stderr(), listened };
+}
+
+function listeningUrl(line: string): string | undefined {
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown; url?: unknown };
+    return parsed.msg === 'listening' && typeof parsed.url === 'string' ? parsed.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILLs every child still running and waits for them: call it in afterEach. */
+export async function killChildren(): Promise<void> {
+  const running = [...children];
+  for (const c of running) c.process.kill('SIGKILL');
+  await Promise.all(running.map((c) => c.exited));
+}
+
+/** A fresh temporary directory, removed by `removeTempDirs()`. */
+export function tempDir(prefix = 'parley-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

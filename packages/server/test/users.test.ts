@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorResponse, User, UserSearchResponse } from '@parley/protocol';
+import { registerUser, uniqueName, type TestUser } from './helpers/client.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let me: TestUser;
+const tag = uniqueName('s').replace(/_/g, '').slice(0, 8).toLowerCase();
+
+beforeAll(async () => {
+  server = await startServer();
+  me = await registerUser(server.url, { username: `${tag}me` });
+  await registerUser(server.url, { username: `${tag}Alpha`, displayName: 'Zed Alpha' });
+  await registerUser(server.url, { username: `${tag}beta` });
+  await registerUser(server.url, {
+    username: `zz${tag}`,
+    displayName: `${tag.toUpperCase()} display`,
+  });
+  await registerUser(server.url, { username: `${tag}_under` });
+  await registerUser(server.url, { username: `${tag}xunder` });
+});
+afterAll(() => server.close());
+
+const search = async (q: string) => {
+  const res = await me.api.get<UserSearchResponse>(`/users/search?q=${encodeURIComponent(q)}`);
+  expect(res.status).toBe(200);
+  return res.body.users.map((u) => u.username).sort();
+};
+
+describe('GET /api/users/search', () => {
+  it('finds users whose username or display name starts with the prefix, any case, caller excluded', async () => {
+    expect(await search(tag.toUpperCase())).toEqual(
+      [`${tag}Alpha`, `${tag}beta`, `zz${tag}`, `${tag}_under`, `${tag}xunder`].sort(),
+    );
+  });
+
+  it('treats % and _ as themselves', async () => {
+    expect(await search(`${tag}_`)).toEqual([`${tag}_under`]);
+    expect(await search(`${tag}%`)).toEqual([]);
+  });
+
+  it('matches prefixes only, not infixes', async () => {
+    expect(await search('alpha')).not.toContain(`${tag}Alpha`);
+  });
+
+  it('returns public user objects: no email, no password hash', async () => {
+    const res = await me.api.get<UserSearchResponse>(`/users/search?q=${tag}a`);
+    expect(res.body.users[0]).toEqual({
+      id: expect.any(String),
+      username: `${tag}Alpha`,
+      display_name: 'Zed Alpha',
+      avatar_url: null,
+      status: 'offline',
+      last_seen_at: null,
+      created_at: expect.any(String),
+    });
+  });
+
+  it('returns at most 20 users', async () => {
+    const prefix = `${tag}many`;
+    for (let i = 0; i < 22; i++) await registerUser(server.url, { username: `${prefix}${i}` });
+    const res = await me.api.get<UserSearchResponse>(`/users/search?q=${prefix}`);
+    expect(res.body.users).toHaveLength(20);
+  });
+
+  it.each([[''], ['x'.repeat(33)]])('refuses q=%j with 400', async (q) => {
+    const res = await me.api.get<ErrorResponse>(`/users/search?q=${q}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+  });
+
+  it('refuses a missing q with 400', async () => {
+    expect((await me.api.get('/users/search')).status).toBe(400);
+  });
+});
+
+describe('GET /api/users/:userId', () => {
+  it('returns the user without email', async () => {
+    const other = await registerUser(server.url, { email: `${uniqueName()}@example.com` });
+    const res = await me.api.get<User>(`/users/${other.user.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(other.user.id);
+    expect(res.body).not.toHaveProperty('email');
+  });
+
+  it('answers 404 for a well-formed id of nobody and 400 for a malformed one', async () => {
+    const missing = await me.api.get<ErrorResponse>('/users/3f1c9a4e-8b2d-4f6a-9c7e-1d2b3c4d5e6f');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('not_found');
+    const malformed = await me.api.get<ErrorResponse>('/users/not-a-uuid');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('validation_failed');
+  });
+});
