@@ -70,8 +70,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     loggerInstance,
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
-    // Socket.IO's long-lived connections must not hold up close(); we close them ourselves.
-    forceCloseConnections: true,
+    // On close, idle keep-alive connections are dropped but requests under way finish.
+    forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
