@@ -128,6 +128,18 @@ describe('POST /api/auth/login', () => {
     expect(wrong.body.error.code).toBe('unauthorized');
   });
 
+  it('refuses U+0000 in any login field with 400, not a server error', async () => {
+    for (const body of [
+      { username: 'a\u0000b', password: 'whatever1' },
+      { email: 'a\u0000@b.c', password: 'whatever1' },
+      { username: 'someone', password: 'what\u0000ever' },
+    ]) {
+      const res = await anon.post<ErrorResponse>('/auth/login', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+    }
+  });
+
   it('refuses a body with neither username nor email with 400', async () => {
     const res = await anon.post<ErrorResponse>('/auth/login', { password: 'whatever1' });
     expect(res.status).toBe(400);

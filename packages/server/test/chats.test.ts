@@ -10,7 +10,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const NOBODY = '9d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09';
-const users = (n: number) => Promise.all(Array.from({ length: n }, () => registerUser(server.url)));
+type Five = [TestUser, TestUser, TestUser, TestUser, TestUser];
+/** `n` fresh users (n ≤ 5), typed for destructuring. */
+const users = (n: 1 | 2 | 3 | 4 | 5) =>
+  Promise.all(Array.from({ length: n }, () => registerUser(server.url))) as Promise<Five>;
 const roleOf = (chat: Chat, user: TestUser) =>
   chat.participants.find((p) => p.id === user.user.id)?.role;
 
@@ -287,5 +290,31 @@ describe('managing a group', () => {
     const afterAdmin = await first.api.get<Chat>(`/chats/${group.id}`);
     expect(roleOf(afterAdmin.body, first)).toBe('owner');
     expect(roleOf(afterAdmin.body, second)).toBe('member');
+  });
+
+  it("answers in the contract's order: 404 for an unknown target before 403 for a stranger", async () => {
+    const [owner, member, stranger] = await users(3);
+    const group = await createGroup(owner, [member]);
+    const add = await stranger.api.post<ErrorResponse>(`/chats/${group.id}/participants`, {
+      userId: NOBODY,
+    });
+    expect(add.status).toBe(404);
+    const remove = await stranger.api.delete(`/chats/${group.id}/participants/${NOBODY}`);
+    expect(remove.status).toBe(404);
+    const role = await member.api.patch(`/chats/${group.id}/participants/${NOBODY}`, {
+      role: 'admin',
+    });
+    expect(role.status).toBe(404);
+    const ownerRole = await member.api.patch(`/chats/${group.id}/participants/${owner.user.id}`, {
+      role: 'member',
+    });
+    expect(ownerRole.status).toBe(400);
+    const cursor = await stranger.api.get(`/chats/${group.id}/messages?after=${NOBODY}`);
+    expect(cursor.status).toBe(404);
+    // The same calls on a real target: the stranger is refused.
+    const realAdd = await stranger.api.post(`/chats/${group.id}/participants`, {
+      userId: stranger.user.id,
+    });
+    expect(realAdd.status).toBe(403);
   });
 });

@@ -1,19 +1,22 @@
 import { z } from 'zod';
 import { Me } from '../models/user.js';
-import { password, text, username } from '../primitives.js';
+import { codePointLength, password, text, username } from '../primitives.js';
 
 export const RegisterRequest = z.object({
   username: username(),
   password: password(),
-  email: z.email().max(254).optional(),
+  email: z
+    .email()
+    .refine((s) => codePointLength(s) <= 254, { message: 'must be at most 254 characters' })
+    .optional(),
   displayName: text(1, 64).optional(),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
 /** Sign in by username or by email. */
 export const LoginRequest = z.union([
-  z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-  z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(256) }),
+  z.object({ username: text(1, 64), password: text(1, 256) }),
+  z.object({ email: text(1, 254), password: text(1, 256) }),
 ]);
 export type LoginRequest = z.infer<typeof LoginRequest>;
 

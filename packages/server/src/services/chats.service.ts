@@ -91,10 +91,13 @@ export class ChatsService {
     return { chat, created };
   }
 
+  // Group management checks run in the contract's precedence: an unknown chat (404), a direct
+  // chat (400), an unknown target (404), then the caller's rights (403), then conflicts (409).
+
   async addParticipant(chatId: string, actorId: string, userId: string): Promise<Chat> {
-    const me = await this.groupAccess(chatId, actorId);
+    const access = await this.groupAccess(chatId, actorId);
     await this.requireUsers([userId]);
-    requireManager(me);
+    requireManager(access);
     try {
       await this.chats.addParticipant(chatId, userId);
     } catch (err) {
@@ -116,20 +119,22 @@ export class ChatsService {
     userId: string,
     role: 'admin' | 'member',
   ): Promise<Chat> {
-    const me = await this.groupAccess(chatId, actorId);
-    if (me.role !== 'owner') throw forbidden('only the owner can change roles');
-    if (userId === actorId) throw validationFailed("the owner's own role cannot change");
-    if (!(await this.chats.setRole(chatId, userId, role))) throw notFound('participant');
+    const access = await this.groupAccess(chatId, actorId);
+    const target = await this.chats.access(chatId, userId);
+    if (target?.role === 'owner') throw validationFailed("the owner's own role cannot change");
+    if (!target?.role) throw notFound('participant');
+    if (access.role !== 'owner') throw forbidden('only the owner can change roles');
+    await this.chats.setRole(chatId, userId, role);
     return this.announceChange(chatId, actorId);
   }
 
-  /** Removing someone else takes an owner or admin (never the owner); anyone may leave. */
+  /** Removing someone else takes an owner or admin (and never the owner); anyone may leave. */
   async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
-    const me = await this.groupAccess(chatId, actorId);
+    const access = await this.groupAccess(chatId, actorId);
+    const target = userId === actorId ? access : await this.chats.access(chatId, userId);
+    if (!target?.role) throw notFound('participant');
     if (userId !== actorId) {
-      const target = await this.chats.access(chatId, userId);
-      if (!target?.role) throw notFound('participant');
-      requireManager(me);
+      requireManager(access);
       if (target.role === 'owner') throw forbidden('the owner cannot be removed');
     }
     if (!(await this.chats.removeParticipant(chatId, userId))) throw notFound('participant');
@@ -138,16 +143,12 @@ export class ChatsService {
     views.each((uid, chat) => this.broadcast.chatUpdated(uid, chat));
   }
 
-  /**
-   * For calls that change a group: in the contract's order, an unknown chat (404), then a direct
-   * chat (400), then a caller who is not in it (403).
-   */
-  private async groupAccess(chatId: string, actorId: string): Promise<Membership> {
+  /** The caller's place in a group: 404 for no such chat, 400 for a direct one. */
+  private async groupAccess(chatId: string, actorId: string): Promise<NonNullable<ChatAccess>> {
     const access = await this.chats.access(chatId, actorId);
     if (!access) throw notFound('chat');
     if (access.type !== 'group') throw validationFailed('a direct chat has no members to manage');
-    if (!access.role) throw forbidden('you are not a participant of this chat');
-    return { type: access.type, role: access.role };
+    return access;
   }
 
   private async requireUsers(ids: readonly string[]): Promise<void> {
@@ -207,8 +208,9 @@ export class ChatsService {
   }
 }
 
-function requireManager(me: Membership): void {
-  if (me.role === 'member') throw forbidden('only an owner or admin can do this');
+function requireManager(access: NonNullable<ChatAccess>): void {
+  if (!access.role) throw forbidden('you are not a participant of this chat');
+  if (access.role === 'member') throw forbidden('only an owner or admin can do this');
 }
 
 function toParticipant(

@@ -66,7 +66,9 @@ export class MessagesService {
   }
 
   async page(chatId: string, userId: string, query: MessagePageQuery): Promise<MessagePage> {
-    await this.chatRules.requireParticipant(chatId, userId);
+    // 404 for the chat, then for the cursor, and only then 403: the contract's order.
+    const access = await this.chats.access(chatId, userId);
+    if (!access) throw notFound('chat');
     const cursorId = query.after ?? query.before;
     let cursor: { after: number } | { before: number } | null = null;
     if (cursorId) {
@@ -74,6 +76,7 @@ export class MessagesService {
       if (seq === undefined) throw notFound('message');
       cursor = query.after ? { after: seq } : { before: seq };
     }
+    if (!access.role) throw forbidden('you are not a participant of this chat');
     const { messages, hasMore } = await this.messages.page(chatId, cursor, query.limit);
     return { messages, has_more: hasMore };
   }
