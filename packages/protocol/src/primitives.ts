@@ -20,9 +20,11 @@ export const text = (min: number, max: number) =>
 
 /**
  * Any 8-4-4-4-12 hex id. PostgreSQL's uuid type accepts every such string, so a well-formed id
- * of nothing is `not_found`, never `validation_failed`, whatever its version bits.
+ * of nothing is `not_found`, never `validation_failed`, whatever its version bits. UUIDs are
+ * case-insensitive: ids are lower-cased on the way in, so room names and lookups keyed by id
+ * match what the database returns.
  */
-export const id = () => z.guid();
+export const id = () => z.guid().toLowerCase();
 
 export const isoTime = () => z.string();
 
