@@ -70,8 +70,9 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     loggerInstance,
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
-    // On close, idle keep-alive connections are dropped but requests under way finish.
-    forceCloseConnections: 'idle',
+    // close() runs after every request under way has been answered (the lifecycle tracks
+    // them), so it may drop every connection, keep-alive ones included.
+    forceCloseConnections: true,
   }).withTypeProvider<ZodTypeProvider>();
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
@@ -88,6 +89,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
         .send({ error: { code: 'forbidden', message: 'origin not allowed' } });
     }
     lifecycle.assertOpen();
+    reply.raw.once('close', lifecycle.begin());
   });
   await http.register(fastifyCors, { origin: [...config.corsOrigins], credentials: true });
   await http.register(fastifySwagger, {
@@ -126,13 +128,15 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   const close = () =>
     (closing ??= (async () => {
       const budget = Date.now() + SHUTDOWN_BUDGET_MS;
+      // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
       services.typingStore.clear();
       io.local.disconnectSockets(true);
-      await new Promise<void>((resolve) => {
-        void io.close(() => resolve());
-      });
+      io.engine.close();
+      // Not io.close(): it waits on the HTTP server, whose keep-alive connections Fastify's
+      // close() drops below.
       await http.close();
+      // Presence writes started by the disconnects above.
       await lifecycle.drain(Math.max(0, budget - Date.now()));
       await database.close();
     })());

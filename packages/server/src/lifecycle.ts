@@ -32,6 +32,13 @@ export class Lifecycle {
     return p;
   }
 
+  /** Marks the start of work that ends later (an HTTP request); call the result when it ends. */
+  begin(): () => void {
+    let end = () => {};
+    void this.track(new Promise<void>((resolve) => (end = resolve)));
+    return end;
+  }
+
   /** Stops taking work and waits (up to `timeoutMs`) for what is under way. */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;

@@ -1,7 +1,7 @@
 // Reads config, builds the app, listens, handles signals: nothing more.
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/lock.js';
-import { createApp } from './app.js';
+import { createApp, type ParleyApp } from './app.js';
 import { createLogger } from './logger.js';
 
 const FORCE_EXIT_MS = 10_000;
@@ -16,31 +16,39 @@ try {
 }
 const log = createLogger(config.logLevel);
 
-try {
-  const app = await createApp(config, log);
-  await app.listen();
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took too long; exiting');
+// Signals are handled from the first moment: one that arrives while the app starts is acted on
+// as soon as it is up, so a supervisor's SIGTERM always ends in a graceful exit.
+let app: ParleyApp | undefined;
+let stopping: NodeJS.Signals | undefined;
+const stop = (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = signal;
+  log.info({ signal }, 'shutting down');
+  setTimeout(() => {
+    log.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, FORCE_EXIT_MS).unref();
+  if (app) void close(app);
+};
+const close = (running: ParleyApp) =>
+  running.close().then(
+    () => {
+      log.info('stopped');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
       process.exit(1);
-    }, FORCE_EXIT_MS).unref();
-    app.close().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    },
+  );
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+try {
+  const created = await createApp(config, log);
+  if (!stopping) await created.listen();
+  app = created;
+  if (stopping) void close(created);
 } catch (err) {
   if (
     err instanceof DataDirLockedError ||

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Ack, Message, MessagePage } from '@parley/protocol';
+import type { ClientSocket, TestUser } from './client.js';
 
 /**
  * The real server as a child process (`node --import tsx src/main.ts`), for what only a process
@@ -193,3 +195,104 @@ export function removeTempDirs(): void {
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// --- Sends to a server that may die or shut down mid-stream -------------------------------
+
+/** How one send ended, as the client saw it. */
+export type SendOutcome =
+  | { kind: 'ok'; message: Message }
+  | { kind: 'error'; code: string }
+  /** The socket closed before an answer; `emitted` says whether the send left the client at all. */
+  | { kind: 'closed'; emitted: boolean };
+
+/**
+ * `message:send` that settles even when the server goes away: with the ack, or when the socket
+ * closes first (an ack can never arrive after that). A closed socket sends nothing: Socket.IO
+ * would buffer the event for a reconnect that never comes.
+ */
+export function sendOrClose(
+  socket: ClientSocket,
+  payload: Record<string, unknown>,
+): Promise<SendOutcome> {
+  if (!socket.connected) return Promise.resolve({ kind: 'closed', emitted: false });
+  return new Promise((resolve) => {
+    const onClose = () => resolve({ kind: 'closed', emitted: true });
+    socket.once('disconnect', onClose);
+    (socket.emit as (e: string, p: unknown, cb: (r: Ack<{ message: Message }>) => void) => void)(
+      'message:send',
+      payload,
+      (ack) => {
+        socket.off('disconnect', onClose);
+        resolve(
+          ack.ok ? { kind: 'ok', message: ack.message } : { kind: 'error', code: ack.error.code },
+        );
+      },
+    );
+  });
+}
+
+export interface StreamedSend {
+  clientMessageId: string;
+  content: string;
+  outcome: SendOutcome;
+}
+
+/**
+ * One sender's stream: `count` messages sent one after another, each awaiting its answer, until
+ * the socket closes (what is left is recorded as never emitted). `onAnswer` runs as each ends.
+ */
+export async function streamSends(
+  socket: ClientSocket,
+  chatId: string,
+  prefix: string,
+  count: number,
+  options: { pauseMs?: number; onAnswer?: (send: StreamedSend) => void } = {},
+): Promise<StreamedSend[]> {
+  const sends: StreamedSend[] = [];
+  for (let i = 1; i <= count; i++) {
+    const clientMessageId = `${prefix}-${i}`;
+    const content = `${prefix} message ${i} ✓`;
+    const outcome = await sendOrClose(socket, { chatId, content, clientMessageId });
+    const send = { clientMessageId, content, outcome };
+    sends.push(send);
+    options.onAnswer?.(send);
+    if (options.pauseMs) await sleep(options.pauseMs);
+  }
+  return sends;
+}
+
+/**
+ * A chat's whole history as a client would page it, 100 at a time: back from the newest with
+ * `before` to the first message, then forward from that one with `after` (a reconnecting
+ * client's path). Throws unless both walks agree.
+ */
+export async function fetchHistory(user: TestUser, chatId: string): Promise<Message[]> {
+  const page = async (query: string) => {
+    const res = await user.api.get<MessagePage>(`/chats/${chatId}/messages?limit=100${query}`);
+    if (res.status !== 200) throw new Error(`history: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  let backward: Message[] = [];
+  let current = await page('');
+  backward = current.messages;
+  while (current.has_more && backward[0]) {
+    current = await page(`&before=${backward[0].id}`);
+    backward = [...current.messages, ...backward];
+  }
+  const first = backward[0];
+  if (!first) return [];
+  const forward: Message[] = [first];
+  for (;;) {
+    const last = forward.at(-1)!;
+    current = await page(`&after=${last.id}`);
+    forward.push(...current.messages);
+    if (!current.has_more) break;
+  }
+  const ids = (list: Message[]) => list.map((m) => m.id).join(',');
+  if (ids(forward) !== ids(backward)) {
+    throw new Error(
+      `paging with after (${forward.length}) and with before (${backward.length}) disagree`,
+    );
+  }
+  return forward;
+}
