@@ -1,0 +1,129 @@
+// Typed HTTP helpers: every call goes through `request`, which attaches the token, parses the
+// answer with protocol's schema and turns the contract's error body into an `ApiError`.
+import {
+  AuthResponse,
+  Chat,
+  ChatListResponse,
+  ErrorResponse,
+  MeResponse,
+  MessagePage,
+  UserSearchResponse,
+  type CreateChatRequest,
+  type ErrorCode,
+  type LoginRequest,
+  type RegisterRequest,
+} from '@parley/protocol';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'network',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface RequestOptions {
+  token?: string | null;
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+}
+
+/** What `request` needs of a protocol schema: zod's `safeParse`, without importing zod here. */
+interface Schema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
+}
+
+async function request<T>(
+  schema: Schema<T>,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  { token, body, query }: RequestOptions = {},
+): Promise<T> {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const qs = params.size > 0 ? `?${params.toString()}` : '';
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}${qs}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+  }
+
+  const payload: unknown = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const parsed = ErrorResponse.safeParse(payload);
+    if (parsed.success) {
+      throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
+    }
+    throw new ApiError(response.status, 'internal', `The server answered ${response.status}.`);
+  }
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    console.error(`Unexpected answer to ${method} ${path}`, parsed.error);
+    throw new ApiError(
+      response.status,
+      'internal',
+      'The server sent an answer this app cannot read.',
+    );
+  }
+  return parsed.data;
+}
+
+export const api = {
+  register: (body: RegisterRequest) => request(AuthResponse, 'POST', '/auth/register', { body }),
+  login: (body: LoginRequest) => request(AuthResponse, 'POST', '/auth/login', { body }),
+  me: (token: string) => request(MeResponse, 'GET', '/auth/me', { token }),
+  searchUsers: (token: string, q: string) =>
+    request(UserSearchResponse, 'GET', '/users/search', { token, query: { q } }),
+  listChats: (token: string) => request(ChatListResponse, 'GET', '/chats', { token }),
+  createChat: (token: string, body: CreateChatRequest) =>
+    request(Chat, 'POST', '/chats', { token, body }),
+  addParticipant: (token: string, chatId: string, userId: string) =>
+    request(Chat, 'POST', `/chats/${chatId}/participants`, { token, body: { userId } }),
+  messages: (
+    token: string,
+    chatId: string,
+    cursor: { before?: string; after?: string; limit?: number } = {},
+  ) => request(MessagePage, 'GET', `/chats/${chatId}/messages`, { token, query: cursor }),
+};
+
+/** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */
+export function describeError(code: ErrorCode | 'network' | 'timeout', message?: string): string {
+  switch (code) {
+    case 'rate_limited':
+      return 'You are sending too fast. Wait a moment, then try again.';
+    case 'forbidden':
+      return 'You are not allowed to do that here.';
+    case 'unauthorized':
+      return 'Your session has ended. Sign in again.';
+    case 'not_found':
+      return message ? `Not found: ${message}` : 'That no longer exists.';
+    case 'conflict':
+      return message ?? 'That already exists.';
+    case 'validation_failed':
+      return message ?? 'That input was not accepted.';
+    case 'payload_too_large':
+      return 'That is too large to send.';
+    case 'unavailable':
+      return 'The server is busy or restarting. Try again in a moment.';
+    case 'network':
+      return message ?? 'Cannot reach the server. Check your connection.';
+    case 'timeout':
+      return 'The server did not answer in time.';
+    case 'internal':
+      return 'Something went wrong on the server.';
+  }
+}

@@ -1,0 +1,45 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { sortChats } from '../state.js';
+import * as f from '../test/factories.js';
+import { ChatList } from './ChatList.js';
+
+const now = new Date('2026-01-01T12:00:00.000Z');
+
+describe('ChatList', () => {
+  it('names each chat, shows its last message, unread count and presence', async () => {
+    const alice = f.me({ username: 'alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob Stone', status: 'online' });
+    const carol = f.user({
+      username: 'carol',
+      display_name: 'Carol',
+      status: 'offline',
+      last_seen_at: '2026-01-01T11:55:00.000Z',
+    });
+    const withBob = f.chat([alice, bob]);
+    const withCarol = f.chat([alice, carol]);
+    const team = f.chat([alice, bob, carol], { name: 'Weekend plans' });
+    const chats = sortChats([
+      { ...withBob, last_message: f.message(withBob, bob, 1, 'see you'), unread_count: 2 },
+      { ...withCarol, last_message: f.message(withCarol, alice, 3, 'ok!') },
+      team,
+    ]);
+    const onOpen = vi.fn<(id: string) => void>();
+    render(
+      <ChatList chats={chats} meId={alice.id} openChatId={null} loaded now={now} onOpen={onOpen} />,
+    );
+
+    const list = screen.getByRole('list', { name: 'Chats' });
+    const links = within(list).getAllByRole('link');
+    // Newest activity first; each name starts with the chat's display name, as a reader hears it.
+    expect(links).toEqual([
+      within(list).getByRole('link', { name: /^Carol, last seen 5 min ago, You: ok!, \S+/ }),
+      within(list).getByRole('link', { name: /^Bob Stone, online, see you, .*, 2 unread$/ }),
+      within(list).getByRole('link', { name: 'Weekend plans, Group created' }),
+    ]);
+
+    await userEvent.click(links[2]!);
+    expect(onOpen).toHaveBeenCalledExactlyOnceWith(team.id);
+  });
+});

@@ -1,0 +1,105 @@
+import type { Chat, User } from '@parley/protocol';
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import type { Outgoing } from '../state.js';
+import * as f from '../test/factories.js';
+import { MessageList } from './MessageList.js';
+
+const alice = f.me({ username: 'alice', display_name: 'Alice' });
+const bob = f.user({ username: 'bob', display_name: 'Bob' });
+const carol = f.user({ username: 'carol', display_name: 'Carol' });
+
+function show(chat: Chat, seqs: [number, User][], outgoing: Outgoing[] = []) {
+  const onRetry = vi.fn<(id: string) => void>();
+  const messages = seqs.map(([seq, who]) => f.message(chat, who, seq, `text ${seq}`));
+  render(
+    <MessageList
+      chat={chat}
+      meId={alice.id}
+      messages={messages}
+      outgoing={outgoing}
+      hasMore={false}
+      loading={false}
+      error={null}
+      now={new Date('2026-01-01T12:00:00.000Z')}
+      onLoadOlder={() => {}}
+      onRetry={onRetry}
+    />,
+  );
+  const list = screen.getByRole('list', { name: 'Messages' });
+  return { onRetry, list, items: within(list).getAllByRole('listitem') };
+}
+
+const withReads = (chat: Chat, reads: Record<string, number>): Chat => ({
+  ...chat,
+  participants: chat.participants.map((p) => ({ ...p, last_read_seq: reads[p.id] ?? 0 })),
+});
+
+describe('MessageList', () => {
+  it('shows one item per message, in order, with its sender', () => {
+    const chat = f.chat([alice, bob]);
+    const { items } = show(chat, [
+      [1, bob],
+      [2, bob],
+      [3, alice],
+    ]);
+    expect(items.map((li) => within(li).getByText(/^text \d$/).textContent)).toEqual([
+      'text 1',
+      'text 2',
+      'text 3',
+    ]);
+    // Bob's two messages form one group: his name heads it once.
+    expect(screen.getAllByText('Bob')).toHaveLength(1);
+  });
+
+  it('says "Seen" under my message once the other person has read it', () => {
+    const chat = f.chat([alice, bob]);
+    const { items } = show(withReads(chat, { [alice.id]: 2, [bob.id]: 1 }), [
+      [1, alice],
+      [2, alice],
+    ]);
+    expect(within(items[0]!).getByText('Seen')).toBeTruthy();
+    expect(within(items[1]!).getByText('Sent')).toBeTruthy();
+    expect(screen.getAllByText('Seen')).toHaveLength(1);
+  });
+
+  it('counts readers in a group', () => {
+    const group = f.chat([alice, bob, carol], { name: 'Team' });
+    show(withReads(group, { [alice.id]: 1, [bob.id]: 1, [carol.id]: 1 }), [[1, alice]]);
+    expect(screen.getByText('Seen by 2')).toBeTruthy();
+  });
+
+  it('marks a failed message and retries it by its clientMessageId', async () => {
+    const chat = f.chat([alice, bob]);
+    const failed: Outgoing = {
+      clientMessageId: 'client-1',
+      chatId: chat.id,
+      content: 'did it go?',
+      createdAt: '2026-01-01T11:59:00.000Z',
+      status: 'failed',
+      error: 'You are sending too fast. Wait a moment, then try again.',
+    };
+    const { items, onRetry } = show(chat, [[1, bob]], [failed]);
+    const item = items[1]!;
+    expect(within(item).getByText('did it go?')).toBeTruthy();
+    expect(item.textContent).toMatch(/Not sent\. You are sending too fast/);
+    await userEvent.click(within(item).getByRole('button', { name: 'Retry' }));
+    expect(onRetry).toHaveBeenCalledExactlyOnceWith('client-1');
+  });
+
+  it('shows a message being sent at once', () => {
+    const chat = f.chat([alice, bob]);
+    const sending: Outgoing = {
+      clientMessageId: 'client-2',
+      chatId: chat.id,
+      content: 'on its way',
+      createdAt: '2026-01-01T11:59:00.000Z',
+      status: 'sending',
+      error: null,
+    };
+    const { items } = show(chat, [], [sending]);
+    expect(items).toHaveLength(1);
+    expect(items[0]!.textContent).toMatch(/on its way.*Sending…/);
+  });
+});

@@ -1,0 +1,194 @@
+import type { Chat, Me } from '@parley/protocol';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { ChatClient } from '../client.js';
+import { useNow, useOpenChatId } from '../router.js';
+import { chatTitle, emptyHistory, findChat } from '../state.js';
+import { Avatar } from './Avatar.js';
+import { ChatList } from './ChatList.js';
+import { ChatView } from './ChatView.js';
+import { AddPeopleDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
+
+interface MessengerProps {
+  token: string;
+  me: Me;
+  onSignOut: () => void;
+  onSessionEnded: () => void;
+}
+
+type Dialog = 'new-chat' | 'new-group' | 'add-people' | null;
+
+/** The signed-in app: one ChatClient for the session, the list beside the open chat. */
+export function Messenger({ token, me, onSignOut, onSessionEnded }: MessengerProps) {
+  const [client, setClient] = useState<ChatClient | null>(null);
+
+  useEffect(() => {
+    const c = new ChatClient(token, me, onSessionEnded);
+    c.start();
+    setClient(c);
+    return () => c.stop();
+  }, [token, me, onSessionEnded]);
+
+  if (!client) return null;
+  return <Shell client={client} onSignOut={onSignOut} />;
+}
+
+const NOTICE_MS = 6_000;
+
+function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => void }) {
+  const state = useSyncExternalStore(client.subscribe, client.getState);
+  const [openChatId, navigate] = useOpenChatId();
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const now = useNow();
+  const me = state.me;
+  const chat = openChatId ? findChat(state, openChatId) : undefined;
+
+  useEffect(() => client.setOpenChat(chat ? chat.id : null), [client, chat?.id]);
+
+  // A chat that is gone (removed, or a stale link) closes once the list is known.
+  useEffect(() => {
+    if (openChatId && state.chatsLoaded && !chat) navigate(null);
+  }, [openChatId, state.chatsLoaded, chat, navigate]);
+
+  const notice = state.notice;
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => client.dismissNotice(notice.id), NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [client, notice]);
+
+  const unread = state.chats.reduce((n, c) => n + c.unread_count, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+    return () => {
+      document.title = 'Parley';
+    };
+  }, [unread]);
+
+  const search = useCallback((q: string) => client.searchUsers(q), [client]);
+  const opened = useCallback(
+    (c: Chat) => {
+      setDialog(null);
+      navigate(c.id);
+    },
+    [navigate],
+  );
+
+  const title = useMemo(() => (chat ? chatTitle(chat, me.id) : ''), [chat, me.id]);
+  const history = (chat && state.histories[chat.id]) || emptyHistory();
+  const showReconnecting = state.connection === 'offline';
+
+  return (
+    <>
+      <div className="app" data-view={chat ? 'chat' : 'list'} inert={dialog !== null}>
+        {showReconnecting && (
+          <div className="connection-banner" role="status">
+            <span className="spinner" aria-hidden="true" /> Reconnecting… Messages will arrive once
+            the connection is back.
+          </div>
+        )}
+        <aside className="sidebar" aria-label="Conversations">
+          <header className="sidebar-header">
+            <Avatar id={me.id} name={me.display_name} />
+            <div className="me">
+              <span className="me-name">{me.display_name}</span>
+              <span className="me-handle">@{me.username}</span>
+            </div>
+            <button type="button" className="ghost small" onClick={onSignOut}>
+              Sign out
+            </button>
+          </header>
+          <div className="sidebar-actions">
+            <button type="button" className="primary" onClick={() => setDialog('new-chat')}>
+              New chat
+            </button>
+            <button type="button" className="secondary" onClick={() => setDialog('new-group')}>
+              New group
+            </button>
+          </div>
+          <nav className="chat-list-wrap" aria-label="Chat list">
+            <ChatList
+              chats={state.chats}
+              meId={me.id}
+              openChatId={chat?.id ?? null}
+              loaded={state.chatsLoaded}
+              now={now}
+              onOpen={navigate}
+            />
+          </nav>
+        </aside>
+        <main className="main">
+          {chat ? (
+            <ChatView
+              key={chat.id}
+              chat={chat}
+              meId={me.id}
+              messages={history.messages}
+              outgoing={state.outgoing[chat.id] ?? []}
+              typists={state.typing[chat.id] ?? []}
+              hasMore={history.hasMore}
+              loading={history.loading || !history.loaded}
+              error={history.error}
+              now={now}
+              onBack={() => navigate(null)}
+              onAddPeople={() => setDialog('add-people')}
+              onLoadOlder={() => void client.loadOlder(chat.id)}
+              onSend={(content) => client.send(chat.id, content)}
+              onRetry={(id) => client.retry(chat.id, id)}
+              onTyping={() => client.typing(chat.id)}
+              onStopTyping={() => client.stopTyping(chat.id)}
+            />
+          ) : (
+            <div className="empty-state">
+              <div className="empty-mark" aria-hidden="true" />
+              <h2>Welcome, {me.display_name}</h2>
+              <p>Pick a conversation, or start a new one.</p>
+            </div>
+          )}
+        </main>
+      </div>
+
+      {notice && (
+        <div className="toast" role="alert">
+          <span>{notice.text}</span>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => client.dismissNotice(notice.id)}
+          >
+            Dismiss
+          </button>
+        </div>
+      )}
+
+      {dialog === 'new-chat' && (
+        <NewChatDialog
+          search={search}
+          openDirect={(userId) => client.openDirect(userId)}
+          onDone={opened}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'new-group' && (
+        <NewGroupDialog
+          search={search}
+          createGroup={(name, ids) => client.createGroup(name, ids)}
+          onDone={opened}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'add-people' && chat && (
+        <AddPeopleDialog
+          chat={chat}
+          title={title}
+          search={search}
+          addParticipant={(chatId, userId) => client.addParticipant(chatId, userId)}
+          onDone={(_chat, user) => {
+            setDialog(null);
+            client.notify(`${user.display_name} was added to ${title}.`);
+          }}
+          onClose={() => setDialog(null)}
+        />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,179 @@
+import type { Chat, User } from '@parley/protocol';
+import { useId, useState, type FormEvent } from 'react';
+import { Modal } from './Modal.js';
+import { UserSearch } from './UserSearch.js';
+
+const message = (err: unknown) => (err instanceof Error ? err.message : 'Something went wrong.');
+
+interface NewChatDialogProps {
+  search: (q: string) => Promise<User[]>;
+  openDirect: (userId: string) => Promise<Chat>;
+  onDone: (chat: Chat) => void;
+  onClose: () => void;
+}
+
+/** Pick one person: their direct chat opens, created if it did not exist. */
+export function NewChatDialog({ search, openDirect, onDone, onClose }: NewChatDialogProps) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function choose(user: User) {
+    setBusy(user.id);
+    setError(null);
+    try {
+      onDone(await openDirect(user.id));
+    } catch (err) {
+      setError(message(err));
+      setBusy(null);
+    }
+  }
+
+  return (
+    <Modal title="New chat" onClose={onClose}>
+      <p className="dialog-lead">Who do you want to talk to?</p>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <UserSearch search={search} onChoose={(u) => void choose(u)} busyUserId={busy} />
+    </Modal>
+  );
+}
+
+interface NewGroupDialogProps {
+  search: (q: string) => Promise<User[]>;
+  createGroup: (name: string, participantIds: string[]) => Promise<Chat>;
+  onDone: (chat: Chat) => void;
+  onClose: () => void;
+}
+
+export function NewGroupDialog({ search, createGroup, onDone, onClose }: NewGroupDialogProps) {
+  const [name, setName] = useState('');
+  const [picked, setPicked] = useState<User[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const nameId = useId();
+
+  function toggle(user: User) {
+    setPicked((current) =>
+      current.some((u) => u.id === user.id)
+        ? current.filter((u) => u.id !== user.id)
+        : [...current, user],
+    );
+  }
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (busy) return;
+    if (!name.trim()) {
+      setError('Give the group a name.');
+      return;
+    }
+    if (picked.length === 0) {
+      setError('Pick at least one person to invite.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(
+        await createGroup(
+          name.trim(),
+          picked.map((u) => u.id),
+        ),
+      );
+    } catch (err) {
+      setError(message(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal title="New group" onClose={onClose}>
+      <form className="dialog-form" onSubmit={(e) => void onSubmit(e)} noValidate>
+        <div className="field">
+          <label htmlFor={nameId}>Group name</label>
+          <input
+            id={nameId}
+            value={name}
+            maxLength={100}
+            autoComplete="off"
+            onChange={(e) => setName(e.target.value)}
+          />
+        </div>
+        <UserSearch
+          search={search}
+          pinned={picked}
+          selected={new Set(picked.map((u) => u.id))}
+          onChoose={toggle}
+        />
+        <p className="picked-summary" aria-live="polite">
+          {picked.length === 0
+            ? 'Nobody picked yet.'
+            : `${picked.length} picked: ${picked.map((u) => u.display_name).join(', ')}`}
+        </p>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="dialog-actions">
+          <button type="submit" className="primary" disabled={busy}>
+            Create group
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+interface AddPeopleDialogProps {
+  chat: Chat;
+  title: string;
+  search: (q: string) => Promise<User[]>;
+  addParticipant: (chatId: string, userId: string) => Promise<Chat>;
+  onDone: (chat: Chat, user: User) => void;
+  onClose: () => void;
+}
+
+/** Pick a person: they join the group at once. */
+export function AddPeopleDialog({
+  chat,
+  title,
+  search,
+  addParticipant,
+  onDone,
+  onClose,
+}: AddPeopleDialogProps) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const members = new Set(chat.participants.map((p) => p.id));
+
+  async function choose(user: User) {
+    setBusy(user.id);
+    setError(null);
+    try {
+      onDone(await addParticipant(chat.id, user.id), user);
+    } catch (err) {
+      setError(message(err));
+      setBusy(null);
+    }
+  }
+
+  return (
+    <Modal title={`Add people to ${title}`} onClose={onClose}>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <UserSearch
+        search={search}
+        exclude={members}
+        onChoose={(u) => void choose(u)}
+        busyUserId={busy}
+      />
+    </Modal>
+  );
+}

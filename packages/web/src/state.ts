@@ -1,0 +1,287 @@
+// The client's view of the world and the pure rules that move it. No I/O here: `ChatClient`
+// feeds these functions what the server says, and React renders what they return.
+import type {
+  Chat,
+  Me,
+  Message,
+  MessageReadEvent,
+  Participant,
+  UserStatusEvent,
+} from '@parley/protocol';
+
+export type Connection = 'connecting' | 'online' | 'offline';
+
+/** A message of one's own that the server has not acknowledged yet (or refused). */
+export interface Outgoing {
+  clientMessageId: string;
+  chatId: string;
+  content: string;
+  createdAt: string;
+  status: 'sending' | 'failed';
+  error: string | null;
+}
+
+/** The part of a chat's history this client holds: always a contiguous run of `seq`. */
+export interface History {
+  messages: Message[];
+  /** Older messages exist on the server. */
+  hasMore: boolean;
+  loading: boolean;
+  loaded: boolean;
+  error: string | null;
+}
+
+export interface Typist {
+  userId: string;
+  username: string;
+}
+
+export interface Notice {
+  id: number;
+  text: string;
+}
+
+export interface State {
+  me: Me;
+  connection: Connection;
+  chatsLoaded: boolean;
+  /** Newest activity first. */
+  chats: Chat[];
+  histories: Record<string, History>;
+  outgoing: Record<string, Outgoing[]>;
+  typing: Record<string, Typist[]>;
+  notice: Notice | null;
+}
+
+export const initialState = (me: Me): State => ({
+  me,
+  connection: 'connecting',
+  chatsLoaded: false,
+  chats: [],
+  histories: {},
+  outgoing: {},
+  typing: {},
+  notice: null,
+});
+
+export const emptyHistory = (): History => ({
+  messages: [],
+  hasMore: false,
+  loading: false,
+  loaded: false,
+  error: null,
+});
+
+// ---- chats -----------------------------------------------------------------------------------
+
+export const activityTime = (chat: Chat): string =>
+  chat.last_message?.created_at ?? chat.created_at;
+
+export function sortChats(chats: readonly Chat[]): Chat[] {
+  return [...chats].sort((a, b) => {
+    const byTime = Date.parse(activityTime(b)) - Date.parse(activityTime(a));
+    return byTime !== 0 ? byTime : a.id.localeCompare(b.id);
+  });
+}
+
+/** Adds or replaces a chat, keeping the newer of the two last messages. */
+export function upsertChat(chats: readonly Chat[], chat: Chat): Chat[] {
+  const existing = chats.find((c) => c.id === chat.id);
+  let next = chat;
+  if (existing?.last_message && (chat.last_message?.seq ?? 0) < existing.last_message.seq) {
+    next = { ...chat, last_message: existing.last_message };
+  }
+  return sortChats([...chats.filter((c) => c.id !== chat.id), next]);
+}
+
+/**
+ * The server's chat list, taken as the truth, except for what happened while it was being
+ * fetched: chats that arrived (`chat:new`) or left (`chat:removed`) since, and last messages
+ * newer than the ones it carries.
+ */
+export function mergeChatList(
+  local: readonly Chat[],
+  server: readonly Chat[],
+  addedSince: ReadonlySet<string>,
+  removedSince: ReadonlySet<string>,
+): Chat[] {
+  const held = new Map(local.map((c) => [c.id, c]));
+  const result = server
+    .filter((c) => !removedSince.has(c.id))
+    .map((c) => {
+      const mine = held.get(c.id)?.last_message;
+      return mine && (c.last_message?.seq ?? 0) < mine.seq ? { ...c, last_message: mine } : c;
+    });
+  for (const id of addedSince) {
+    const chat = held.get(id);
+    if (chat && !result.some((c) => c.id === id)) result.push(chat);
+  }
+  return sortChats(result);
+}
+
+export const findChat = (state: State, chatId: string): Chat | undefined =>
+  state.chats.find((c) => c.id === chatId);
+
+export const otherParticipant = (chat: Chat, meId: string): Participant | undefined =>
+  chat.participants.find((p) => p.id !== meId);
+
+/** The group's name, or for a direct chat the other person's display name. */
+export function chatTitle(chat: Chat, meId: string): string {
+  if (chat.type === 'group') return chat.name ?? 'Unnamed group';
+  return otherParticipant(chat, meId)?.display_name ?? 'Just you';
+}
+
+export const myReadSeq = (chat: Chat, meId: string): number =>
+  chat.participants.find((p) => p.id === meId)?.last_read_seq ?? 0;
+
+/** How many people other than the sender have read up to `seq`. */
+export const seenBy = (chat: Chat, seq: number, senderId: string): number =>
+  chat.participants.filter((p) => p.id !== senderId && p.last_read_seq >= seq).length;
+
+// ---- messages --------------------------------------------------------------------------------
+
+/** Each message once (by id), in `seq` order. */
+export function mergeMessages(
+  current: readonly Message[],
+  incoming: readonly Message[],
+): Message[] {
+  const byId = new Map<string, Message>();
+  for (const m of current) byId.set(m.id, m);
+  for (const m of incoming) byId.set(m.id, m);
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+const withParticipant = (chat: Chat, userId: string, change: Partial<Participant>): Chat => ({
+  ...chat,
+  participants: chat.participants.map((p) => (p.id === userId ? { ...p, ...change } : p)),
+});
+
+/**
+ * A stored message reached this client (live, by acknowledgement or by a fetch). `viewing` is
+ * whether its chat is open on a visible page, in which case it does not count as unread.
+ * `intoHistory: false` updates only the chat (used when the message would leave a gap in the
+ * held history, which a fetch then fills). Returns the state unchanged for an unknown chat.
+ */
+export function receiveMessage(
+  state: State,
+  message: Message,
+  viewing: boolean,
+  intoHistory = true,
+): State {
+  const chat = findChat(state, message.chat_id);
+  if (!chat) return state;
+
+  const isNewest = message.seq > (chat.last_message?.seq ?? 0);
+  const mine = message.sender_id === state.me.id;
+  let nextChat: Chat = chat;
+  if (isNewest) {
+    nextChat = {
+      ...chat,
+      last_message: message,
+      unread_count: mine || viewing ? 0 : chat.unread_count + 1,
+    };
+  }
+  // Sending a message moves the sender's read mark to it.
+  const sender = nextChat.participants.find((p) => p.id === message.sender_id);
+  if (sender && sender.last_read_seq < message.seq) {
+    nextChat = withParticipant(nextChat, sender.id, { last_read_seq: message.seq });
+  }
+
+  const history = state.histories[message.chat_id];
+  const histories =
+    intoHistory && history && (history.loaded || history.loading)
+      ? {
+          ...state.histories,
+          [message.chat_id]: { ...history, messages: mergeMessages(history.messages, [message]) },
+        }
+      : state.histories;
+
+  const pending = state.outgoing[message.chat_id] ?? [];
+  const outgoing =
+    mine && message.client_message_id && pending.length > 0
+      ? {
+          ...state.outgoing,
+          [message.chat_id]: pending.filter((o) => o.clientMessageId !== message.client_message_id),
+        }
+      : state.outgoing;
+
+  const typists = state.typing[message.chat_id] ?? [];
+  const typing = typists.some((t) => t.userId === message.sender_id)
+    ? {
+        ...state.typing,
+        [message.chat_id]: typists.filter((t) => t.userId !== message.sender_id),
+      }
+    : state.typing;
+
+  return {
+    ...state,
+    chats: nextChat === chat ? state.chats : upsertChat(state.chats, nextChat),
+    histories,
+    outgoing,
+    typing,
+  };
+}
+
+/** True when `message` does not directly follow what the history holds: something was missed. */
+export function leavesGap(history: History | undefined, message: Message): boolean {
+  if (!history?.loaded) return false;
+  const last = history.messages.at(-1);
+  return last !== undefined && message.seq > last.seq + 1;
+}
+
+export function applyRead(state: State, event: MessageReadEvent): State {
+  const chat = findChat(state, event.chatId);
+  const reader = chat?.participants.find((p) => p.id === event.userId);
+  if (!chat || !reader || reader.last_read_seq >= event.seq) return state;
+  let next = withParticipant(chat, event.userId, {
+    last_read_seq: event.seq,
+    last_read_at: new Date().toISOString(),
+  });
+  // Read on another of my own devices: what it read is no longer unread here.
+  if (event.userId === state.me.id && event.seq >= (chat.last_message?.seq ?? 0)) {
+    next = { ...next, unread_count: 0 };
+  }
+  return { ...state, chats: state.chats.map((c) => (c.id === chat.id ? next : c)) };
+}
+
+export function applyStatus(state: State, event: UserStatusEvent): State {
+  const change = (p: Participant): Participant =>
+    p.id === event.userId
+      ? { ...p, status: event.status, last_seen_at: event.lastSeenAt ?? p.last_seen_at }
+      : p;
+  return {
+    ...state,
+    chats: state.chats.map((c) =>
+      c.participants.some((p) => p.id === event.userId)
+        ? { ...c, participants: c.participants.map(change) }
+        : c,
+    ),
+  };
+}
+
+export function removeChat(state: State, chatId: string): State {
+  const { [chatId]: _h, ...histories } = state.histories;
+  const { [chatId]: _o, ...outgoing } = state.outgoing;
+  const { [chatId]: _t, ...typing } = state.typing;
+  return {
+    ...state,
+    chats: state.chats.filter((c) => c.id !== chatId),
+    histories,
+    outgoing,
+    typing,
+  };
+}
+
+export function setTyping(state: State, chatId: string, typist: Typist, active: boolean): State {
+  const current = state.typing[chatId] ?? [];
+  const others = current.filter((t) => t.userId !== typist.userId);
+  const next = active ? [...others, typist] : others;
+  if (!active && next.length === current.length) return state;
+  return { ...state, typing: { ...state.typing, [chatId]: next } };
+}
+
+/** "alice is typing…", one clause per typist, as the live region reads it. */
+export function typingText(typists: readonly Typist[]): string {
+  if (typists.length === 0) return '';
+  return `${typists.map((t) => `${t.username} is typing`).join(', ')}…`;
+}
