@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Chat, Message, MessagePage, User } from '@parley/protocol';
+import type { Chat, ErrorResponse, Message, MessagePage, User } from '@parley/protocol';
 import {
   api,
   closeSockets,
@@ -536,3 +536,17 @@ async function tokenFor(s: TestServer, prefix: string): Promise<TestUser> {
   });
   return { ...res, api: api(s.url, res.token) };
 }
+
+describe('GET /api/health when the database is gone', () => {
+  it('answers 503 unavailable in the error shape', async () => {
+    const broken = await startServer();
+    try {
+      await broken.app.database.close();
+      const res = await api(broken.url).get<ErrorResponse>('/health');
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('unavailable');
+    } finally {
+      await broken.close();
+    }
+  });
+});

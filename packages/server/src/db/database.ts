@@ -58,13 +58,14 @@ function openPostgres(url: string): Database {
   // gets a fresh connection.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let closing: Promise<void> | undefined;
   return {
     db,
     kind: 'postgres',
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: () => (closing ??= db.destroy()),
   };
 }
 
