@@ -9,12 +9,16 @@ export const codePointLength = (s: string): number => {
 
 // PostgreSQL cannot store U+0000 in text, so every inbound string refuses it up front.
 const noNul = (s: string) => !s.includes('\u0000');
+// A lone surrogate is no Unicode text: it could only be stored altered (as U+FFFD).
+const LONE_SURROGATE = /\p{Cs}/u;
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
 
 /** A Unicode string of `min`..`max` code points that PostgreSQL can store. */
 export const text = (min: number, max: number) =>
   z
     .string()
     .refine(noNul, { message: 'must not contain U+0000' })
+    .refine(wellFormed, { message: 'must be well-formed Unicode (no lone surrogates)' })
     .refine((s) => codePointLength(s) >= min, { message: `must be at least ${min} characters` })
     .refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` });
 
@@ -24,6 +28,10 @@ export const text = (min: number, max: number) =>
  * case-insensitive: ids are lower-cased on the way in, so room names and lookups keyed by id
  * match what the database returns.
  */
+/** A name people read (display name, group name): `text`, and not only whitespace. */
+export const label = (min: number, max: number) =>
+  text(min, max).refine((s) => s.trim().length > 0, { message: 'must not be only whitespace' });
+
 export const id = () => z.guid().toLowerCase();
 
 export const isoTime = () => z.string();
@@ -39,6 +47,7 @@ export const messageContent = () =>
   z
     .string()
     .refine(noNul, { message: 'must not contain U+0000' })
+    .refine(wellFormed, { message: 'must be well-formed Unicode (no lone surrogates)' })
     .refine((s) => s.trim().length > 0, { message: 'must not be empty' })
     .refine((s) => codePointLength(s.trim()) <= MESSAGE_MAX_LENGTH, {
       message: `is too long (at most ${MESSAGE_MAX_LENGTH} characters)`,

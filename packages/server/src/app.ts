@@ -14,7 +14,8 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { authRoutes } from './http/auth.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
-import { registerErrorHandling } from './http/errors.js';
+import { acceptEmptyJsonBodies } from './http/body.js';
+import { clientErrorResponse, registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { registerWebClient } from './http/web.js';
@@ -73,6 +74,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     // close() runs after every request under way has been answered (the lifecycle tracks
     // them), so it may drop every connection, keep-alive ones included.
     forceCloseConnections: true,
+    clientErrorHandler: (err, socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(err));
+      else socket.destroy(err);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
@@ -91,7 +96,14 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     lifecycle.assertOpen();
     reply.raw.once('close', lifecycle.begin());
   });
-  await http.register(fastifyCors, { origin: [...config.corsOrigins], credentials: true });
+  await http.register(fastifyCors, {
+    origin: [...config.corsOrigins],
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    // A bare OPTIONS is answered like any request, not with a plain-text 400.
+    strictPreflight: false,
+  });
+  acceptEmptyJsonBodies(http);
   await http.register(fastifySwagger, {
     openapi: {
       info: {

@@ -8,6 +8,8 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For `rate_limited`: seconds until a retry can succeed (HTTP's Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -20,7 +22,8 @@ export const unauthorized = (message = 'authentication required') =>
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const forbidden = (message: string) => new AppError('forbidden', message);
 export const conflict = (message: string) => new AppError('conflict', message);
-export const rateLimited = () => new AppError('rate_limited', 'too many requests, slow down');
+export const rateLimited = (retryAfterSeconds?: number) =>
+  new AppError('rate_limited', 'too many requests, slow down', retryAfterSeconds);
 export const unavailable = () => new AppError('unavailable', 'the server is shutting down');
 
 /** PostgreSQL's unique_violation, from pg and PGlite alike. */
@@ -29,8 +32,27 @@ export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 };
 
+/**
+ * The database is down or unreachable: connection failures from the driver, PostgreSQL's
+ * connection_exception class (08xxx), admin shutdown (57P0x), a dropped database (3D000), or a
+ * pool or PGlite instance that is closed.
+ */
+export const isDatabaseUnavailable = (err: unknown): boolean => {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    /^(08...|57P0.|3D000|ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE)$/.test(code) ||
+    /Connection terminated|pool after calling end|PGlite is closed|driver has already been destroyed/i.test(
+      message,
+    )
+  );
+};
+
 /** What a client hears of a failure: its code and message, or a bare `internal` (no stack, no SQL). */
-export const errorBody = (err: unknown): ErrorBody =>
-  err instanceof AppError
-    ? { code: err.code, message: err.message }
-    : { code: 'internal', message: 'internal error' };
+export const errorBody = (err: unknown): ErrorBody => {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  if (isDatabaseUnavailable(err))
+    return { code: 'unavailable', message: 'the database is unavailable' };
+  return { code: 'internal', message: 'internal error' };
+};

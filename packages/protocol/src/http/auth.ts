@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Me } from '../models/user.js';
-import { codePointLength, password, text, username } from '../primitives.js';
+import { codePointLength, label, password, text, username } from '../primitives.js';
 
 export const RegisterRequest = z.object({
   username: username(),
@@ -9,7 +9,7 @@ export const RegisterRequest = z.object({
     .email()
     .refine((s) => codePointLength(s) <= 254, { message: 'must be at most 254 characters' })
     .optional(),
-  displayName: text(1, 64).optional(),
+  displayName: label(1, 64).optional(),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { Chat } from '../models/chat.js';
 import { ClientMessageType, Message } from '../models/message.js';
-import { id, messageContent, text } from '../primitives.js';
+import { id, label, messageContent, text } from '../primitives.js';
 
 export const CreateChatRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('direct'), userId: id() }),
   z.object({
     type: z.literal('group'),
-    name: text(1, 100),
+    name: label(1, 100),
     participantIds: z.array(id()).max(256),
   }),
 ]);
@@ -20,7 +20,7 @@ export const ChatParams = z.object({ chatId: id() });
 export const ParticipantParams = z.object({ chatId: id(), userId: id() });
 
 export const AddParticipantRequest = z.object({ userId: id() });
-export const RenameChatRequest = z.object({ name: text(1, 100) });
+export const RenameChatRequest = z.object({ name: label(1, 100) });
 export const ChangeRoleRequest = z.object({ role: z.enum(['admin', 'member']) });
 
 export const SendMessageRequest = z.object({
@@ -37,7 +37,13 @@ export const MessagePageQuery = z
   .object({
     before: id().optional(),
     after: id().optional(),
-    limit: z.coerce.number().int().min(1).max(MESSAGE_PAGE_MAX).default(MESSAGE_PAGE_DEFAULT),
+    // Plain decimal digits only: no hex, exponents or padding slipping through a coercion.
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, 'must be a whole number')
+      .default(String(MESSAGE_PAGE_DEFAULT))
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MESSAGE_PAGE_MAX)),
   })
   .refine((q) => !(q.before && q.after), { message: 'before and after cannot be combined' });
 export type MessagePageQuery = z.infer<typeof MessagePageQuery>;

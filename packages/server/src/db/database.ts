@@ -48,7 +48,9 @@ export async function migrate(db: Kysely<DB>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+    const which = failed ? `migration ${failed.migrationName}` : 'migrations';
+    const why = error instanceof Error ? `: ${error.message}` : '';
+    throw new Error(`${which} failed${why}`, { cause: error });
   }
 }
 

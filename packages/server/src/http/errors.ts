@@ -13,6 +13,25 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation_failed',
 };
 
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (headers too large, a
+ * malformed request line): answered in the same `{ error }` shape, then the connection closes.
+ */
+export function clientErrorResponse(err: { code?: string }): string {
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: {
+      code: 'validation_failed',
+      message: tooLarge ? 'request headers are too large' : 'malformed request',
+    },
+  });
+  return (
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
 /** Every error a client sees, in one shape: `{ error: { code, message } }`. No stack, no SQL. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof AppError) return errorBody(err);
@@ -44,6 +63,12 @@ export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): 
   app.setErrorHandler((err, request, reply) => {
     const body = toErrorBody(err);
     if (body.code === 'internal') request.log.error({ err }, 'request failed');
+    if (body.code === 'unavailable' && !(err instanceof AppError)) {
+      request.log.warn({ err }, 'database unavailable');
+    }
+    if (err instanceof AppError && err.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(Math.max(1, err.retryAfterSeconds)));
+    }
     void reply.status(HTTP_STATUS[body.code]).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -11,6 +11,7 @@ import { toSummary } from '../services/users.service.js';
 import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
+import { refuseUnknownEvents } from './handle.js';
 import type { ParleyServer } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -63,6 +64,7 @@ export function attachGateway(
   io.on('connection', (socket) => {
     const ctx = { lifecycle, log };
     const user = socket.data.user;
+    refuseUnknownEvents(socket);
     registerChatHandlers(socket, ctx, services);
     registerMessageHandlers(socket, ctx, services);
     registerTypingHandlers(socket, ctx, services);

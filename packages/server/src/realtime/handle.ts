@@ -53,3 +53,24 @@ function describe(error: z.ZodError): string {
   const path = issue.path.join('.');
   return path ? `${path}: ${issue.message}` : issue.message;
 }
+
+/**
+ * An event the protocol does not define is bad input too: answered with `validation_failed`
+ * (ack or `error` event), so a client waiting on an ack never hangs.
+ */
+export function refuseUnknownEvents(socket: ParleySocket): void {
+  socket.use((packet, next) => {
+    const [event] = packet;
+    if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
+      next();
+      return;
+    }
+    const message = `unknown event ${JSON.stringify(String(event).slice(0, 64))}`;
+    const ack: unknown = packet.at(-1);
+    if (typeof ack === 'function') {
+      (ack as (r: unknown) => void)({ ok: false, error: { code: 'validation_failed', message } });
+    } else {
+      socket.emit('error', { message, code: 'validation_failed' });
+    }
+  });
+}

@@ -16,13 +16,22 @@ const MESSAGE_COLUMNS = [
   'm.chat_id',
   'm.seq',
   'm.sender_id',
-  'm.content',
   'm.message_type',
-  'm.client_message_id',
   'm.created_at',
   'm.edited_at',
   'm.deleted_at',
 ] as const;
+
+/**
+ * PGlite decodes each text value with a default TextDecoder, which drops a leading U+FEFF.
+ * Text the client chose (content, clientMessageId) must come back exactly as sent, so it is
+ * read with one guard character in front, removed in `rowToMessage`. Costs a byte per value.
+ */
+const GUARDED_TEXT = [
+  sql<string>`'.' || m.content`.as('content'),
+  sql<string | null>`'.' || m.client_message_id`.as('client_message_id'),
+] as const;
+const unguard = <T extends string | null>(s: T): T => (s === null ? s : (s.slice(1) as T));
 
 export class MessagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -37,7 +46,7 @@ export class MessagesRepository {
    * (the second waits on the chat row, then conflicts). The caller then reads the first copy.
    */
   async insert(m: NewMessage): Promise<Message | undefined> {
-    const { rows } = await sql<MessageRecord>`
+    const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id'>>`
       WITH bumped AS (
         UPDATE chats SET last_seq = last_seq + 1, updated_at = now()
         WHERE id = ${m.chatId}
@@ -47,7 +56,7 @@ export class MessagesRepository {
         INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id, created_at)
         SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${m.messageType}, ${m.clientMessageId}, updated_at
         FROM bumped
-        RETURNING id, chat_id, seq, sender_id, content, message_type, client_message_id, created_at, edited_at, deleted_at
+        RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at
       ), marked AS (
         UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
         FROM inserted i
@@ -55,7 +64,11 @@ export class MessagesRepository {
       )
       SELECT * FROM inserted`.execute(this.db);
     const row = rows[0];
-    return row && toMessage(row, m.sender);
+    // Content and clientMessageId are what was just stored: no need to read them back.
+    return (
+      row &&
+      toMessage({ ...row, content: m.content, client_message_id: m.clientMessageId }, m.sender)
+    );
   }
 
   async findByClientMessageId(
@@ -173,14 +186,25 @@ export class MessagesRepository {
     return this.db
       .selectFrom('messages as m')
       .innerJoin('users as u', 'u.id', 'm.sender_id')
-      .select([...MESSAGE_COLUMNS, 'u.username', 'u.display_name', 'u.avatar_url']);
+      .select([
+        ...MESSAGE_COLUMNS,
+        ...GUARDED_TEXT,
+        'u.username',
+        'u.display_name',
+        'u.avatar_url',
+      ]);
   }
 }
 
 function rowToMessage(
   r: MessageRecord & { username: string; display_name: string; avatar_url: string | null },
 ): Message {
-  return toMessage(r, {
+  const record = {
+    ...r,
+    content: unguard(r.content),
+    client_message_id: unguard(r.client_message_id),
+  };
+  return toMessage(record, {
     id: r.sender_id,
     username: r.username,
     display_name: r.display_name,

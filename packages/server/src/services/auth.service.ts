@@ -57,7 +57,10 @@ export class AuthService {
     if (!token) throw unauthorized();
     let subject: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+      });
       subject = payload.sub;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {

@@ -86,7 +86,7 @@ export function inProcessRateLimiter(points: number, durationSeconds: number): R
       try {
         await limiter.consume(key);
       } catch (err) {
-        if (err instanceof RateLimiterRes) throw rateLimited();
+        if (err instanceof RateLimiterRes) throw rateLimited(Math.ceil(err.msBeforeNext / 1000));
         throw err;
       }
     },
