@@ -1,8 +1,8 @@
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthResponse, ErrorResponse, MeResponse } from '@parley/protocol';
 import { api, registerUser, uniqueName } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { signToken as sign } from './helpers/tokens.js';
 
 let server: TestServer;
 let anon: ReturnType<typeof api>;
@@ -11,14 +11,6 @@ beforeAll(async () => {
   anon = api(server.url);
 });
 afterAll(() => server.close());
-
-const sign = (secret: string, sub: string, exp: number | string = '1h') =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
 
 describe('POST /api/auth/register', () => {
   it('creates the account and answers 201 with a token and the user, email included', async () => {

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Chat, ErrorResponse, Message, MessagePage, User } from '@parley/protocol';
@@ -18,6 +17,7 @@ import {
   type TestUser,
 } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { signToken } from './helpers/tokens.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -75,14 +75,6 @@ async function raw(
   }
   return { status: res.status, body, headers: res.headers };
 }
-
-const signToken = (secret: string, sub: string, exp: number) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(sub)
-    .setIssuedAt(exp - 3600)
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
 
 describe('conventions', () => {
   it('answers an unknown route with 404 not_found', async () => {

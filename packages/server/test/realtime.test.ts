@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { userRoom, type Chat, type Message, type MessagePage } from '@parley/protocol';
@@ -19,6 +18,7 @@ import {
   type TestUser,
 } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { signToken } from './helpers/tokens.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const CLIENT_EVENTS = [
@@ -114,14 +114,6 @@ async function refused(
   });
   return { error, events, connected: connected || socket.connected };
 }
-
-const signToken = (secret: string, sub: string, exp: number) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(sub)
-    .setIssuedAt(exp - 3600)
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
 
 const now = () => Math.floor(Date.now() / 1000);
 
