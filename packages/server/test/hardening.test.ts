@@ -5,6 +5,7 @@ import {
   api,
   closeSockets,
   connect,
+  connectRefused,
   createDirect,
   createGroup,
   emitAck,
@@ -144,6 +145,20 @@ describe('text', () => {
 });
 
 describe('socket clients', () => {
+  it('are disconnected when their token expires, and refused on reconnect', async () => {
+    const shortLived = await startServer({ jwtTtlSeconds: 2 });
+    try {
+      const user = await registerUser(shortLived.url);
+      const socket = await connect(shortLived.url, user.token);
+      const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      expect(reason).toBe('io server disconnect');
+      const refused = await connectRefused(shortLived.url, { token: user.token });
+      expect(refused.message).toMatch(/expired|invalid/);
+    } finally {
+      await shortLived.close();
+    }
+  });
+
   it('answers an unknown event with validation_failed, by ack or by error event', async () => {
     const socket = await connect(server.url, alice.token);
     const ack = await emitAck(socket, 'chat:join', {}); // a known one, for contrast

@@ -16,6 +16,8 @@ import type { ParleyServer } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** setTimeout's ceiling (about 24.8 days); a longer-lived token is checked again on reconnect. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createSocketServer(httpServer: HttpServer, config: Config): ParleyServer {
   return new Server(httpServer, {
@@ -43,10 +45,11 @@ export function attachGateway(
           typeof auth === 'object' && auth !== null
             ? (auth as { token?: unknown }).token
             : undefined;
-        const user = await services.auth.authenticate(
+        const { user, expiresAt } = await services.auth.session(
           typeof token === 'string' ? token : undefined,
         );
         socket.data.user = toSummary(user);
+        socket.data.expiresAt = expiresAt;
         // Join the user room first: a chat created from here on reaches this socket through it,
         // and the query below sees every chat created before.
         await socket.join(userRoom(user.id));
@@ -69,7 +72,16 @@ export function attachGateway(
     registerMessageHandlers(socket, ctx, services);
     registerTypingHandlers(socket, ctx, services);
 
+    // A socket lives no longer than its token: the client reconnects with a fresh one (or is
+    // refused and signs in again).
+    const expiry = setTimeout(
+      () => socket.disconnect(true),
+      Math.min(MAX_TIMER_MS, Math.max(0, socket.data.expiresAt.getTime() - Date.now())),
+    );
+    expiry.unref();
+
     socket.on('disconnect', () => {
+      clearTimeout(expiry);
       services.typing.socketGone(socket.id);
       lifecycle
         .track(services.presence.disconnected(user.id, socket.id))

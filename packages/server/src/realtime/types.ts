@@ -7,6 +7,8 @@ export type InterServerEvents = Record<string, never>;
 export interface SocketData {
   /** The authenticated user, as messages carry them: sends need no further query. */
   user: UserSummary;
+  /** When the handshake's token expires: the socket is disconnected then. */
+  expiresAt: Date;
 }
 
 export type ParleyServer = Server<

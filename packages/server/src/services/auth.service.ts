@@ -54,14 +54,21 @@ export class AuthService {
 
   /** The user behind a token; refuses expired, malformed, wrongly signed and orphaned tokens. */
   async authenticate(token: string | undefined): Promise<UserRow> {
+    return (await this.session(token)).user;
+  }
+
+  /** As `authenticate`, with the moment the token expires (a socket ends its session then). */
+  async session(token: string | undefined): Promise<{ user: UserRow; expiresAt: Date }> {
     if (!token) throw unauthorized();
     let subject: string | undefined;
+    let exp: number;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
         requiredClaims: ['exp', 'sub'],
       });
       subject = payload.sub;
+      exp = payload.exp ?? 0;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
         throw unauthorized('invalid or expired token');
@@ -71,7 +78,7 @@ export class AuthService {
     const row =
       subject && /^[0-9a-f-]{36}$/i.test(subject) ? await this.users.findById(subject) : undefined;
     if (!row) throw unauthorized('invalid or expired token');
-    return row;
+    return { user: row, expiresAt: new Date(exp * 1000) };
   }
 
   private issue(userId: string): Promise<string> {
