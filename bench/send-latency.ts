@@ -1,5 +1,8 @@
-// A send's round trip: sequential message:send acks over one socket, against a real server.
-// Usage: npm run bench [-- --count 2000]   (DATABASE_URL selects PostgreSQL, else PGlite in memory)
+// A send's round trip: sequential message:send acks over one websocket, against the real server
+// in its own process (as in production), with a second participant connected to receive.
+// Usage: npm run bench [-- --count 2000]
+// The embedded store persists in a temp DATA_DIR; with DATABASE_URL set, a fresh PostgreSQL
+// database is created on that server and dropped afterwards.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
@@ -9,20 +12,27 @@ import {
   registerUser,
   sendMessage,
 } from '../packages/server/test/helpers/client.js';
-import { startServer } from '../packages/server/test/helpers/server.js';
+import {
+  killChildren,
+  removeTempDirs,
+  startChild,
+  tempDir,
+} from '../packages/server/test/helpers/process.js';
+import { freshDatabase } from '../packages/server/test/helpers/server.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' } } });
 const count = Number(values.count);
 
-const server = await startServer();
+const { databaseUrl, drop } = await freshDatabase();
+const server = await startChild({ dataDir: tempDir('parley-bench-'), databaseUrl });
 try {
   const alice = await registerUser(server.url);
   const bob = await registerUser(server.url);
   const chat = await createDirect(alice, bob);
   const socket = await connect(server.url, alice.token);
-  await connect(server.url, bob.token); // a recipient in the room, as in real use
+  await connect(server.url, bob.token);
 
-  for (let i = 0; i < 200; i++)
+  for (let i = 0; i < 300; i++)
     await sendMessage(socket, { chatId: chat.id, content: `warm ${i}` });
   const times: number[] = [];
   const started = performance.now();
@@ -39,18 +49,21 @@ try {
   const elapsed = performance.now() - started;
   times.sort((a, b) => a - b);
   const pct = (p: number) =>
-    times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!.toFixed(2);
+    Number(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!.toFixed(2));
   console.log(
     JSON.stringify({
-      database: server.app.database.kind,
+      database: databaseUrl ? 'postgres' : 'pglite (on disk)',
       sends: count,
-      p50_ms: Number(pct(50)),
-      p95_ms: Number(pct(95)),
-      p99_ms: Number(pct(99)),
+      p50_ms: pct(50),
+      p95_ms: pct(95),
+      p99_ms: pct(99),
       sequential_per_s: Math.round(count / (elapsed / 1000)),
     }),
   );
 } finally {
   closeSockets();
-  await server.close();
+  await server.stop('SIGTERM');
+  await killChildren();
+  removeTempDirs();
+  await drop();
 }
