@@ -203,6 +203,25 @@ describe('HTTP requests in flight at the signal', () => {
   }, 60_000);
 });
 
+describe('the listening line', () => {
+  it('names the bound port, shows a wildcard HOST as localhost, and prints at any LOG_LEVEL', async () => {
+    const server = await startChild({
+      dataDir: tempDir(),
+      env: { HOST: '0.0.0.0', LOG_LEVEL: 'fatal' },
+    });
+    expect(server.url).toMatch(/^http:\/\/localhost:\d+$/);
+    const line = server
+      .stdout()
+      .split('\n')
+      .map((l) => JSON.parse(l || '{}') as { msg?: string; url?: string })
+      .find((l) => l.msg === 'listening');
+    expect(line?.url).toBe(server.url);
+    const port = Number(new URL(server.url).port);
+    expect(port).toBeGreaterThan(0);
+    expect((await api(`http://127.0.0.1:${port}`).get('/health')).status).toBe(200);
+  });
+});
+
 describe('refusing to start', () => {
   const refusal = async (env: Record<string, string>) => {
     const dataDir = tempDir();

@@ -889,3 +889,26 @@ describe('ids', () => {
     expect(bobGot).toEqual([]);
   });
 });
+
+describe('chat:updated on a rename and a role change', () => {
+  it('reaches every participant with the chat as they see it', async () => {
+    const owner = await registerUser(server.url);
+    const member = await registerUser(server.url);
+    const group = await createGroup(owner, [member], 'Before');
+    const o = await connect(server.url, owner.token);
+    const m = await connect(server.url, member.token);
+
+    const renamed = [o, m].map((s) => waitFor(s, 'chat:updated', (c) => c.name === 'After'));
+    expect((await owner.api.patch(`/chats/${group.id}`, { name: 'After' })).status).toBe(200);
+    for (const chat of await Promise.all(renamed)) expect(chat.id).toBe(group.id);
+
+    const promoted = waitFor(m, 'chat:updated', (c) =>
+      c.participants.some((p) => p.id === member.user.id && p.role === 'admin'),
+    );
+    const res = await owner.api.patch(`/chats/${group.id}/participants/${member.user.id}`, {
+      role: 'admin',
+    });
+    expect(res.status).toBe(200);
+    expect((await promoted).id).toBe(group.id);
+  });
+});
