@@ -22,16 +22,16 @@ export const text = (min: number, max: number) =>
     .refine((s) => codePointLength(s) >= min, { message: `must be at least ${min} characters` })
     .refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` });
 
+/** A name people read (display name, group name): `text`, and not only whitespace. */
+export const label = (min: number, max: number) =>
+  text(min, max).refine((s) => s.trim().length > 0, { message: 'must not be only whitespace' });
+
 /**
  * Any 8-4-4-4-12 hex id. PostgreSQL's uuid type accepts every such string, so a well-formed id
  * of nothing is `not_found`, never `validation_failed`, whatever its version bits. UUIDs are
  * case-insensitive: ids are lower-cased on the way in, so room names and lookups keyed by id
  * match what the database returns.
  */
-/** A name people read (display name, group name): `text`, and not only whitespace. */
-export const label = (min: number, max: number) =>
-  text(min, max).refine((s) => s.trim().length > 0, { message: 'must not be only whitespace' });
-
 export const id = () => z.guid().toLowerCase();
 
 export const isoTime = () => z.string();

@@ -24,6 +24,7 @@ import { announceListening } from './logger.js';
 import { originAllowed } from './origin.js';
 import { socketBroadcaster } from './realtime/broadcaster.js';
 import { attachGateway, createSocketServer } from './realtime/gateway.js';
+import { RoomMoves } from './realtime/room-moves.js';
 import type { ParleyServer } from './realtime/types.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -46,11 +47,6 @@ export interface ParleyApp {
 }
 
 export async function createApp(config: Config, log: Logger): Promise<ParleyApp> {
-  if (config.redisUrl) {
-    throw new Error(
-      'REDIS_URL is set, but several nodes are not supported yet: unset it to run one process',
-    );
-  }
   const database = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
@@ -84,7 +80,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   http.decorateRequest('user', null);
 
   const io = createSocketServer(http.server, config);
-  const services = createServices(database.db, config, socketBroadcaster(io));
+  const rooms = new RoomMoves(io);
+  const services = createServices(database.db, config, socketBroadcaster(io, rooms));
 
   // Origin allowlist first, then refuse new work while shutting down.
   http.addHook('onRequest', async (request, reply) => {
@@ -129,7 +126,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     },
     { prefix: '/api' },
   );
-  attachGateway(io, services, lifecycle, log);
+  attachGateway(io, services, { lifecycle, log, rooms });
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },
@@ -142,7 +139,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       const budget = Date.now() + SHUTDOWN_BUDGET_MS;
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
-      services.typingStore.clear();
+      services.typing.clear();
       io.local.disconnectSockets(true);
       io.engine.close();
       // Not io.close(): it waits on the HTTP server, whose keep-alive connections Fastify's

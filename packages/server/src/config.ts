@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -69,6 +69,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL) {
+    throw new ConfigError(
+      'REDIS_URL is set, but several nodes are not supported yet: unset it to run one process',
+    );
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.DATA_DIR);
   let jwtSecret = e.JWT_SECRET;
@@ -102,19 +107,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Outside production a missing JWT_SECRET is generated once and kept, so tokens survive restarts. */
 function readOrCreateSecret(dataDir: string): string {
   const file = path.join(dataDir, 'jwt-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
   mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
+  // Written whole under a temporary name, then linked into place: a second process starting at
+  // the same moment either links first or reads a complete file, never an empty one.
+  const draft = `${file}.${process.pid}.tmp`;
+  writeFileSync(draft, randomBytes(48).toString('base64url') + '\n', { mode: 0o600 });
   try {
-    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
-    return secret;
+    linkSync(draft, file);
   } catch (err) {
-    // Two processes racing to create it: the first one's secret wins.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(draft, { force: true });
   }
+  const secret = readFileSync(file, 'utf8').trim();
+  if (Buffer.byteLength(secret) < 32) {
+    throw new ConfigError(
+      `${file} holds no usable secret (under 32 bytes): remove it or set JWT_SECRET`,
+    );
+  }
+  return secret;
 }

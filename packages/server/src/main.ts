@@ -50,10 +50,7 @@ try {
   app = created;
   if (stopping) void close(created);
 } catch (err) {
-  if (
-    err instanceof DataDirLockedError ||
-    (err instanceof Error && err.message.startsWith('REDIS_URL'))
-  ) {
+  if (err instanceof DataDirLockedError) {
     log.fatal(err.message);
     console.error(`parley: ${err.message}`);
   } else {

@@ -37,7 +37,7 @@ export const MessagePageQuery = z
   .object({
     before: id().optional(),
     after: id().optional(),
-    // Plain decimal digits only: no hex, exponents or padding slipping through a coercion.
+    // Plain decimal digits only: no hex, exponents, signs or spaces slipping through a coercion.
     limit: z
       .string()
       .regex(/^\d{1,4}$/, 'must be a whole number')

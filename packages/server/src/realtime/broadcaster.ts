@@ -1,9 +1,10 @@
 import { chatRoom, userRoom } from '@parley/protocol';
 import type { Broadcaster } from '../services/ports.js';
+import type { RoomMoves } from './room-moves.js';
 import type { ParleyServer } from './types.js';
 
 /** The services' view of connected clients, over Socket.IO rooms. */
-export function socketBroadcaster(io: ParleyServer): Broadcaster {
+export function socketBroadcaster(io: ParleyServer, rooms: RoomMoves): Broadcaster {
   return {
     messageNew: (message) => io.to(chatRoom(message.chat_id)).emit('message:new', message),
     messageRead: (event) => io.to(chatRoom(event.chatId)).emit('message:read', event),
@@ -15,13 +16,12 @@ export function socketBroadcaster(io: ParleyServer): Broadcaster {
     userStatus: (recipientIds, event) => {
       if (recipientIds.length > 0) io.to(recipientIds.map(userRoom)).emit('user:status', event);
     },
-    chatNew: (userId, chat) => {
-      io.in(userRoom(userId)).socketsJoin(chatRoom(chat.id));
-      io.to(userRoom(userId)).emit('chat:new', chat);
-    },
+    enterChat: (userId, chatId) => rooms.enter(userId, chatId),
+    leaveChat: (userId, chatId) => rooms.leave(userId, chatId),
+    chatNew: (userId, chat) => io.to(userRoom(userId)).emit('chat:new', chat),
     chatUpdated: (userId, chat) => io.to(userRoom(userId)).emit('chat:updated', chat),
     chatRemoved: (userId, chatId) => {
-      io.in(userRoom(userId)).socketsLeave(chatRoom(chatId));
+      rooms.leave(userId, chatId);
       io.to(userRoom(userId)).emit('chat:removed', { chatId });
     },
   };

@@ -1,17 +1,15 @@
 import type { Server as HttpServer } from 'node:http';
-import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { chatRoom, userRoom } from '@parley/protocol';
 import type { Config } from '../config.js';
 import { errorBody } from '../errors.js';
-import type { Lifecycle } from '../lifecycle.js';
 import { originAllowed } from '../origin.js';
 import type { Services } from '../services/index.js';
 import { toSummary } from '../services/users.service.js';
 import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
-import { refuseUnknownEvents } from './handle.js';
+import { refuseUnknownEvents, type HandlerContext } from './handle.js';
 import type { ParleyServer } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -30,12 +28,8 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
 }
 
 /** The handshake and the per-socket wiring: auth, rooms, presence, one handler file per group. */
-export function attachGateway(
-  io: ParleyServer,
-  services: Services,
-  lifecycle: Lifecycle,
-  log: Logger,
-): void {
+export function attachGateway(io: ParleyServer, services: Services, ctx: HandlerContext): void {
+  const { lifecycle, log, rooms } = ctx;
   io.use((socket, next) => {
     void (async () => {
       try {
@@ -50,9 +44,11 @@ export function attachGateway(
         );
         socket.data.user = toSummary(user);
         socket.data.expiresAt = expiresAt;
-        // Join the user room first: a chat created from here on reaches this socket through it,
-        // and the query below sees every chat created before.
+        // The rooms are joined before the client hears it is connected, so that nothing sent
+        // after its `connect` is missed. Membership moves during the handshake skip this socket
+        // (it is not registered yet): the count taken here tells the connection handler.
         await socket.join(userRoom(user.id));
+        socket.data.movesAtHandshake = rooms.count(user.id);
         const chatIds = await services.chats.chatIdsOf(user.id);
         await socket.join(chatIds.map(chatRoom));
         next();
@@ -65,8 +61,12 @@ export function attachGateway(
   });
 
   io.on('connection', (socket) => {
-    const ctx = { lifecycle, log };
     const user = socket.data.user;
+    if (rooms.count(user.id) !== socket.data.movesAtHandshake) {
+      lifecycle
+        .track(rooms.reconcile(socket, () => services.chats.chatIdsOf(user.id)))
+        .catch((err: unknown) => log.error({ err }, 'room sync failed'));
+    }
     refuseUnknownEvents(socket);
     registerChatHandlers(socket, ctx, services);
     registerMessageHandlers(socket, ctx, services);

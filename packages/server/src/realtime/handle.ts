@@ -3,6 +3,7 @@ import { clientEventSchemas, type ClientToServerEvents } from '@parley/protocol'
 import type { z } from 'zod';
 import { errorBody, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
+import type { RoomMoves } from './room-moves.js';
 import type { ParleySocket } from './types.js';
 
 type EventName = keyof ClientToServerEvents;
@@ -12,6 +13,7 @@ type AckExtra = object | void;
 export interface HandlerContext {
   lifecycle: Lifecycle;
   log: Logger;
+  rooms: RoomMoves;
 }
 
 /**

@@ -9,6 +9,8 @@ export interface SocketData {
   user: UserSummary;
   /** When the handshake's token expires: the socket is disconnected then. */
   expiresAt: Date;
+  /** RoomMoves' count for the user when the handshake read its chats. */
+  movesAtHandshake: number;
 }
 
 export type ParleyServer = Server<

@@ -41,6 +41,9 @@ export class MessagesRepository {
    * seq under its row lock, insert, bump `updated_at`, move the sender's read mark, return the row.
    * Returns undefined when the sender is not a participant (or the chat does not exist).
    *
+   * The time is taken under the row lock and never goes back, so `created_at` follows `seq` (a
+   * transaction's now() would be its start, before a wait on the lock).
+   *
    * A repeated clientMessageId makes the INSERT violate messages_client_message_id_key, and the
    * whole statement rolls back, counter bump included: no gap in seq, even when two copies race
    * (the second waits on the chat row, then conflicts). The caller then reads the first copy.
@@ -48,7 +51,7 @@ export class MessagesRepository {
   async insert(m: NewMessage): Promise<Message | undefined> {
     const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id'>>`
       WITH bumped AS (
-        UPDATE chats SET last_seq = last_seq + 1, updated_at = now()
+        UPDATE chats SET last_seq = last_seq + 1, updated_at = GREATEST(updated_at, clock_timestamp())
         WHERE id = ${m.chatId}
           AND EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = ${m.chatId} AND user_id = ${m.sender.id})
         RETURNING last_seq, updated_at

@@ -75,17 +75,28 @@ export class ChatsService {
   ): Promise<{ chat: Chat; created: boolean }> {
     let chatId: string;
     let created = true;
+    let memberIds: string[];
     if (input.type === 'direct') {
       if (input.userId === creatorId) throw validationFailed('a direct chat needs another user');
       await this.requireUsers([input.userId]);
       ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
+      memberIds = [creatorId, input.userId];
     } else {
-      const memberIds = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
-      await this.requireUsers(memberIds);
-      chatId = await this.chats.createGroup(creatorId, input.name, memberIds);
+      const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
+      await this.requireUsers(others);
+      chatId = await this.chats.createGroup(creatorId, input.name, others);
+      memberIds = [creatorId, ...others];
     }
+    if (!created) {
+      const existing = (await this.views(chatId)).forUser(creatorId);
+      if (!existing) throw notFound('chat');
+      return { chat: existing, created };
+    }
+    for (const id of memberIds) this.broadcast.enterChat(id, chatId);
     const views = await this.views(chatId);
-    if (created) views.each((userId, chat) => this.broadcast.chatNew(userId, chat));
+    views.each((userId, chat) => this.broadcast.chatNew(userId, chat));
+    // Someone removed while the views loaded: their move out may have preceded our move in.
+    for (const id of memberIds) if (!views.forUser(id)) this.broadcast.leaveChat(id, chatId);
     const chat = views.forUser(creatorId);
     if (!chat) throw notFound('chat');
     return { chat, created };
@@ -104,6 +115,7 @@ export class ChatsService {
       if (isUniqueViolation(err)) throw conflict('already a participant');
       throw err;
     }
+    this.broadcast.enterChat(userId, chatId);
     return this.announceChange(chatId, actorId, userId);
   }
 
@@ -124,7 +136,8 @@ export class ChatsService {
     if (target?.role === 'owner') throw validationFailed("the owner's own role cannot change");
     if (!target?.role) throw notFound('participant');
     if (access.role !== 'owner') throw forbidden('only the owner can change roles');
-    await this.chats.setRole(chatId, userId, role);
+    // Removed meanwhile: there is no role left to change.
+    if (!(await this.chats.setRole(chatId, userId, role))) throw notFound('participant');
     return this.announceChange(chatId, actorId);
   }
 
@@ -160,6 +173,8 @@ export class ChatsService {
   /** `chat:updated` to every participant but the one just added, who gets `chat:new`. */
   private async announceChange(chatId: string, actorId: string, addedId?: string): Promise<Chat> {
     const views = await this.views(chatId);
+    // Added, then removed while the views loaded: undo a move in that came after the move out.
+    if (addedId && !views.forUser(addedId)) this.broadcast.leaveChat(addedId, chatId);
     views.each((userId, chat) =>
       userId === addedId
         ? this.broadcast.chatNew(userId, chat)

@@ -8,7 +8,7 @@ import { AuthService } from './auth.service.js';
 import { ChatsService } from './chats.service.js';
 import { InProcessPresence, InProcessTyping, inProcessRateLimiter } from './in-process.js';
 import { MessagesService } from './messages.service.js';
-import type { Broadcaster, RateLimiter, TypingStore } from './ports.js';
+import type { Broadcaster, RateLimiter } from './ports.js';
 import { PresenceService } from './presence.service.js';
 import { TypingService } from './typing.service.js';
 import { UsersService } from './users.service.js';
@@ -20,7 +20,6 @@ export interface Services {
   messages: MessagesService;
   presence: PresenceService;
   typing: TypingService;
-  typingStore: TypingStore;
   /** Login and registration attempts, per client IP per minute. */
   authLimiter: RateLimiter;
 }
@@ -48,7 +47,6 @@ export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadc
     ),
     presence: new PresenceService(presenceStore, usersRepo, broadcast),
     typing: new TypingService(typingStore, chats, broadcast),
-    typingStore,
     authLimiter: inProcessRateLimiter(config.rateLimitAuth, 60),
   };
 }

@@ -17,7 +17,13 @@ export interface Broadcaster {
   typingStart(event: TypingStartEvent): void;
   typingStop(event: TypingStopEvent): void;
   userStatus(recipientIds: readonly string[], event: UserStatusEvent): void;
-  /** Moves the user's live sockets into the chat's room, then sends them `chat:new`. */
+  /**
+   * Moves the user's live sockets into (or out of) the chat's room. Called right after the
+   * membership change commits, so that no message sent after it is missed.
+   */
+  enterChat(userId: string, chatId: string): void;
+  leaveChat(userId: string, chatId: string): void;
+  /** Announces a chat the user is now in (their sockets already entered its room). */
   chatNew(userId: string, chat: Chat): void;
   chatUpdated(userId: string, chat: Chat): void;
   /** Takes the user's live sockets out of the chat's room, then sends them `chat:removed`. */

@@ -6,19 +6,41 @@ import type { Broadcaster, PresenceStore } from './ports.js';
  * of a user connects or the last one goes: a second tab announces nothing.
  */
 export class PresenceService {
+  /** Per user, the announcement under way: the next waits for it, so online/offline keep order. */
+  private readonly queues = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: PresenceStore,
     private readonly users: UsersRepository,
     private readonly broadcast: Broadcaster,
   ) {}
 
-  async connected(userId: string, socketId: string): Promise<void> {
+  connected(userId: string, socketId: string): Promise<void> {
+    return this.inOrder(userId, () => this.announceOnline(userId, socketId));
+  }
+
+  disconnected(userId: string, socketId: string): Promise<void> {
+    return this.inOrder(userId, () => this.announceOffline(userId, socketId));
+  }
+
+  private inOrder(userId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(userId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.queues.set(userId, next);
+    const forget = () => {
+      if (this.queues.get(userId) === next) this.queues.delete(userId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async announceOnline(userId: string, socketId: string): Promise<void> {
     if (!(await this.store.connect(userId, socketId))) return;
     const contacts = await this.users.contactIds(userId);
     this.broadcast.userStatus(contacts, { userId, status: 'online' });
   }
 
-  async disconnected(userId: string, socketId: string): Promise<void> {
+  private async announceOffline(userId: string, socketId: string): Promise<void> {
     if (!(await this.store.disconnect(userId, socketId))) return;
     const lastSeen = new Date();
     const [contacts] = await Promise.all([

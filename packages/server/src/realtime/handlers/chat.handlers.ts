@@ -12,8 +12,19 @@ export function registerChatHandlers(
   const user = socket.data.user;
 
   handle(socket, ctx, 'chat:join', async ({ chatId }) => {
+    const moves = ctx.rooms.count(user.id);
     await services.chats.requireParticipant(chatId, user.id);
     await socket.join(chatRoom(chatId));
+    // A removal that moved this user's sockets out while we checked would be undone by the
+    // join: check again, now that the socket is in, and step out if it no longer belongs.
+    if (ctx.rooms.count(user.id) !== moves) {
+      try {
+        await services.chats.requireParticipant(chatId, user.id);
+      } catch (err) {
+        await socket.leave(chatRoom(chatId));
+        throw err;
+      }
+    }
   });
 
   // An unknown chat or one the user is not in is refused like any other bad input.

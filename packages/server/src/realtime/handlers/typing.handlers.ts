@@ -10,7 +10,7 @@ export function registerTypingHandlers(
   const user = socket.data.user;
 
   handle(socket, ctx, 'typing:start', async ({ chatId }) => {
-    await services.typing.start(chatId, user, socket.id);
+    await services.typing.start(chatId, user, socket.id, () => socket.connected);
   });
 
   handle(socket, ctx, 'typing:stop', async ({ chatId }) => {

@@ -1,0 +1,175 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { io } from 'socket.io-client';
+import {
+  closeSockets,
+  connect,
+  createGroup,
+  emitAck,
+  record,
+  registerUser,
+  sendMessage,
+  settle,
+  type ClientSocket,
+} from './helpers/client.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+// Membership changes that land while a socket is between two steps of its own. Each test holds
+// one step back (the real service call, delayed: no fake data) to open the window every time.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterEach(() => closeSockets());
+afterAll(() => server.close());
+
+/** A promise and the function that resolves it. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/**
+ * Wraps one method of the chats service so that its first call runs, then waits for `hold`
+ * before answering; `reached` resolves when that call has its answer.
+ */
+function holdFirstCall(name: 'chatIdsOf' | 'requireParticipant', hold: Promise<void>) {
+  const chats = server.app.services.chats;
+  const original = chats[name].bind(chats) as (...args: never[]) => Promise<unknown>;
+  const reached = gate();
+  let first = true;
+  (chats as unknown as Record<string, unknown>)[name] = async (...args: never[]) => {
+    const result = await original(...args);
+    if (first) {
+      first = false;
+      reached.open();
+      await hold;
+    }
+    return result;
+  };
+  return {
+    reached: reached.opened,
+    restore: () => ((chats as unknown as Record<string, unknown>)[name] = original),
+  };
+}
+
+/** Connects without waiting, so the test can act while the handshake is held. */
+function startConnecting(token: string): { socket: ClientSocket; connected: Promise<void> } {
+  const socket: ClientSocket = io(server.url, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return { socket, connected };
+}
+
+describe('a membership change during the socket handshake', () => {
+  it('still puts the socket in a chat created for its user meanwhile', async () => {
+    const owner = await registerUser(server.url);
+    const bob = await registerUser(server.url);
+    const release = gate();
+    const held = holdFirstCall('chatIdsOf', release.opened);
+    const b = startConnecting(bob.token);
+    try {
+      await held.reached;
+      const group = await createGroup(owner, [bob]);
+      release.open();
+      await b.connected;
+      await settle(b.socket);
+      const got = record(b.socket, 'message:new');
+      const o = await connect(server.url, owner.token);
+      expect((await sendMessage(o, { chatId: group.id, content: 'can you hear me' })).ok).toBe(
+        true,
+      );
+      await settle(b.socket);
+      expect(got.map((m) => m.content)).toEqual(['can you hear me']);
+    } finally {
+      held.restore();
+      b.socket.disconnect();
+    }
+  });
+
+  it('takes the socket out of a chat its user was removed from meanwhile', async () => {
+    const owner = await registerUser(server.url);
+    const bob = await registerUser(server.url);
+    const group = await createGroup(owner, [bob]);
+    const release = gate();
+    const held = holdFirstCall('chatIdsOf', release.opened);
+    const b = startConnecting(bob.token);
+    try {
+      await held.reached;
+      expect(
+        (await owner.api.delete(`/chats/${group.id}/participants/${bob.user.id}`)).status,
+      ).toBe(204);
+      release.open();
+      await b.connected;
+      await settle(b.socket);
+      const got = record(b.socket, 'message:new');
+      const o = await connect(server.url, owner.token);
+      await sendMessage(o, { chatId: group.id, content: 'not for bob any more' });
+      await settle(b.socket);
+      expect(got).toEqual([]);
+    } finally {
+      held.restore();
+      b.socket.disconnect();
+    }
+  });
+});
+
+describe('chat:join racing a removal', () => {
+  it('refuses the join and leaves the socket outside the room', async () => {
+    const owner = await registerUser(server.url);
+    const bob = await registerUser(server.url);
+    const group = await createGroup(owner, [bob]);
+    const b = await connect(server.url, bob.token);
+    const release = gate();
+    const held = holdFirstCall('requireParticipant', release.opened);
+    try {
+      const joined = emitAck(b, 'chat:join', { chatId: group.id });
+      await held.reached;
+      expect(
+        (await owner.api.delete(`/chats/${group.id}/participants/${bob.user.id}`)).status,
+      ).toBe(204);
+      release.open();
+      expect(await joined).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      const got = record(b, 'message:new');
+      const o = await connect(server.url, owner.token);
+      await sendMessage(o, { chatId: group.id, content: 'after the removal' });
+      await settle(b);
+      expect(got).toEqual([]);
+    } finally {
+      held.restore();
+    }
+  });
+});
+
+describe('typing:start from a socket that disconnects before it is authorized', () => {
+  it('leaves no typist behind', async () => {
+    const owner = await registerUser(server.url);
+    const bob = await registerUser(server.url);
+    const group = await createGroup(owner, [bob]);
+    const o = await connect(server.url, owner.token);
+    const b = await connect(server.url, bob.token);
+    const seen = record(o, 'typing:start');
+    const release = gate();
+    const held = holdFirstCall('requireParticipant', release.opened);
+    try {
+      b.emit('typing:start', { chatId: group.id });
+      await held.reached;
+      b.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      release.open();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await settle(o);
+      expect(seen).toEqual([]);
+    } finally {
+      held.restore();
+    }
+  });
+});
