@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -153,6 +153,19 @@ describe('loadConfig', () => {
       const second = loadConfig({ DATA_DIR: dataDir });
       expect(second.jwtSecret).toBe(first.jwtSecret);
       expect(loadConfig({ DATA_DIR: tempDir() }).jwtSecret).not.toBe(first.jwtSecret);
+    });
+
+    it('refuses a kept secret file that holds no usable secret, instead of signing with it', () => {
+      const dataDir = tempDir();
+      writeFileSync(path.join(dataDir, 'jwt-secret'), '\n');
+      expect(configError({ DATA_DIR: dataDir }).message).toMatch(/jwt-secret.*32 bytes/);
+    });
+
+    it('leaves no temporary file behind in DATA_DIR', () => {
+      const dataDir = tempDir();
+      loadConfig({ DATA_DIR: dataDir });
+      loadConfig({ DATA_DIR: dataDir });
+      expect(readdirSync(dataDir)).toEqual(['jwt-secret']);
     });
 
     it('given, is used as is and nothing is written to DATA_DIR', () => {
