@@ -93,6 +93,14 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     lifecycle.assertOpen();
     reply.raw.once('close', lifecycle.begin());
   });
+  // A handler goes on after its client aborts (the connection's close comes first): count the
+  // handler itself as in flight too, so a shutdown never closes the database under its write.
+  http.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: typeof http, request, reply) {
+      return lifecycle.track(Promise.resolve(handler.call(this, request, reply)));
+    };
+  });
   await http.register(fastifyCors, {
     origin: [...config.corsOrigins],
     credentials: true,

@@ -3,6 +3,7 @@ import { io } from 'socket.io-client';
 import {
   closeSockets,
   connect,
+  createDirect,
   createGroup,
   emitAck,
   record,
@@ -171,5 +172,46 @@ describe('typing:start from a socket that disconnects before it is authorized', 
     } finally {
       held.restore();
     }
+  });
+});
+
+describe('a shutdown while a request whose client gave up is still writing', () => {
+  it('waits for the write before closing the database', async () => {
+    const own = await startServer();
+    const alice = await registerUser(own.url);
+    const bob = await registerUser(own.url);
+    const chat = await createDirect(alice, bob);
+    const messages = own.app.services.messages;
+    const send = messages.send.bind(messages);
+    const release = gate();
+    const entered = gate();
+    let outcome = 'pending';
+    messages.send = async (...args) => {
+      entered.open();
+      await release.opened;
+      try {
+        const result = await send(...args);
+        outcome = 'stored';
+        return result;
+      } catch (err) {
+        outcome = `failed: ${String(err)}`;
+        throw err;
+      }
+    };
+    const aborter = new AbortController();
+    const request = fetch(`${own.url}/api/chats/${chat.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'written after the client left' }),
+      signal: aborter.signal,
+    }).catch(() => 'aborted');
+    await entered.opened;
+    aborter.abort();
+    expect(await request).toBe('aborted');
+    const closed = own.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release.open();
+    await closed;
+    expect(outcome).toBe('stored');
   });
 });
