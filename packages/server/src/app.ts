@@ -70,6 +70,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     // close() runs after every request under way has been answered (the lifecycle tracks
     // them), so it may drop every connection, keep-alive ones included.
     forceCloseConnections: true,
+    // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect.
+    routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler: (err, socket) => {
       if (socket.writable) socket.end(clientErrorResponse(err));
       else socket.destroy(err);

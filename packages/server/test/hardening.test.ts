@@ -61,6 +61,13 @@ describe('HTTP clients', () => {
     expect(res.status).toBe(204);
   });
 
+  it('takes a trailing slash as the same path', async () => {
+    const list = await alice.api.get<{ chats: Chat[] }>('/chats/');
+    expect(list.status).toBe(200);
+    expect(list.body.chats.map((c) => c.id)).toContain(chat.id);
+    expect((await alice.api.get<Chat>(`/chats/${chat.id}/`)).body.id).toBe(chat.id);
+  });
+
   it('answers oversized headers in the error shape', async () => {
     const res = await raw('/auth/me', {
       headers: { authorization: `Bearer ${'x'.repeat(20_000)}` },
