@@ -4,19 +4,12 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  closeSockets,
   connect,
   createGroup,
   registerUser,
   sendMessage,
 } from '../packages/server/test/helpers/client.js';
-import {
-  killChildren,
-  removeTempDirs,
-  startChild,
-  tempDir,
-} from '../packages/server/test/helpers/process.js';
-import { freshDatabase } from '../packages/server/test/helpers/server.js';
+import { percentile, withServer } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,14 +20,12 @@ const { values } = parseArgs({
 const userCount = Number(values.users);
 const perUser = Number(values.messages);
 
-const { databaseUrl, drop } = await freshDatabase();
-const server = await startChild({ dataDir: tempDir('parley-bench-'), databaseUrl });
-try {
+await withServer(async (url, database) => {
   const users = [];
-  for (let i = 0; i < userCount; i++) users.push(await registerUser(server.url));
+  for (let i = 0; i < userCount; i++) users.push(await registerUser(url));
   const [owner, ...rest] = users;
   const group = await createGroup(owner!, rest, 'Fan-out');
-  const sockets = await Promise.all(users.map((u) => connect(server.url, u.token)));
+  const sockets = await Promise.all(users.map((u) => connect(url, u.token)));
   const expected = userCount * perUser;
   const received = sockets.map(() => 0);
   const allDelivered = Promise.all(
@@ -69,11 +60,10 @@ try {
   await Promise.race([allDelivered, new Promise((r) => setTimeout(r, 30_000))]);
   const delivered = performance.now() - started;
   acks.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Number(acks[Math.min(acks.length - 1, Math.floor((p / 100) * acks.length))]!.toFixed(1));
+  const pct = (p: number) => percentile(acks, p, 1);
   console.log(
     JSON.stringify({
-      database: databaseUrl ? 'postgres' : 'pglite (on disk)',
+      database,
       users: userCount,
       messages: expected,
       deliveries: received.reduce((a, b) => a + b, 0),
@@ -85,10 +75,4 @@ try {
       deliveries_per_s: Math.round((expected * userCount) / (delivered / 1000)),
     }),
   );
-} finally {
-  closeSockets();
-  await server.stop('SIGTERM');
-  await killChildren();
-  removeTempDirs();
-  await drop();
-}
+});

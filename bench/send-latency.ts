@@ -6,31 +6,22 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  closeSockets,
   connect,
   createDirect,
   registerUser,
   sendMessage,
 } from '../packages/server/test/helpers/client.js';
-import {
-  killChildren,
-  removeTempDirs,
-  startChild,
-  tempDir,
-} from '../packages/server/test/helpers/process.js';
-import { freshDatabase } from '../packages/server/test/helpers/server.js';
+import { percentile, withServer } from './harness.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' } } });
 const count = Number(values.count);
 
-const { databaseUrl, drop } = await freshDatabase();
-const server = await startChild({ dataDir: tempDir('parley-bench-'), databaseUrl });
-try {
-  const alice = await registerUser(server.url);
-  const bob = await registerUser(server.url);
+await withServer(async (url, database) => {
+  const alice = await registerUser(url);
+  const bob = await registerUser(url);
   const chat = await createDirect(alice, bob);
-  const socket = await connect(server.url, alice.token);
-  await connect(server.url, bob.token);
+  const socket = await connect(url, alice.token);
+  await connect(url, bob.token);
 
   for (let i = 0; i < 300; i++)
     await sendMessage(socket, { chatId: chat.id, content: `warm ${i}` });
@@ -48,11 +39,10 @@ try {
   }
   const elapsed = performance.now() - started;
   times.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Number(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!.toFixed(2));
+  const pct = (p: number) => percentile(times, p);
   console.log(
     JSON.stringify({
-      database: databaseUrl ? 'postgres' : 'pglite (on disk)',
+      database,
       sends: count,
       p50_ms: pct(50),
       p95_ms: pct(95),
@@ -60,10 +50,4 @@ try {
       sequential_per_s: Math.round(count / (elapsed / 1000)),
     }),
   );
-} finally {
-  closeSockets();
-  await server.stop('SIGTERM');
-  await killChildren();
-  removeTempDirs();
-  await drop();
-}
+});
