@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
@@ -32,6 +33,11 @@ export { loadConfig, type Config } from './config.js';
 export { createLogger } from './logger.js';
 
 const BODY_LIMIT = 64 * 1024;
+/** A connection that sends nothing (no request, or a request that never completes) is closed. */
+const IDLE_CONNECTION_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 15_000;
+/** Open TCP connections at once (HTTP and websockets): past it the kernel queues, we refuse. */
+const MAX_CONNECTIONS = 20_000;
 const SHUTDOWN_BUDGET_MS = 8000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -66,7 +72,12 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   const http = Fastify({
     loggerInstance,
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    // TRUST_PROXY hops of X-Forwarded-For name the client (rate limits, logs); 0 trusts none.
+    // (As proxy-addr reads a hop count: trust the nearest `trustProxy` addresses.)
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxy,
+    // Socket idle timeout: a websocket is exempt (ws clears it on upgrade), and a long-poll
+    // request is answered within socket.io's ping interval (25 s), well under this.
+    connectionTimeout: IDLE_CONNECTION_MS,
     // close() runs after every request under way has been answered (the lifecycle tracks
     // them), so it may drop every connection, keep-alive ones included.
     forceCloseConnections: true,
@@ -77,6 +88,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       else socket.destroy(err);
     },
   }).withTypeProvider<ZodTypeProvider>();
+  http.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  http.server.maxConnections = MAX_CONNECTIONS;
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
   http.decorateRequest('user', null);
@@ -109,6 +122,29 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
     // A bare OPTIONS is answered like any request, not with a plain-text 400.
     strictPreflight: false,
+  });
+  // The web client and the API alike: nothing may frame Parley, load plugins, or pull scripts
+  // from elsewhere. No upgrade-insecure-requests: a plain-HTTP deployment must keep working.
+  await http.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    // Other origins listed in CORS_ORIGINS read the API through CORS, which CORP does not affect.
+    crossOriginResourcePolicy: { policy: 'same-site' },
   });
   acceptEmptyJsonBodies(http);
   await http.register(fastifySwagger, {

@@ -15,6 +15,14 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly rateLimitAuth: number;
   readonly rateLimitMessages: number;
+  /** Client events of any kind per socket per 10 seconds; 0 turns the limit off. */
+  readonly rateLimitEvents: number;
+  /** Chats a user may create per hour; 0 turns the limit off. */
+  readonly rateLimitChats: number;
+  /** A user's sockets at once, all processes together. */
+  readonly maxSocketsPerUser: number;
+  /** How many reverse proxies stand in front (their X-Forwarded-For names the client). */
+  readonly trustProxy: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly typingTimeoutMs: number;
   readonly checkpointIntervalMs: number;
@@ -48,6 +56,10 @@ const Env = z.object({
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_AUTH: int(0, 1_000_000).default(30),
   RATE_LIMIT_MESSAGES: int(0, 1_000_000).default(100),
+  RATE_LIMIT_EVENTS: int(0, 1_000_000).default(300),
+  RATE_LIMIT_CHATS: int(0, 1_000_000).default(60),
+  MAX_SOCKETS_PER_USER: int(1, 100_000).default(20),
+  TRUST_PROXY: int(0, 100).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a typing:start lasts without a repeat (the contract says about 5 s). */
   TYPING_TIMEOUT_MS: int(100, 600_000).default(5000),
@@ -96,6 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     rateLimitAuth: e.RATE_LIMIT_AUTH,
     rateLimitMessages: e.RATE_LIMIT_MESSAGES,
+    rateLimitEvents: e.RATE_LIMIT_EVENTS,
+    rateLimitChats: e.RATE_LIMIT_CHATS,
+    maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,

@@ -34,6 +34,10 @@ describe('loadConfig', () => {
       corsOrigins: [],
       rateLimitAuth: 30,
       rateLimitMessages: 100,
+      rateLimitEvents: 300,
+      rateLimitChats: 60,
+      maxSocketsPerUser: 20,
+      trustProxy: 0,
       logLevel: 'info',
       production: false,
     });
@@ -50,6 +54,10 @@ describe('loadConfig', () => {
       JWT_TTL: '3600',
       RATE_LIMIT_AUTH: '5',
       RATE_LIMIT_MESSAGES: '0',
+      RATE_LIMIT_EVENTS: '50',
+      RATE_LIMIT_CHATS: '0',
+      MAX_SOCKETS_PER_USER: '3',
+      TRUST_PROXY: '1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
     });
@@ -61,6 +69,10 @@ describe('loadConfig', () => {
       jwtTtlSeconds: 3600,
       rateLimitAuth: 5,
       rateLimitMessages: 0,
+      rateLimitEvents: 50,
+      rateLimitChats: 0,
+      maxSocketsPerUser: 3,
+      trustProxy: 1,
       logLevel: 'debug',
       production: true,
     });

@@ -17,6 +17,10 @@ export interface UsersTable {
   avatar_url: string | null;
   last_seen_at: NullableTimestamp;
   created_at: Timestamp;
+  /** Tokens carry the version they were issued under; bumping it revokes them all. */
+  token_version: Generated<number>;
+  /** A deleted account keeps its row for its messages' sake and can never sign in. */
+  deleted_at: NullableTimestamp;
 }
 
 export interface ChatsTable {
@@ -60,12 +64,26 @@ export interface MessageReadsTable {
   read_at: Timestamp;
 }
 
+export interface RevokedTokensTable {
+  jti: string;
+  user_id: string;
+  expires_at: Timestamp;
+}
+
+export interface UserBlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   chats: ChatsTable;
   chat_participants: ChatParticipantsTable;
   messages: MessagesTable;
   message_reads: MessageReadsTable;
+  revoked_tokens: RevokedTokensTable;
+  user_blocks: UserBlocksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
