@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Chat, ErrorResponse, Message, MessagePage } from '@parley/protocol';
@@ -107,6 +108,7 @@ describe('HTTP clients', () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(alice.user.id)
+      .setJti(randomUUID())
       .sign(new TextEncoder().encode(server.config.jwtSecret));
     expect((await api(server.url, token).get('/auth/me')).status).toBe(401);
   });

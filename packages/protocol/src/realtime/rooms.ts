@@ -2,3 +2,5 @@
 // chat rooms every socket of a chat's participants.
 export const userRoom = (userId: string): `user:${string}` => `user:${userId}`;
 export const chatRoom = (chatId: string): `chat:${string}` => `chat:${chatId}`;
+/** Every socket opened with one token (its `jti`): signing that token out ends them. */
+export const sessionRoom = (tokenId: string): `session:${string}` => `session:${tokenId}`;

@@ -1,4 +1,4 @@
-import { chatRoom, userRoom } from '@parley/protocol';
+import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
 import type { Broadcaster } from '../services/ports.js';
 import type { RoomMoves } from './room-moves.js';
 import type { ParleyServer } from './types.js';
@@ -24,5 +24,7 @@ export function socketBroadcaster(io: ParleyServer, rooms: RoomMoves): Broadcast
       rooms.leave(userId, chatId);
       io.to(userRoom(userId)).emit('chat:removed', { chatId });
     },
+    endSessions: (userId, tokenId) =>
+      io.in(tokenId ? sessionRoom(tokenId) : userRoom(userId)).disconnectSockets(true),
   };
 }

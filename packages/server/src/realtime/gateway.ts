@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { chatRoom, userRoom } from '@parley/protocol';
+import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
 import type { Config } from '../config.js';
 import { errorBody } from '../errors.js';
 import { originAllowed } from '../origin.js';
@@ -39,15 +39,16 @@ export function attachGateway(io: ParleyServer, services: Services, ctx: Handler
           typeof auth === 'object' && auth !== null
             ? (auth as { token?: unknown }).token
             : undefined;
-        const { user, expiresAt } = await services.auth.session(
+        const { user, expiresAt, tokenId } = await services.auth.session(
           typeof token === 'string' ? token : undefined,
         );
         socket.data.user = toSummary(user);
         socket.data.expiresAt = expiresAt;
+        socket.data.tokenId = tokenId;
         // The rooms are joined before the client hears it is connected, so that nothing sent
         // after its `connect` is missed. Membership moves during the handshake skip this socket
         // (it is not registered yet): the count taken here tells the connection handler.
-        await socket.join(userRoom(user.id));
+        await socket.join([userRoom(user.id), sessionRoom(tokenId)]);
         socket.data.movesAtHandshake = rooms.count(user.id);
         const chatIds = await services.chats.chatIdsOf(user.id);
         await socket.join(chatIds.map(chatRoom));

@@ -9,6 +9,8 @@ export interface SocketData {
   user: UserSummary;
   /** When the handshake's token expires: the socket is disconnected then. */
   expiresAt: Date;
+  /** The handshake token's `jti`: the socket sits in its `session:` room. */
+  tokenId: string;
   /** RoomMoves' count for the user when the handshake read its chats. */
   movesAtHandshake: number;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { AuthResponse, LoginRequest, RegisterRequest } from '@parley/protocol';
@@ -58,17 +59,21 @@ export class AuthService {
   }
 
   /** As `authenticate`, with the moment the token expires (a socket ends its session then). */
-  async session(token: string | undefined): Promise<{ user: UserRow; expiresAt: Date }> {
+  async session(
+    token: string | undefined,
+  ): Promise<{ user: UserRow; expiresAt: Date; tokenId: string }> {
     if (!token) throw unauthorized();
     let subject: string | undefined;
     let exp: number;
+    let tokenId: string;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'sub', 'jti'],
       });
       subject = payload.sub;
       exp = payload.exp ?? 0;
+      tokenId = payload.jti ?? '';
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
         throw unauthorized('invalid or expired token');
@@ -78,15 +83,19 @@ export class AuthService {
     const row =
       subject && /^[0-9a-f-]{36}$/i.test(subject) ? await this.users.findById(subject) : undefined;
     if (!row) throw unauthorized('invalid or expired token');
-    return { user: row, expiresAt: new Date(exp * 1000) };
+    return { user: row, expiresAt: new Date(exp * 1000), tokenId };
   }
 
   private issue(userId: string): Promise<string> {
-    return new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
-      .setIssuedAt()
-      .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.key);
+    return (
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        // Names this one token, so that signing it out (and its sockets) leaves the others be.
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime(`${this.ttlSeconds}s`)
+        .sign(this.key)
+    );
   }
 }

@@ -28,6 +28,11 @@ export interface Broadcaster {
   chatUpdated(userId: string, chat: Chat): void;
   /** Takes the user's live sockets out of the chat's room, then sends them `chat:removed`. */
   chatRemoved(userId: string, chatId: string): void;
+  /**
+   * Disconnects the sockets of a revoked session: those opened with the token `tokenId`, or
+   * every socket of the user when no token is named (password change, sign out everywhere).
+   */
+  endSessions(userId: string, tokenId?: string): void;
 }
 
 /** Who is online: counts sockets per user, so a second tab announces nothing. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 /**
@@ -12,6 +13,7 @@ export function signToken(
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
+    .setJti(randomUUID())
     .setIssuedAt(Math.min(exp, Math.floor(Date.now() / 1000)) - 60)
     .setExpirationTime(exp)
     .sign(new TextEncoder().encode(secret));
