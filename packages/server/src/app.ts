@@ -142,6 +142,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
         styleSrc: ["'self'"],
       },
     },
+    frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     // Other origins listed in CORS_ORIGINS read the API through CORS, which CORP does not affect.
     crossOriginResourcePolicy: { policy: 'same-site' },
