@@ -22,9 +22,27 @@ export const text = (min: number, max: number) =>
     .refine((s) => codePointLength(s) >= min, { message: `must be at least ${min} characters` })
     .refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` });
 
-/** A name people read (display name, group name): `text`, and not only whitespace. */
+// What shows nothing on screen: whitespace, default-ignorable code points (U+200B, U+2060,
+// U+3164, variation selectors...), control and format characters, marks with no base of their own,
+// and the blank Braille pattern that impersonators favour.
+const INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Mn}\p{Me}\u2800]*$/u;
+/** True when the string has at least one character a person can see. */
+export const hasVisible = (s: string): boolean => !INVISIBLE.test(s);
+
+// Bidirectional controls (embeddings, overrides, isolates, marks): they reorder what follows, so
+// that `\u202egnp.exe` reads as "exe.png".
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+
+/**
+ * A name people read (display name, group name): `text` with a visible character and no
+ * bidirectional controls.
+ */
 export const label = (min: number, max: number) =>
-  text(min, max).refine((s) => s.trim().length > 0, { message: 'must not be only whitespace' });
+  text(min, max)
+    .refine(hasVisible, { message: 'needs a visible character' })
+    .refine((s) => !BIDI_CONTROL.test(s), {
+      message: 'must not contain bidirectional control characters',
+    });
 
 /**
  * Any 8-4-4-4-12 hex id. PostgreSQL's uuid type accepts every such string, so a well-formed id
@@ -39,7 +57,16 @@ export const isoTime = () => z.string();
 export const USERNAME_PATTERN = /^[a-zA-Z0-9_.-]{3,32}$/;
 export const username = () =>
   z.string().regex(USERNAME_PATTERN, 'must be 3 to 32 of a-z A-Z 0-9 _ . -');
-export const password = () => text(8, 128);
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+/**
+ * A new password's shape, as clients can check it too. The server also refuses the username and
+ * the commonest passwords (a list too large for a client bundle).
+ */
+export const password = () =>
+  text(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH).refine(hasVisible, {
+    message: 'needs a visible character, not only spaces',
+  });
 
 export const MESSAGE_MAX_LENGTH = 4000;
 /** Content is stored as sent, but must hold 1..4000 characters once trimmed. */

@@ -25,3 +25,21 @@ export type AuthResponse = z.infer<typeof AuthResponse>;
 
 export const MeResponse = z.object({ user: Me });
 export type MeResponse = z.infer<typeof MeResponse>;
+
+/** `PATCH /api/auth/me`. */
+export const UpdateMeRequest = z.object({ displayName: label(1, 64) });
+export type UpdateMeRequest = z.infer<typeof UpdateMeRequest>;
+
+/** `POST /api/auth/password`: the current password (as at login), and a new one. */
+export const ChangePasswordRequest = z.object({
+  currentPassword: text(1, 256),
+  newPassword: password(),
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
+
+export const TokenResponse = z.object({ token: z.string() });
+export type TokenResponse = z.infer<typeof TokenResponse>;
+
+/** `DELETE /api/auth/me`: the password confirms it is the person, not a borrowed session. */
+export const DeleteAccountRequest = z.object({ password: text(1, 256) });
+export type DeleteAccountRequest = z.infer<typeof DeleteAccountRequest>;
