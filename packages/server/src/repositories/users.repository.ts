@@ -4,6 +4,9 @@ import type { DB, NewUserRow, UserRow } from '../db/schema.js';
 /** `%`, `_` and the escape character itself match themselves in a LIKE prefix. */
 const likePrefix = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
 
+/** Not an Argon2 string: nothing verifies against it (and sign-in never reads a deleted row). */
+const DELETED_HASH = '!deleted';
+
 export class UsersRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -25,20 +28,22 @@ export class UsersRepository {
       .execute();
   }
 
+  /** A deleted account is never found: it can never sign in again. */
   findByLogin(login: { username: string } | { email: string }): Promise<UserRow | undefined> {
-    const q = this.db.selectFrom('users').selectAll();
+    const q = this.db.selectFrom('users').selectAll().where('deleted_at', 'is', null);
     return 'username' in login
       ? q.where(sql`lower(username)`, '=', login.username.toLowerCase()).executeTakeFirst()
       : q.where(sql`lower(email)`, '=', login.email.toLowerCase()).executeTakeFirst();
   }
 
-  /** Users whose username or display name starts with `prefix`, any case. */
+  /** Users whose username or display name starts with `prefix`, any case; deleted ones never. */
   search(prefix: string, excludeId: string, limit: number): Promise<UserRow[]> {
     const pattern = likePrefix(prefix);
     return this.db
       .selectFrom('users')
       .selectAll()
       .where('id', '<>', excludeId)
+      .where('deleted_at', 'is', null)
       .where((eb) =>
         eb.or([
           eb(sql`lower(username)`, 'like', pattern),
@@ -48,6 +53,56 @@ export class UsersRepository {
       .orderBy(sql`lower(username)`)
       .limit(limit)
       .execute();
+  }
+
+  updateDisplayName(id: string, displayName: string): Promise<UserRow | undefined> {
+    return this.db
+      .updateTable('users')
+      .set({ display_name: displayName })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Sets the hash and moves the token version on, so that every earlier token is refused. */
+  setPassword(id: string, passwordHash: string): Promise<UserRow | undefined> {
+    return this.db
+      .updateTable('users')
+      .set((eb) => ({ password_hash: passwordHash, token_version: eb('token_version', '+', 1) }))
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Every token issued so far is refused from now on. */
+  async bumpTokenVersion(id: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set((eb) => ({ token_version: eb('token_version', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Deletes the account but keeps its row: its messages still name their sender, and the
+   * username stays taken so that nobody can take over the name those messages show. The email
+   * is freed and the hash replaced by a string no password verifies against.
+   */
+  async markDeleted(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set((eb) => ({
+        deleted_at: sql<Date>`now()`,
+        token_version: eb('token_version', '+', 1),
+        email: null,
+        password_hash: DELETED_HASH,
+      }))
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async touchLastSeen(id: string, at: Date): Promise<void> {

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { AuthResponse, LoginRequest, RegisterRequest } from '@parley/protocol';
+import type {
+  AuthResponse,
+  ChangePasswordRequest,
+  LoginRequest,
+  Me,
+  RegisterRequest,
+} from '@parley/protocol';
 import type { UserRow } from '../db/schema.js';
 import { conflict, isUniqueViolation, unauthorized } from '../errors.js';
+import type { TokensRepository } from '../repositories/tokens.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
+import { assertAcceptablePassword, hashPassword, verifyPassword } from './passwords.js';
+import type { Broadcaster, FailureLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
-// Algorithm.Argon2id; the package's const enum cannot be imported under verbatimModuleSyntax.
-const ARGON2 = { algorithm: 2 } as const;
+/** The token a request or a socket came with, as `logout` needs it. */
+export interface Session {
+  user: UserRow;
+  tokenId: string;
+  expiresAt: Date;
+}
+
+const invalidToken = () => unauthorized('invalid or expired token');
 
 export class AuthService {
   private readonly key: Uint8Array;
@@ -17,80 +31,143 @@ export class AuthService {
 
   constructor(
     private readonly users: UsersRepository,
+    private readonly tokens: TokensRepository,
     private readonly userViews: UsersService,
+    private readonly broadcast: Broadcaster,
+    /** Failed password checks per account name (the per-IP limit sits in front of the routes). */
+    private readonly passwordFailures: FailureLimiter,
     secret: string,
     private readonly ttlSeconds: number,
   ) {
     this.key = new TextEncoder().encode(secret);
-    this.decoyHash = hash('parley-decoy-password', ARGON2);
+    this.decoyHash = hashPassword('parley-decoy-password');
   }
 
   async register(input: RegisterRequest): Promise<AuthResponse> {
+    assertAcceptablePassword(input.password, input.username, 'password');
     let row: UserRow;
     try {
       row = await this.users.create({
         username: input.username,
         email: input.email ?? null,
         display_name: input.displayName ?? input.username,
-        password_hash: await hash(input.password, ARGON2),
+        password_hash: await hashPassword(input.password),
         avatar_url: null,
       });
     } catch (err) {
+      // The username is public anyway; whether an email has an account is not ours to confirm.
       if (isUniqueViolation(err, 'users_username_lower_key')) throw conflict('username is taken');
-      if (isUniqueViolation(err, 'users_email_lower_key')) throw conflict('email is taken');
+      if (isUniqueViolation(err, 'users_email_lower_key')) {
+        throw conflict('username or email is not available');
+      }
       throw err;
     }
-    return { token: await this.issue(row.id), user: await this.userViews.me(row) };
+    return { token: await this.issue(row), user: await this.userViews.me(row) };
   }
 
-  /** One answer for an unknown user and a wrong password. */
+  /**
+   * One answer for an unknown user and a wrong password. Failures count per login name as
+   * given, known or not, so the limit itself tells nothing about who exists.
+   */
   async login(input: LoginRequest): Promise<AuthResponse> {
-    const row = await this.users.findByLogin(
-      'username' in input ? { username: input.username } : { email: input.email },
-    );
-    const ok = await verify(row?.password_hash ?? (await this.decoyHash), input.password);
+    const login = 'username' in input ? { username: input.username } : { email: input.email };
+    const limitKey = ('username' in input ? input.username : input.email).toLowerCase();
+    await this.passwordFailures.consume(limitKey);
+    const row = await this.users.findByLogin(login);
+    const ok = await verifyPassword(row?.password_hash ?? (await this.decoyHash), input.password);
     if (!row || !ok) throw unauthorized('wrong username or password');
-    return { token: await this.issue(row.id), user: await this.userViews.me(row) };
+    await this.passwordFailures.refund(limitKey);
+    return { token: await this.issue(row), user: await this.userViews.me(row) };
   }
 
-  /** The user behind a token; refuses expired, malformed, wrongly signed and orphaned tokens. */
+  /** The user behind a token; see `session`. */
   async authenticate(token: string | undefined): Promise<UserRow> {
     return (await this.session(token)).user;
   }
 
-  /** As `authenticate`, with the moment the token expires (a socket ends its session then). */
-  async session(
-    token: string | undefined,
-  ): Promise<{ user: UserRow; expiresAt: Date; tokenId: string }> {
+  /**
+   * Refuses expired, malformed and wrongly signed tokens, and those whose user is gone or
+   * deleted, whose version the user has moved past (password change, sign out everywhere), or
+   * that were signed out one by one. One query: every request and handshake comes through here.
+   */
+  async session(token: string | undefined): Promise<Session> {
     if (!token) throw unauthorized();
-    let subject: string | undefined;
-    let exp: number;
-    let tokenId: string;
+    let claims: { sub: string; exp: number; jti: string; ver: unknown };
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
         requiredClaims: ['exp', 'sub', 'jti'],
       });
-      subject = payload.sub;
-      exp = payload.exp ?? 0;
-      tokenId = payload.jti ?? '';
+      claims = {
+        sub: payload.sub ?? '',
+        exp: payload.exp ?? 0,
+        jti: payload.jti ?? '',
+        // Tokens from before versions existed carry none: they belong to version 0.
+        ver: payload.ver ?? 0,
+      };
     } catch (err) {
-      if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
-        throw unauthorized('invalid or expired token');
-      }
+      if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidToken();
       throw err;
     }
-    const row =
-      subject && /^[0-9a-f-]{36}$/i.test(subject) ? await this.users.findById(subject) : undefined;
-    if (!row) throw unauthorized('invalid or expired token');
-    return { user: row, expiresAt: new Date(exp * 1000), tokenId };
+    if (!/^[0-9a-f-]{36}$/i.test(claims.sub) || !Number.isSafeInteger(claims.ver)) {
+      throw invalidToken();
+    }
+    const row = await this.tokens.session(claims.sub, claims.jti);
+    if (!row || row.revoked || row.deleted_at || row.token_version !== claims.ver) {
+      throw invalidToken();
+    }
+    const { revoked: _revoked, ...user } = row;
+    return { user, tokenId: claims.jti, expiresAt: new Date(claims.exp * 1000) };
   }
 
-  private issue(userId: string): Promise<string> {
+  async updateMe(user: UserRow, displayName: string): Promise<Me> {
+    const row = await this.users.updateDisplayName(user.id, displayName);
+    if (!row) throw invalidToken();
+    return this.userViews.me(row);
+  }
+
+  /** A fresh token for the caller; every earlier one, and its sockets, ends. */
+  async changePassword(user: UserRow, input: ChangePasswordRequest): Promise<string> {
+    await this.confirmPassword(user, input.currentPassword);
+    assertAcceptablePassword(input.newPassword, user.username, 'newPassword');
+    const row = await this.users.setPassword(user.id, await hashPassword(input.newPassword));
+    if (!row) throw invalidToken();
+    this.broadcast.endSessions(user.id);
+    return this.issue(row);
+  }
+
+  /** Sign out everywhere: every token of the user, and every socket, ends. */
+  async logoutAll(user: UserRow): Promise<void> {
+    await this.users.bumpTokenVersion(user.id);
+    this.broadcast.endSessions(user.id);
+  }
+
+  /** Signs out this one token, and the sockets opened with it. */
+  async logout(session: Session): Promise<void> {
+    await this.tokens.revoke(session.tokenId, session.user.id, session.expiresAt);
+    this.broadcast.endSessions(session.user.id, session.tokenId);
+  }
+
+  /** The row stays (see UsersRepository.markDeleted); sign-in and every token end. */
+  async deleteAccount(user: UserRow, password: string): Promise<void> {
+    await this.confirmPassword(user, password);
+    if (!(await this.users.markDeleted(user.id))) throw invalidToken();
+    this.broadcast.endSessions(user.id);
+  }
+
+  /** A borrowed session is not enough to change the account: the password is asked again. */
+  private async confirmPassword(user: UserRow, password: string): Promise<void> {
+    const key = user.username.toLowerCase();
+    await this.passwordFailures.consume(key);
+    if (!(await verifyPassword(user.password_hash, password))) throw unauthorized('wrong password');
+    await this.passwordFailures.refund(key);
+  }
+
+  private issue(user: Pick<UserRow, 'id' | 'token_version'>): Promise<string> {
     return (
-      new SignJWT({})
+      new SignJWT({ ver: user.token_version })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setSubject(userId)
+        .setSubject(user.id)
         // Names this one token, so that signing it out (and its sockets) leaves the others be.
         .setJti(randomUUID())
         .setIssuedAt()

@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors.js';
-import type { PresenceStore, RateLimiter, TypingStore } from './ports.js';
+import type { FailureLimiter, PresenceStore, TypingStore } from './ports.js';
 
 // Single-process implementations of the ports. A Redis-backed set replaces these when several
 // nodes run behind one REDIS_URL.
@@ -78,10 +78,13 @@ export class InProcessTyping implements TypingStore {
 }
 
 /** `points` attempts per `durationSeconds` per key; 0 points turns the limit off. */
-export function inProcessRateLimiter(points: number, durationSeconds: number): RateLimiter {
-  if (points === 0) return { consume: () => Promise.resolve() };
+export function inProcessRateLimiter(points: number, durationSeconds: number): FailureLimiter {
+  if (points === 0) return { consume: () => Promise.resolve(), refund: () => Promise.resolve() };
   const limiter = new RateLimiterMemory({ points, duration: durationSeconds });
   return {
+    refund: async (key) => {
+      await limiter.reward(key, 1);
+    },
     consume: async (key) => {
       try {
         await limiter.consume(key);

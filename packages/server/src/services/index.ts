@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
+import { TokensRepository } from '../repositories/tokens.repository.js';
 import { UsersRepository } from '../repositories/users.repository.js';
 import { AuthService } from './auth.service.js';
 import { ChatsService } from './chats.service.js';
@@ -35,7 +36,16 @@ export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadc
   const users = new UsersService(usersRepo, presenceStore);
   const chats = new ChatsService(chatsRepo, messagesRepo, usersRepo, users, broadcast);
   return {
-    auth: new AuthService(usersRepo, users, config.jwtSecret, config.jwtTtlSeconds),
+    auth: new AuthService(
+      usersRepo,
+      new TokensRepository(db),
+      users,
+      broadcast,
+      // Failed password checks per account name: as many as the per-IP allowance, per minute.
+      inProcessRateLimiter(config.rateLimitAuth, 60),
+      config.jwtSecret,
+      config.jwtTtlSeconds,
+    ),
     users,
     chats,
     messages: new MessagesService(

@@ -59,3 +59,8 @@ export interface TypingStore {
 export interface RateLimiter {
   consume(key: string): Promise<void>;
 }
+
+/** A RateLimiter that counts failures only: an attempt that succeeds is given back. */
+export interface FailureLimiter extends RateLimiter {
+  refund(key: string): Promise<void>;
+}

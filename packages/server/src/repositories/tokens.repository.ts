@@ -1,0 +1,49 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, UserRow } from '../db/schema.js';
+
+/** Expired revocations cleared per sign-out: bounded, so a sign-out never waits on a backlog. */
+const PURGE_BATCH = 100;
+
+export class TokensRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * The token's user and whether the token was signed out, in one round trip: every request and
+   * every handshake asks this.
+   */
+  session(userId: string, tokenId: string): Promise<(UserRow & { revoked: boolean }) | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll('users')
+      .select((eb) =>
+        eb
+          .exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', tokenId))
+          .$castTo<boolean>()
+          .as('revoked'),
+      )
+      .where('id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Refuses this one token until it would have expired anyway, and clears a batch of
+   * revocations whose tokens have expired (they are refused for their expiry alone).
+   */
+  async revoke(tokenId: string, userId: string, expiresAt: Date): Promise<void> {
+    await this.db
+      .insertInto('revoked_tokens')
+      .values({ jti: tokenId, user_id: userId, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute();
+    await this.db
+      .deleteFrom('revoked_tokens')
+      .where('jti', 'in', (eb) =>
+        eb
+          .selectFrom('revoked_tokens')
+          .select('jti')
+          .where('expires_at', '<', sql<Date>`now()`)
+          .limit(PURGE_BATCH),
+      )
+      .execute();
+  }
+}
