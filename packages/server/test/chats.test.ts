@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chat, ChatListResponse, ErrorResponse } from '@parley/protocol';
-import { createDirect, createGroup, registerUser, type TestUser } from './helpers/client.js';
+import { sql } from 'kysely';
+import { api, createDirect, createGroup, registerUser, type TestUser } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -138,6 +139,158 @@ describe('GET /api/chats and /api/chats/:chatId', () => {
     expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'forbidden']);
     expect((await eve.api.get<ErrorResponse>(`/chats/${NOBODY}`)).status).toBe(404);
     expect((await eve.api.get<ErrorResponse>('/chats/123')).status).toBe(400);
+  });
+});
+
+describe('GET /api/chats pages', () => {
+  /** Every page from the first, following next_cursor; the ids in the order received. */
+  async function walk(user: TestUser, limit?: number): Promise<{ ids: string[]; pages: number }> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set('limit', String(limit));
+      if (cursor !== null) query.set('cursor', cursor);
+      const res = await user.api.get<ChatListResponse>(`/chats?${query.toString()}`);
+      expect(res.status).toBe(200);
+      if (limit !== undefined) expect(res.body.chats.length).toBeLessThanOrEqual(limit);
+      ids.push(...res.body.chats.map((c) => c.id));
+      cursor = res.body.next_cursor;
+      pages += 1;
+    } while (cursor !== null && pages < 1000);
+    return { ids, pages };
+  }
+
+  it('gives 100 chats a page by default and the rest on the next: all 150, newest first, once each', async () => {
+    const [alice] = await users(1);
+    const created: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      created.push((await createGroup(alice, [], `g${i}`)).id);
+    }
+    const first = await alice.api.get<ChatListResponse>('/chats');
+    expect(first.body.chats).toHaveLength(100);
+    expect(typeof first.body.next_cursor).toBe('string');
+    const second = await alice.api.get<ChatListResponse>(
+      `/chats?cursor=${first.body.next_cursor ?? ''}`,
+    );
+    expect(second.body.chats).toHaveLength(50);
+    expect(second.body.next_cursor).toBeNull();
+    const newestFirst = [...created].reverse();
+    expect([...first.body.chats, ...second.body.chats].map((c) => c.id)).toEqual(newestFirst);
+    // Any page size walks the same list.
+    expect(await walk(alice, 7)).toEqual({ ids: newestFirst, pages: 22 });
+    expect((await walk(alice, 200)).pages).toBe(1);
+  });
+
+  it('pages exactly through chats whose activity differs by microseconds within one millisecond', async () => {
+    const [alice] = await users(1);
+    const groups = [];
+    for (let i = 0; i < 4; i++) groups.push(await createGroup(alice, [], `same ms ${i}`));
+    // PostgreSQL keeps microseconds; a cursor rounded to JS milliseconds would skip these.
+    const { db } = server.app.database;
+    for (const [i, g] of groups.entries()) {
+      await db
+        .updateTable('chats')
+        .set({ updated_at: sql`${`2031-05-06T07:08:09.123${i}00Z`}::timestamptz` })
+        .where('id', '=', g.id)
+        .execute();
+    }
+    const expected = groups.map((g) => g.id).reverse();
+    expect(await walk(alice, 1)).toEqual({ ids: expected, pages: 4 });
+    expect((await walk(alice, 3)).ids).toEqual(expected);
+  });
+
+  it('refuses a malformed limit or cursor with 400, after 401 for no token', async () => {
+    const [alice] = await users(1);
+    await createGroup(alice, [], 'one');
+    const cursorOf = (text: string) => Buffer.from(text).toString('base64url');
+    const bad = [
+      'limit=0',
+      'limit=201',
+      'limit=abc',
+      'limit=1e2',
+      'limit=%2B5',
+      'limit=%205',
+      'limit=',
+      'limit=0x10',
+      'cursor=',
+      'cursor=%25%25',
+      `cursor=${'a'.repeat(201)}`,
+      `cursor=${cursorOf('garbage')}`,
+      `cursor=${cursorOf(`2026-02-30T00:00:00.000000Z|${NOBODY}`)}`,
+      `cursor=${cursorOf(`2026-01-01T00:00:00.000Z|${NOBODY}`)}`,
+      `cursor=${cursorOf('2026-01-01T00:00:00.000000Z|not-a-uuid')}`,
+      `cursor=${cursorOf(`2026-01-01T00:00:00.000000Z|${NOBODY}|x`)}`,
+    ];
+    for (const query of bad) {
+      const res = await alice.api.get<ErrorResponse>(`/chats?${query}`);
+      expect([query, res.status, res.body.error.code]).toEqual([query, 400, 'validation_failed']);
+    }
+    const anonymous = await api(server.url).get<ErrorResponse>('/chats?limit=0');
+    expect(anonymous.status).toBe(401);
+    // A well-formed cursor past every chat is simply the end.
+    const past = await alice.api.get<ChatListResponse>(
+      `/chats?cursor=${cursorOf(`2000-01-01T00:00:00.000000Z|${NOBODY}`)}`,
+    );
+    expect(past.body).toEqual({ chats: [], next_cursor: null });
+    expect((await alice.api.get<ChatListResponse>('/chats?limit=200')).body.chats).toHaveLength(1);
+  });
+});
+
+describe('RATE_LIMIT_CHATS', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startServer({ rateLimitChats: 3 });
+  });
+  afterAll(() => limited.close());
+
+  it('refuses a fourth chat in the hour with 429 and Retry-After; finding an existing direct chat spends nothing', async () => {
+    const [alice, bob, carol, dave] = (await Promise.all(
+      Array.from({ length: 4 }, () => registerUser(limited.url)),
+    )) as [TestUser, TestUser, TestUser, TestUser];
+    expect((await alice.api.post('/chats', { type: 'direct', userId: bob.user.id })).status).toBe(
+      201,
+    );
+    expect(
+      (await alice.api.post('/chats', { type: 'group', name: 'a', participantIds: [] })).status,
+    ).toBe(201);
+    // Found, not created, as often as asked: the allowance stays.
+    for (let i = 0; i < 3; i++) {
+      const again = await alice.api.post('/chats', { type: 'direct', userId: bob.user.id });
+      expect(again.status).toBe(200);
+    }
+    expect(
+      (await alice.api.post('/chats', { type: 'group', name: 'b', participantIds: [bob.user.id] }))
+        .status,
+    ).toBe(201);
+
+    const refused = await fetch(`${limited.url}/api/chats`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'group', name: 'c', participantIds: [carol.user.id] }),
+    });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as ErrorResponse).error.code).toBe('rate_limited');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    const direct = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'direct',
+      userId: dave.user.id,
+    });
+    expect([direct.status, direct.body.error.code]).toEqual([429, 'rate_limited']);
+
+    // Nothing was made for the refused ones, and the existing chat is still found.
+    expect((await alice.api.get<ChatListResponse>('/chats')).body.chats).toHaveLength(3);
+    expect((await carol.api.get<ChatListResponse>('/chats')).body.chats).toHaveLength(0);
+    expect((await alice.api.post('/chats', { type: 'direct', userId: bob.user.id })).status).toBe(
+      200,
+    );
+    // The allowance is the creator's: others are untouched.
+    expect((await carol.api.post('/chats', { type: 'direct', userId: alice.user.id })).status).toBe(
+      201,
+    );
   });
 });
 

@@ -1,6 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorResponse, User, UserSearchResponse } from '@parley/protocol';
-import { registerUser, uniqueName, type TestUser } from './helpers/client.js';
+import {
+  closeSockets,
+  connect,
+  createDirect,
+  createGroup,
+  registerUser,
+  uniqueName,
+  type TestUser,
+} from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -20,6 +28,7 @@ beforeAll(async () => {
   await registerUser(server.url, { username: `${tag}xunder` });
 });
 afterAll(() => server.close());
+afterEach(() => closeSockets());
 
 const search = async (q: string) => {
   const res = await me.api.get<UserSearchResponse>(`/users/search?q=${encodeURIComponent(q)}`);
@@ -50,7 +59,8 @@ describe('GET /api/users/search', () => {
       username: `${tag}Alpha`,
       display_name: 'Zed Alpha',
       avatar_url: null,
-      status: 'offline',
+      // A stranger: no presence.
+      status: null,
       last_seen_at: null,
       created_at: expect.any(String),
     });
@@ -90,5 +100,55 @@ describe('GET /api/users/:userId', () => {
     const malformed = await me.api.get<ErrorResponse>('/users/not-a-uuid');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('validation_failed');
+  });
+});
+
+describe('presence is for contacts only', () => {
+  const viaSearch = async (viewer: TestUser, user: TestUser) => {
+    const res = await viewer.api.get<UserSearchResponse>(`/users/search?q=${user.user.username}`);
+    const found = res.body.users.find((u) => u.id === user.user.id);
+    return found && { status: found.status, last_seen_at: found.last_seen_at };
+  };
+  const viaGet = async (viewer: TestUser, user: TestUser) => {
+    const res = await viewer.api.get<User>(`/users/${user.user.id}`);
+    expect(res.status).toBe(200);
+    return { status: res.body.status, last_seen_at: res.body.last_seen_at };
+  };
+
+  it('hides status and last seen from someone who shares no chat, and shows them once one is shared', async () => {
+    const viewer = await registerUser(server.url);
+    const target = await registerUser(server.url);
+    const hidden = { status: null, last_seen_at: null };
+
+    // Online now, and seen before: a stranger learns neither.
+    const socket = await connect(server.url, target.token);
+    expect(await viaSearch(viewer, target)).toEqual(hidden);
+    expect(await viaGet(viewer, target)).toEqual(hidden);
+    socket.disconnect();
+    await expect.poll(async () => (await viaGet(target, target)).last_seen_at).not.toBeNull();
+    expect(await viaGet(viewer, target)).toEqual(hidden);
+
+    // The user themself sees their own.
+    expect((await viaGet(target, target)).status).toBe('offline');
+
+    // A shared group makes them contacts: both ways.
+    await createGroup(viewer, [target]);
+    const seen = { status: 'offline', last_seen_at: expect.any(String) };
+    expect(await viaSearch(viewer, target)).toEqual(seen);
+    expect(await viaGet(viewer, target)).toEqual(seen);
+    await connect(server.url, target.token);
+    expect(await viaGet(viewer, target)).toEqual({ ...seen, status: 'online' });
+  });
+
+  it('tells contacts from strangers in one search', async () => {
+    const viewer = await registerUser(server.url);
+    const prefix = uniqueName('mix').replace(/_/g, '').slice(0, 12).toLowerCase();
+    const friend = await registerUser(server.url, { username: `${prefix}friend` });
+    const stranger = await registerUser(server.url, { username: `${prefix}stranger` });
+    await createDirect(viewer, friend);
+    await Promise.all([connect(server.url, friend.token), connect(server.url, stranger.token)]);
+    const res = await viewer.api.get<UserSearchResponse>(`/users/search?q=${prefix}`);
+    const statuses = Object.fromEntries(res.body.users.map((u) => [u.username, u.status]));
+    expect(statuses).toEqual({ [`${prefix}friend`]: 'online', [`${prefix}stranger`]: null });
   });
 });

@@ -13,7 +13,33 @@ export const CreateChatRequest = z.discriminatedUnion('type', [
 ]);
 export type CreateChatRequest = z.infer<typeof CreateChatRequest>;
 
-export const ChatListResponse = z.object({ chats: z.array(Chat) });
+/** A page size: plain decimal digits only, no hex, exponents, signs or spaces slipping through a coercion. */
+const pageLimit = (fallback: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number')
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max));
+
+export const CHAT_PAGE_DEFAULT = 100;
+export const CHAT_PAGE_MAX = 200;
+
+export const ChatListQuery = z.object({
+  limit: pageLimit(CHAT_PAGE_DEFAULT, CHAT_PAGE_MAX),
+  /** Opaque: the `next_cursor` of the page before. */
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/, 'must be a next_cursor this server gave')
+    .optional(),
+});
+export type ChatListQuery = z.infer<typeof ChatListQuery>;
+
+export const ChatListResponse = z.object({
+  chats: z.array(Chat),
+  /** Asks for the next page; `null` at the end. */
+  next_cursor: z.string().nullable(),
+});
 export type ChatListResponse = z.infer<typeof ChatListResponse>;
 
 export const ChatParams = z.object({ chatId: id() });
@@ -37,13 +63,7 @@ export const MessagePageQuery = z
   .object({
     before: id().optional(),
     after: id().optional(),
-    // Plain decimal digits only: no hex, exponents, signs or spaces slipping through a coercion.
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, 'must be a whole number')
-      .default(String(MESSAGE_PAGE_DEFAULT))
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(MESSAGE_PAGE_MAX)),
+    limit: pageLimit(MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX),
   })
   .refine((q) => !(q.before && q.after), { message: 'before and after cannot be combined' });
 export type MessagePageQuery = z.infer<typeof MessagePageQuery>;

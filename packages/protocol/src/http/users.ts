@@ -9,3 +9,7 @@ export const UserSearchResponse = z.object({ users: z.array(User) });
 export type UserSearchResponse = z.infer<typeof UserSearchResponse>;
 
 export const UserParams = z.object({ userId: id() });
+
+/** `GET /api/users/blocked`: the users the caller blocked, most recently blocked first. */
+export const BlockedUsersResponse = z.object({ users: z.array(User) });
+export type BlockedUsersResponse = z.infer<typeof BlockedUsersResponse>;

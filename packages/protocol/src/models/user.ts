@@ -9,7 +9,8 @@ export const User = z.object({
   username: z.string(),
   display_name: z.string(),
   avatar_url: z.string().nullable(),
-  status: PresenceStatus,
+  /** `null` (with `last_seen_at`) for a user who shares no chat with the caller. */
+  status: PresenceStatus.nullable(),
   last_seen_at: isoTime().nullable(),
   created_at: isoTime(),
 });

@@ -3,6 +3,7 @@ import {
   AddParticipantRequest,
   ChangeRoleRequest,
   Chat,
+  ChatListQuery,
   ChatListResponse,
   ChatParams,
   CreateChatRequest,
@@ -29,18 +30,20 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     '/chats',
     {
       schema: {
-        summary: "The caller's chats, newest activity first",
+        summary: "A page of the caller's chats, newest activity first; next_cursor asks for more",
+        querystring: ChatListQuery,
         response: { 200: ChatListResponse, ...errorResponses },
       },
     },
-    async (request) => ({ chats: await chats.list(currentUser(request).id) }),
+    async (request) => chats.list(currentUser(request).id, request.query),
   );
 
   app.post(
     '/chats',
     {
       schema: {
-        summary: 'Start a direct chat (200 if it exists) or create a group',
+        summary:
+          'Start a direct chat (200 if it exists) or create a group; 429 past RATE_LIMIT_CHATS an hour',
         body: CreateChatRequest,
         response: { 200: Chat, 201: Chat, ...errorResponses },
       },

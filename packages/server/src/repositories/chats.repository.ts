@@ -10,6 +10,12 @@ export type ParticipantRecord = UserRow & {
   last_read_at: Date | null;
 };
 
+/** Where a page of the chat list ends: the last chat's exact updated_at (ISO text) and id. */
+export interface ChatListKey {
+  updatedAt: string;
+  id: string;
+}
+
 /** Whether a chat exists and, if so, the caller's place in it (null: not a participant). */
 export type ChatAccess = { type: ChatRow['type']; role: Role | null } | undefined;
 
@@ -32,16 +38,46 @@ export class ChatsRepository {
     return this.db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
   }
 
-  /** The user's chats, newest activity first. */
-  listForUser(userId: string): Promise<ChatRow[]> {
-    return this.db
+  /**
+   * A page of the user's chats, newest activity first: keyset paging on (updated_at, id), both
+   * descending. `activity_key` is updated_at to the microsecond, as text: a JS Date keeps only
+   * milliseconds, and a cursor rounded to them would skip chats within the same millisecond.
+   */
+  listForUser(
+    userId: string,
+    limit: number,
+    after: ChatListKey | null,
+  ): Promise<(ChatRow & { activity_key: string })[]> {
+    let query = this.db
       .selectFrom('chats as c')
       .innerJoin('chat_participants as p', 'p.chat_id', 'c.id')
       .selectAll('c')
-      .where('p.user_id', '=', userId)
-      .orderBy('c.updated_at', 'desc')
-      .orderBy('c.id')
+      .select(
+        sql<string>`to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+          'activity_key',
+        ),
+      )
+      .where('p.user_id', '=', userId);
+    if (after) {
+      query = query.where(
+        sql<boolean>`(c.updated_at, c.id) < (${after.updatedAt}::timestamptz, ${after.id}::uuid)`,
+      );
+    }
+    return query.orderBy('c.updated_at', 'desc').orderBy('c.id', 'desc').limit(limit).execute();
+  }
+
+  /** Of `userIds`, those who share at least one chat with `viewerId`: one query for a set. */
+  async sharingAChatWith(viewerId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('chat_participants as mine')
+      .innerJoin('chat_participants as other', 'other.chat_id', 'mine.chat_id')
+      .select('other.user_id')
+      .distinct()
+      .where('mine.user_id', '=', viewerId)
+      .where('other.user_id', 'in', [...userIds])
       .execute();
+    return new Set(rows.map((r) => r.user_id));
   }
 
   async chatIdsForUser(userId: string): Promise<string[]> {
@@ -67,6 +103,16 @@ export class ChatsRepository {
       .execute();
   }
 
+  /** The direct chat of two users, if they have one. */
+  async findDirect(userA: string, userB: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('chats')
+      .select('id')
+      .where('direct_key', '=', directKey(userA, userB))
+      .executeTakeFirst();
+    return row?.id;
+  }
+
   /**
    * Creates the direct chat of two users, or finds it: `direct_key` is unique, so two racing
    * creations meet on one row. `created` says which happened.
@@ -75,7 +121,7 @@ export class ChatsRepository {
     creatorId: string,
     otherId: string,
   ): Promise<{ id: string; created: boolean }> {
-    const key = [creatorId, otherId].sort().join(':');
+    const key = directKey(creatorId, otherId);
     return this.db.transaction().execute(async (tx) => {
       const inserted = await tx
         .insertInto('chats')
@@ -186,3 +232,5 @@ export class ChatsRepository {
       .execute();
   }
 }
+
+const directKey = (a: string, b: string): string => [a, b].sort().join(':');

@@ -1,4 +1,12 @@
-import type { Chat, CreateChatRequest, Message, Participant, Role } from '@parley/protocol';
+import type {
+  Chat,
+  ChatListQuery,
+  ChatListResponse,
+  CreateChatRequest,
+  Message,
+  Participant,
+  Role,
+} from '@parley/protocol';
 import type { ChatRow } from '../db/schema.js';
 import {
   AppError,
@@ -8,15 +16,17 @@ import {
   notFound,
   validationFailed,
 } from '../errors.js';
-import { iso, isoOrNull } from '../repositories/mappers.js';
+import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type {
   ChatAccess,
+  ChatListKey,
   ChatsRepository,
   ParticipantRecord,
 } from '../repositories/chats.repository.js';
+import { iso, isoOrNull } from '../repositories/mappers.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
-import type { Broadcaster } from './ports.js';
+import type { Broadcaster, RateLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
 type Membership = NonNullable<ChatAccess> & { role: Role };
@@ -28,7 +38,10 @@ export class ChatsService {
     private readonly messages: MessagesRepository,
     private readonly users: UsersRepository,
     private readonly userViews: UsersService,
+    private readonly blocks: BlocksRepository,
     private readonly broadcast: Broadcaster,
+    /** Chats a user may create per hour (RATE_LIMIT_CHATS). */
+    private readonly createLimiter: RateLimiter,
   ) {}
 
   /** not_found before forbidden, as the contract orders them. */
@@ -43,22 +56,33 @@ export class ChatsService {
     return this.chats.chatIdsForUser(userId);
   }
 
-  async list(userId: string): Promise<Chat[]> {
-    const rows = await this.chats.listForUser(userId);
+  /** A page of the user's chats, newest activity first; `next_cursor` is null on the last. */
+  async list(userId: string, query: ChatListQuery): Promise<ChatListResponse> {
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    // One row more than asked tells whether another page follows.
+    const found = await this.chats.listForUser(userId, query.limit + 1, after);
+    const rows = found.slice(0, query.limit);
+    const last = rows.at(-1);
     const ids = rows.map((r) => r.id);
     const [participants, latest, unread] = await Promise.all([
       this.participantsByChat(ids),
       this.messages.latest(ids),
       this.messages.unreadCounts(userId, ids),
     ]);
-    return rows.map((row) =>
-      toChat(
-        row,
-        participants.get(row.id) ?? [],
-        latest.get(row.id) ?? null,
-        unread.get(row.id) ?? 0,
+    return {
+      chats: rows.map((row) =>
+        toChat(
+          row,
+          participants.get(row.id) ?? [],
+          latest.get(row.id) ?? null,
+          unread.get(row.id) ?? 0,
+        ),
       ),
-    );
+      next_cursor:
+        found.length > query.limit && last
+          ? encodeCursor({ updatedAt: last.activity_key, id: last.id })
+          : null,
+    };
   }
 
   async get(chatId: string, userId: string): Promise<Chat> {
@@ -79,11 +103,22 @@ export class ChatsService {
     if (input.type === 'direct') {
       if (input.userId === creatorId) throw validationFailed('a direct chat needs another user');
       await this.requireUsers([input.userId]);
-      ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
+      await this.requireNotBlockedBy([input.userId], creatorId);
+      // Finding the chat that exists spends nothing of the allowance; only a creation does.
+      const existing = await this.chats.findDirect(creatorId, input.userId);
+      if (existing) {
+        chatId = existing;
+        created = false;
+      } else {
+        await this.createLimiter.consume(creatorId);
+        ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
+      }
       memberIds = [creatorId, input.userId];
     } else {
       const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
       await this.requireUsers(others);
+      await this.requireNotBlockedBy(others, creatorId);
+      await this.createLimiter.consume(creatorId);
       chatId = await this.chats.createGroup(creatorId, input.name, others);
       memberIds = [creatorId, ...others];
     }
@@ -109,6 +144,7 @@ export class ChatsService {
     const access = await this.groupAccess(chatId, actorId);
     await this.requireUsers([userId]);
     requireManager(access);
+    await this.requireNotBlockedBy([userId], actorId);
     try {
       await this.chats.addParticipant(chatId, userId);
     } catch (err) {
@@ -170,6 +206,17 @@ export class ChatsService {
     if (found.length !== new Set(ids).size) throw notFound('user');
   }
 
+  /** 403 when any of `userIds` blocked `actorId`: they cannot be brought into a chat by them. */
+  private async requireNotBlockedBy(userIds: readonly string[], actorId: string): Promise<void> {
+    const blockers = await this.blocks.blockersAmong(userIds, actorId);
+    if (blockers.length === 0) return;
+    throw forbidden(
+      userIds.length === 1
+        ? 'this person does not accept chats from you'
+        : 'someone you named does not accept chats from you',
+    );
+  }
+
   /** `chat:updated` to every participant but the one just added, who gets `chat:new`. */
   private async announceChange(chatId: string, actorId: string, addedId?: string): Promise<Chat> {
     const views = await this.views(chatId);
@@ -221,6 +268,29 @@ export class ChatsService {
     }
     return byChat;
   }
+}
+
+// The list cursor: the last chat's exact updated_at and id, opaque to clients (base64url).
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const encodeCursor = (key: ChatListKey): string =>
+  Buffer.from(`${key.updatedAt}|${key.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): ChatListKey {
+  const [updatedAt = '', id = '', ...rest] = Buffer.from(cursor, 'base64url')
+    .toString('utf8')
+    .split('|');
+  // A real calendar time (no 30 February): the millisecond part must survive a round trip.
+  const millis = `${updatedAt.slice(0, 23)}Z`;
+  const valid =
+    rest.length === 0 &&
+    CURSOR_TIME.test(updatedAt) &&
+    UUID.test(id) &&
+    !Number.isNaN(Date.parse(millis)) &&
+    new Date(millis).toISOString() === millis;
+  if (!valid) throw validationFailed('cursor: not a next_cursor this server gave');
+  return { updatedAt, id };
 }
 
 function requireManager(access: NonNullable<ChatAccess>): void {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
+import { BlocksRepository } from '../repositories/blocks.repository.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
 import { TokensRepository } from '../repositories/tokens.repository.js';
@@ -33,8 +34,17 @@ export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadc
   const presenceStore = new InProcessPresence();
   const typingStore = new InProcessTyping(config.typingTimeoutMs);
 
-  const users = new UsersService(usersRepo, presenceStore);
-  const chats = new ChatsService(chatsRepo, messagesRepo, usersRepo, users, broadcast);
+  const blocksRepo = new BlocksRepository(db);
+  const users = new UsersService(usersRepo, chatsRepo, blocksRepo, presenceStore);
+  const chats = new ChatsService(
+    chatsRepo,
+    messagesRepo,
+    usersRepo,
+    users,
+    blocksRepo,
+    broadcast,
+    inProcessRateLimiter(config.rateLimitChats, 3600),
+  );
   return {
     auth: new AuthService(
       usersRepo,

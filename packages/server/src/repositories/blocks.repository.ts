@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { DB, UserRow } from '../db/schema.js';
+
+/** Who blocked whom: `user_blocks`, one row per (blocker, blocked). */
+export class BlocksRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Idempotent: blocking twice keeps the first row (and its time). */
+  async block(blockerId: string, blockedId: string): Promise<void> {
+    await this.db
+      .insertInto('user_blocks')
+      .values({ blocker_id: blockerId, blocked_id: blockedId })
+      .onConflict((oc) => oc.columns(['blocker_id', 'blocked_id']).doNothing())
+      .execute();
+  }
+
+  async unblock(blockerId: string, blockedId: string): Promise<void> {
+    await this.db
+      .deleteFrom('user_blocks')
+      .where('blocker_id', '=', blockerId)
+      .where('blocked_id', '=', blockedId)
+      .execute();
+  }
+
+  /** The users `blockerId` blocked, most recently blocked first. */
+  blockedBy(blockerId: string): Promise<UserRow[]> {
+    return this.db
+      .selectFrom('user_blocks as b')
+      .innerJoin('users as u', 'u.id', 'b.blocked_id')
+      .selectAll('u')
+      .where('b.blocker_id', '=', blockerId)
+      .orderBy('b.created_at', 'desc')
+      .orderBy('u.username')
+      .execute();
+  }
+
+  /** Those among `userIds` who blocked `blockedId`: one query for a whole group's list. */
+  async blockersAmong(userIds: readonly string[], blockedId: string): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('user_blocks')
+      .select('blocker_id')
+      .where('blocked_id', '=', blockedId)
+      .where('blocker_id', 'in', [...userIds])
+      .execute();
+    return rows.map((r) => r.blocker_id);
+  }
+}
