@@ -32,18 +32,31 @@ export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 };
 
+/** Raised by the database layer itself when it answers for a database that does not. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
 /**
- * The database is down or unreachable: connection failures from the driver, PostgreSQL's
- * connection_exception class (08xxx), admin shutdown (57P0x), a dropped database (3D000), or a
- * pool or PGlite instance that is closed.
+ * The database cannot serve us now: the retry-later kind, answered `unavailable`, never
+ * `internal`. From pg and PGlite alike:
+ * - unreachable: connection failures from the driver, PostgreSQL's connection_exception class
+ *   (08xxx), admin shutdown (57P0x), a dropped database (3D000), a closed pool or PGlite;
+ * - not answering: pg's connect and query timeouts, a statement cancelled by statement_timeout
+ *   (57014), a connection that died earlier (not queryable);
+ * - unable to write: disk full (53100, ENOSPC, EDQUOT), an I/O error (58030, EIO), a read-only
+ *   file system (EROFS).
  */
 export const isDatabaseUnavailable = (err: unknown): boolean => {
+  if (err instanceof DatabaseUnavailableError) return true;
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
-    /^(08...|57P0.|3D000|ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE)$/.test(code) ||
-    /Connection terminated|pool after calling end|PGlite is closed|driver has already been destroyed/i.test(
+    /^(08...|57P0.|57014|3D000|53100|58030|ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|ENOSPC|EDQUOT|EROFS|EIO)$/.test(
+      code,
+    ) ||
+    /Connection terminated|pool after calling end|PGlite is closed|driver has already been destroyed|Query read timeout|timeout exceeded when trying to connect|not queryable/i.test(
       message,
     )
   );

@@ -1,9 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.js';
 import { acquireLock } from './lock.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
@@ -28,9 +36,8 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.url
-    ? openPostgres(options.url)
-    : await openPGlite(options.dataDir, options.checkpointIntervalMs ?? 60_000);
+  if (options.url) return openPostgres(options.url);
+  const database = await openPGlite(options.dataDir, options.checkpointIntervalMs ?? 60_000);
   try {
     await migrate(database.db);
   } catch (err) {
@@ -54,21 +61,144 @@ export async function migrate(db: Kysely<DB>): Promise<void> {
   }
 }
 
-function openPostgres(url: string): Database {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle client's error (the server restarted) must not crash the process; the next query
-  // gets a fresh connection.
-  pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+/**
+ * How long we wait on PostgreSQL before answering `unavailable` (README, "When PostgreSQL goes
+ * away"). A request makes a few queries; with the outage gate below only its first one can wait,
+ * so every request is answered well within 10 s even when the database path drops every packet.
+ */
+export const POSTGRES_TIMEOUTS = {
+  /** A new connection, and a wait for a free pool slot (pg-pool uses one setting for both). */
+  connectMs: 3000,
+  /** PostgreSQL cancels a statement running longer (lock waits included): the server answers. */
+  statementMs: 4000,
+  /** The client gives up on a query with no answer at all: the path or the server is gone. */
+  queryMs: 5000,
+  /** TCP keep-alive probes on idle connections, so a dead peer is noticed without traffic. */
+  keepAliveDelayMs: 10_000,
+  /** The health check's own budget. */
+  pingMs: 2000,
+} as const;
+
+async function openPostgres(url: string): Promise<Database> {
+  // Migrations run apart, free of the statement timeouts: building an index may take minutes.
+  const migrator = new Kysely<DB>({
+    dialect: new PostgresDialect({
+      pool: postgresPool(url, 1, { connectionTimeoutMillis: POSTGRES_TIMEOUTS.connectMs }),
+    }),
+  });
+  try {
+    await migrate(migrator);
+  } finally {
+    await migrator.destroy();
+  }
+  const t = POSTGRES_TIMEOUTS;
+  const pool = postgresPool(url, 10, {
+    connectionTimeoutMillis: t.connectMs,
+    statement_timeout: t.statementMs,
+    query_timeout: t.queryMs,
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }) });
   let closing: Promise<void> | undefined;
   return {
     db,
     kind: 'postgres',
     ping: async () => {
-      await sql`SELECT 1`.execute(db);
+      await withTimeout(sql`SELECT 1`.execute(db), t.pingMs);
     },
     close: () => (closing ??= db.destroy()),
   };
+}
+
+function postgresPool(url: string, max: number, options: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: POSTGRES_TIMEOUTS.keepAliveDelayMs,
+    ...options,
+  });
+  // No database error may end the process. pg-pool listens for errors only on idle clients and
+  // re-emits them here; a checked-out client whose connection dies (the backend terminated,
+  // PostgreSQL restarted) emits 'error' with nobody listening, which throws. So every client
+  // gets a listener of its own for its whole life; its queries fail, and the pool drops it.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/**
+ * The pool as Kysely sees it, with two rules for a database that went away:
+ * - a connection that lost its server (or left a query unanswered) fails its next queries at
+ *   once, instead of each waiting out the timeout, and leaves the pool when released;
+ * - once a query found the database unreachable, one request at a time probes it while the
+ *   others are answered `unavailable` at once; the first query that gets an answer ends it.
+ */
+function gatedPool(pool: pg.Pool): PostgresPool {
+  let down = false;
+  let probe: { since: number } | undefined;
+  const outcome = (lost: boolean) => {
+    down = lost;
+    probe = undefined;
+  };
+  // A probe cannot outlive its timeouts; this only guards against one that was never settled.
+  const probing = () =>
+    probe !== undefined &&
+    Date.now() - probe.since < POSTGRES_TIMEOUTS.connectMs + POSTGRES_TIMEOUTS.queryMs;
+
+  return {
+    connect: async () => {
+      let mine: typeof probe;
+      if (down) {
+        if (probing()) throw new DatabaseUnavailableError('the database is unreachable');
+        probe = mine = { since: Date.now() };
+      }
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        outcome(true);
+        throw err;
+      }
+      let lost: Error | undefined;
+      const wrapped = {
+        query: async (text: string, values: readonly unknown[]) => {
+          if (lost) throw lost;
+          try {
+            const result = await client.query(text, values as unknown[]);
+            outcome(false);
+            return result;
+          } catch (err) {
+            if (isConnectionLost(err)) {
+              lost = err as Error;
+              outcome(true);
+            } else outcome(false); // it answered, with an error
+            throw err;
+          }
+        },
+        release: (destroy?: boolean) => {
+          if (mine && probe === mine) probe = undefined; // released without an answer
+          client.release(destroy || lost ? true : undefined);
+        },
+      };
+      return wrapped as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Lost, as opposed to answered with an error: a statement timeout leaves the connection usable. */
+const isConnectionLost = (err: unknown) =>
+  isDatabaseUnavailable(err) && (err as { code?: unknown }).code !== '57014';
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DatabaseUnavailableError(`the database did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promise<Database> {
