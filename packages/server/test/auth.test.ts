@@ -1,3 +1,4 @@
+import { hash } from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthResponse, ErrorResponse, MeResponse } from '@parley/protocol';
 import { api, registerUser, uniqueName } from './helpers/client.js';
@@ -57,6 +58,28 @@ describe('POST /api/auth/register', () => {
       email: email.toUpperCase(),
     });
     expect(sameEmail.status).toBe(409);
+    expect(sameEmail.body.error.code).toBe('conflict');
+  });
+
+  it('names a taken username, but never says that an email has an account', async () => {
+    const username = uniqueName('Taken');
+    const email = `${username}@example.com`;
+    await registerUser(server.url, { username, email });
+    const sameName = await anon.post<ErrorResponse>('/auth/register', {
+      username,
+      password: 'long enough pw',
+    });
+    expect(sameName.body.error.message).toBe('username is taken');
+    const sameEmail = await anon.post<ErrorResponse>('/auth/register', {
+      username: uniqueName('fresh'),
+      password: 'long enough pw',
+      email,
+    });
+    expect(sameEmail.status).toBe(409);
+    expect(sameEmail.body.error.message).toBe('username or email is not available');
+    expect(sameEmail.body.error.message).not.toMatch(
+      /email (is )?(taken|exists|registered|in use)/i,
+    );
   });
 
   it.each([
@@ -74,6 +97,103 @@ describe('POST /api/auth/register', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
     expect(res.body.error.message).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ['the commonest password', 'password', /common/],
+    ['a common password in another case', 'PassWord1', /common/],
+    ['an all-digit common password', '12345678', /common/],
+    ['a common password with spaces around it', '  iloveyou  ', /common/],
+    ['eight spaces', ' '.repeat(8), /visible/],
+    ['eight zero-width spaces', '\u200b'.repeat(8), /visible/],
+    ['tabs, newlines and no-break spaces', '\t\n\u00a0\u3000\t\n\u00a0\u3000', /visible/],
+  ])(
+    'refuses %s as a password, in words, with 400 validation_failed',
+    async (_n, password, why) => {
+      const res = await anon.post<ErrorResponse>('/auth/register', {
+        username: uniqueName('weak'),
+        password,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toMatch(/^body\.password: /);
+      expect(res.body.error.message).toMatch(why);
+    },
+  );
+
+  it('refuses the username as the password, in any case', async () => {
+    const username = uniqueName('Same');
+    for (const password of [username, username.toUpperCase(), ` ${username.toLowerCase()} `]) {
+      const res = await anon.post<ErrorResponse>('/auth/register', { username, password });
+      expect(res.status, password).toBe(400);
+      expect(res.body.error.message).toBe('body.password: must not be the username');
+    }
+    // The same password with another username is fine: it was refused for being the username.
+    const other = await anon.post('/auth/register', {
+      username: uniqueName('Diff'),
+      password: username,
+    });
+    expect(other.status).toBe(201);
+  });
+
+  it('still signs in an account whose password predates the rules', async () => {
+    // Written the way an older server stored it: the rules apply to new passwords only.
+    const username = uniqueName('old');
+    await server.app.database.db
+      .insertInto('users')
+      .values({
+        username,
+        email: null,
+        display_name: username,
+        password_hash: await hash('password', { algorithm: 2 }),
+        avatar_url: null,
+      })
+      .execute();
+    const res = await anon.post('/auth/login', { username, password: 'password' });
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ['only a zero-width space', '\u200b'],
+    ['only invisible fillers', '\u3164\u2800 \u200d'],
+    ['a right-to-left override', '\u202egnp.exe'],
+    ['a left-to-right isolate', 'Bob\u2066'],
+    ['a right-to-left mark', 'Eve\u200f'],
+    ['an Arabic letter mark', 'Mallory\u061c'],
+  ])('refuses a display name with %s', async (_n, displayName) => {
+    const res = await anon.post<ErrorResponse>('/auth/register', {
+      username: uniqueName('name'),
+      password: 'long enough pw',
+      displayName,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.message).toMatch(/^body\.displayName: /);
+  });
+
+  it('accepts names in any script, with emoji and joiners', async () => {
+    for (const displayName of ['Zoë', 'محمد', '李小龙', '👩‍💻 dev', 'नमस्ते']) {
+      const res = await anon.post<AuthResponse>('/auth/register', {
+        username: uniqueName('intl'),
+        password: 'long enough pw',
+        displayName,
+      });
+      expect(res.status, displayName).toBe(201);
+      expect(res.body.user.display_name).toBe(displayName);
+    }
+  });
+
+  it('refuses the same invisible and reversing group names', async () => {
+    const alice = await registerUser(server.url);
+    for (const name of ['\u200b', '\u202egnp.exe']) {
+      const res = await alice.api.post<ErrorResponse>('/chats', {
+        type: 'group',
+        name,
+        participantIds: [],
+      });
+      expect(res.status, JSON.stringify(name)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+    }
   });
 
   it('counts password length in code points: 8 emoji are a valid password', async () => {
@@ -168,26 +288,95 @@ describe('GET /api/auth/me and tokens', () => {
   });
 });
 
-describe('rate limit on sign-in and registration', () => {
-  it('answers the attempt past RATE_LIMIT_AUTH per minute from one IP with 429 rate_limited', async () => {
-    const limited = await startServer({ rateLimitAuth: 3 });
-    try {
-      const client = api(limited.url);
-      const statuses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        statuses.push(
-          (await client.post('/auth/login', { username: 'nobody', password: 'whatever1' })).status,
-        );
-      }
-      const fourth = await client.post<ErrorResponse>('/auth/register', {
-        username: uniqueName(),
-        password: 'long enough pw',
-      });
-      expect(statuses).toEqual([401, 401, 401]);
-      expect(fourth.status).toBe(429);
-      expect(fourth.body.error.code).toBe('rate_limited');
-    } finally {
-      await limited.close();
+describe('rate limits on sign-in and registration', () => {
+  // RATE_LIMIT_AUTH=3: attempts per client IP per minute, and failed sign-ins per account name.
+  let direct: TestServer;
+  let proxied: TestServer;
+  beforeAll(async () => {
+    [direct, proxied] = await Promise.all([
+      startServer({ rateLimitAuth: 3 }),
+      startServer({ rateLimitAuth: 3, trustProxy: 1 }),
+    ]);
+  });
+  afterAll(() => Promise.all([direct.close(), proxied.close()]));
+
+  /** A client behind a proxy that says it is `ip`. */
+  const from = (target: TestServer, ip: string) => ({
+    login: (body: object) =>
+      api(target.url).request<ErrorResponse>('POST', '/auth/login', body, {
+        'x-forwarded-for': ip,
+      }),
+    register: (body: object) =>
+      api(target.url).request<ErrorResponse>('POST', '/auth/register', body, {
+        'x-forwarded-for': ip,
+      }),
+  });
+  const nobody = () => ({ username: uniqueName('nobody'), password: 'whatever1' });
+
+  it('answers the attempt past RATE_LIMIT_AUTH per minute from one IP with 429; without TRUST_PROXY, X-Forwarded-For changes nothing', async () => {
+    const statuses: number[] = [];
+    for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      statuses.push((await from(direct, ip).login(nobody())).status);
     }
+    const fourth = await from(direct, '198.51.100.4').register({
+      username: uniqueName(),
+      password: 'long enough pw',
+    });
+    expect(statuses).toEqual([401, 401, 401]);
+    expect(fourth.status).toBe(429);
+    expect(fourth.body.error.code).toBe('rate_limited');
+  });
+
+  it('with TRUST_PROXY=1, clients behind the proxy each get their own bucket', async () => {
+    const first = from(proxied, '203.0.113.10');
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await first.login(nobody())).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await from(proxied, '203.0.113.11').login(nobody())).status).toBe(401);
+  });
+
+  it('limits failed sign-ins per account name from any number of IPs; successes never count', async () => {
+    const password = 'long enough pw';
+    const alice = uniqueName('Alice');
+    const bob = uniqueName('bob');
+    expect(
+      (await from(proxied, '203.0.113.20').register({ username: alice, password })).status,
+    ).toBe(201);
+    expect((await from(proxied, '203.0.113.20').register({ username: bob, password })).status).toBe(
+      201,
+    );
+
+    // Four successes, each from its own IP: more than the limit, and none refused.
+    for (const ip of ['203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113.24']) {
+      expect((await from(proxied, ip).login({ username: alice, password })).status).toBe(200);
+    }
+    // Three failures from three IPs spend the name's allowance: then even the right password
+    // waits, whatever the case of the name and the IP it comes from.
+    for (const ip of ['203.0.113.31', '203.0.113.32', '203.0.113.33']) {
+      const res = await from(proxied, ip).login({ username: alice, password: 'not it at all' });
+      expect(res.status).toBe(401);
+    }
+    const locked = await from(proxied, '203.0.113.34').login({ username: alice, password });
+    expect(locked.status).toBe(429);
+    expect(locked.body.error.code).toBe('rate_limited');
+    const upper = await from(proxied, '203.0.113.35').login({
+      username: alice.toUpperCase(),
+      password,
+    });
+    expect(upper.status).toBe(429);
+    // Another account from the very same IP is not affected.
+    expect((await from(proxied, '203.0.113.34').login({ username: bob, password })).status).toBe(
+      200,
+    );
+
+    // A name nobody has gets the same answers: the limit tells nothing of who exists.
+    const ghost = uniqueName('ghost');
+    const answers: number[] = [];
+    for (const ip of ['203.0.113.41', '203.0.113.42', '203.0.113.43', '203.0.113.44']) {
+      answers.push(
+        (await from(proxied, ip).login({ username: ghost, password: 'x1x2x3x4' })).status,
+      );
+    }
+    expect(answers).toEqual([401, 401, 401, 429]);
   });
 });
