@@ -2,6 +2,7 @@
 // answer with protocol's schema and turns the contract's error body into an `ApiError`.
 import {
   AuthResponse,
+  BlockedUsersResponse,
   Chat,
   ChatListResponse,
   ErrorResponse,
@@ -36,9 +37,12 @@ interface Schema<T> {
   safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
 }
 
+/** A 204 answer: nothing to parse. */
+const NoContent: Schema<null> = { safeParse: () => ({ success: true, data: null }) };
+
 async function request<T>(
   schema: Schema<T>,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   { token, body, query }: RequestOptions = {},
 ): Promise<T> {
@@ -88,7 +92,8 @@ export const api = {
   me: (token: string) => request(MeResponse, 'GET', '/auth/me', { token }),
   searchUsers: (token: string, q: string) =>
     request(UserSearchResponse, 'GET', '/users/search', { token, query: { q } }),
-  listChats: (token: string) => request(ChatListResponse, 'GET', '/chats', { token }),
+  listChats: (token: string, cursor?: string) =>
+    request(ChatListResponse, 'GET', '/chats', { token, query: { cursor } }),
   createChat: (token: string, body: CreateChatRequest) =>
     request(Chat, 'POST', '/chats', { token, body }),
   addParticipant: (token: string, chatId: string, userId: string) =>
@@ -98,6 +103,12 @@ export const api = {
     chatId: string,
     cursor: { before?: string; after?: string; limit?: number } = {},
   ) => request(MessagePage, 'GET', `/chats/${chatId}/messages`, { token, query: cursor }),
+  blockedUsers: (token: string) =>
+    request(BlockedUsersResponse, 'GET', '/users/blocked', { token }),
+  block: (token: string, userId: string) =>
+    request(NoContent, 'PUT', `/users/${userId}/block`, { token }),
+  unblock: (token: string, userId: string) =>
+    request(NoContent, 'DELETE', `/users/${userId}/block`, { token }),
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

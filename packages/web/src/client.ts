@@ -22,11 +22,13 @@ import {
   emptyHistory,
   findChat,
   initialState,
+  joinPages,
   leavesGap,
   mergeMessages,
   myReadSeq,
   receiveMessage,
   mergeChatList,
+  mergeChatPage,
   removeChat,
   setTyping,
   upsertChat,
@@ -113,6 +115,8 @@ export class ChatClient {
   start(): void {
     this.listen();
     this.socket.connect();
+    // The chat header offers Block or Unblock: it needs to know whom I blocked.
+    this.loadBlocked().catch((err: unknown) => this.fail(err));
     document.addEventListener('visibilitychange', this.onVisibility);
   }
 
@@ -227,13 +231,30 @@ export class ChatClient {
 
   private async resyncOnce(): Promise<void> {
     const since = this.chatEventSeq;
-    try {
-      const { chats } = await api.listChats(this.token);
+    const changedSince = () => {
       const added = new Set<string>();
       const removed = new Set<string>();
       for (const [id, e] of this.chatEvents) {
         if (e.seq > since) (e.kind === 'added' ? added : removed).add(id);
       }
+      return { added, removed };
+    };
+    try {
+      // Every page, one after the other: the list, the unread total and links to any chat need
+      // them all. Each page shows as it arrives; only the whole list may drop a chat.
+      const pages: Chat[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api.listChats(this.token, cursor);
+        pages.push(page.chats);
+        cursor = page.next_cursor ?? undefined;
+        if (cursor) {
+          const { removed } = changedSince();
+          this.update((s) => ({ ...s, chats: mergeChatPage(s.chats, page.chats, removed) }));
+        }
+      } while (cursor && !this.stopped);
+      const chats = joinPages(pages);
+      const { added, removed } = changedSince();
       this.update((s) => {
         const list = mergeChatList(s.chats, chats, added, removed);
         const keep = new Set(list.map((c) => c.id));
@@ -547,6 +568,27 @@ export class ChatClient {
 
   async addParticipant(chatId: string, userId: string): Promise<Chat> {
     return this.adopt(await api.addParticipant(this.token, chatId, userId));
+  }
+
+  // ---- blocking ----------------------------------------------------------------------------
+
+  /** The list of users I blocked, fetched again (the dialog that shows it calls this). */
+  async loadBlocked(): Promise<void> {
+    const { users } = await api.blockedUsers(this.token);
+    this.update((s) => ({ ...s, blocked: users }));
+  }
+
+  async block(user: User): Promise<void> {
+    await api.block(this.token, user.id);
+    this.update((s) => ({
+      ...s,
+      blocked: [user, ...(s.blocked ?? []).filter((u) => u.id !== user.id)],
+    }));
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await api.unblock(this.token, userId);
+    this.update((s) => ({ ...s, blocked: (s.blocked ?? []).filter((u) => u.id !== userId) }));
   }
 
   private adopt(chat: Chat): Chat {

@@ -39,11 +39,12 @@ export function formatListTime(iso: string, now = new Date()): string {
   return shortDate.format(new Date(iso));
 }
 
-/** "online", or "last seen …" for someone offline. */
+/** "online", or "last seen …" for someone offline; "" when their presence is not shown to me. */
 export function presenceText(
-  user: { status: 'online' | 'offline'; last_seen_at: string | null },
+  user: { status: 'online' | 'offline' | null; last_seen_at: string | null },
   now = new Date(),
 ): string {
+  if (user.status === null) return '';
   if (user.status === 'online') return 'online';
   if (!user.last_seen_at) return 'last seen a while ago';
   const iso = user.last_seen_at;

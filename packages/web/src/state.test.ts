@@ -4,8 +4,10 @@ import {
   applyStatus,
   emptyHistory,
   initialState,
+  joinPages,
   leavesGap,
   mergeChatList,
+  mergeChatPage,
   receiveMessage,
   sortChats,
   typingText,
@@ -117,5 +119,24 @@ describe('the chat state', () => {
     const merged = mergeChatList(local, [stale, gone], new Set([fresh.id]), new Set([gone.id]));
     expect(merged.map((c) => c.id).sort()).toEqual([direct.id, fresh.id].sort());
     expect(merged.find((c) => c.id === direct.id)?.last_message?.content).toBe('newer');
+  });
+
+  it('joins the pages of the chat list, each chat once, its newest copy kept', () => {
+    const { alice, bob, direct } = setup();
+    const team = f.chat([alice, bob], { name: 'Team' });
+    const moved = { ...direct, updated_at: '2026-01-02T00:00:00.000Z', unread_count: 3 };
+    // The direct chat got a message while the pages loaded: it shows up on both.
+    const joined = joinPages([[direct, team], [moved]]);
+    expect(joined.map((c) => c.id).sort()).toEqual([direct.id, team.id].sort());
+    expect(joined.find((c) => c.id === direct.id)?.unread_count).toBe(3);
+    expect(joinPages([[moved], [direct]]).find((c) => c.id === direct.id)?.unread_count).toBe(3);
+  });
+
+  it('shows a page as it arrives without dropping chats the later pages hold', () => {
+    const { alice, bob, direct } = setup();
+    const team = f.chat([alice, bob], { name: 'Team' });
+    const gone = f.chat([alice, bob], { name: 'Left meanwhile' });
+    const shown = mergeChatPage([direct], [team, gone], new Set([gone.id]));
+    expect(shown.map((c) => c.id).sort()).toEqual([direct.id, team.id].sort());
   });
 });

@@ -6,6 +6,7 @@ import type {
   Message,
   MessageReadEvent,
   Participant,
+  User,
   UserStatusEvent,
 } from '@parley/protocol';
 
@@ -51,6 +52,8 @@ export interface State {
   outgoing: Record<string, Outgoing[]>;
   typing: Record<string, Typist[]>;
   notice: Notice | null;
+  /** The users I blocked, most recent first; null until loaded. */
+  blocked: User[] | null;
 }
 
 export const initialState = (me: Me): State => ({
@@ -62,6 +65,7 @@ export const initialState = (me: Me): State => ({
   outgoing: {},
   typing: {},
   notice: null,
+  blocked: null,
 });
 
 export const emptyHistory = (): History => ({
@@ -119,6 +123,35 @@ export function mergeChatList(
   return sortChats(result);
 }
 
+/**
+ * One page of the server's chat list while the rest is still loading: adds or refreshes its
+ * chats (a chat seen on an earlier page too is taken once), leaving out those removed since the
+ * fetch began. Nothing is dropped here: that waits for the whole list (`mergeChatList`).
+ */
+export function mergeChatPage(
+  local: readonly Chat[],
+  page: readonly Chat[],
+  removedSince: ReadonlySet<string>,
+): Chat[] {
+  let chats = [...local];
+  for (const chat of page) if (!removedSince.has(chat.id)) chats = upsertChat(chats, chat);
+  return chats;
+}
+
+/** Pages fetched one after another, each chat once: a chat that moved keeps its newest copy. */
+export function joinPages(pages: readonly (readonly Chat[])[]): Chat[] {
+  const byId = new Map<string, Chat>();
+  for (const chat of pages.flat()) {
+    const held = byId.get(chat.id);
+    if (!held || Date.parse(chat.updated_at) >= Date.parse(held.updated_at))
+      byId.set(chat.id, chat);
+  }
+  return [...byId.values()];
+}
+
+export const isBlocked = (state: State, userId: string): boolean =>
+  state.blocked?.some((u) => u.id === userId) ?? false;
+
 export const findChat = (state: State, chatId: string): Chat | undefined =>
   state.chats.find((c) => c.id === chatId);
 
@@ -130,6 +163,12 @@ export function chatTitle(chat: Chat, meId: string): string {
   if (chat.type === 'group') return chat.name ?? 'Unnamed group';
   return otherParticipant(chat, meId)?.display_name ?? 'Just you';
 }
+
+/** A name with its handle: a display name can imitate someone, a username cannot. */
+export const nameWithHandle = (user: Pick<User, 'username' | 'display_name'>): string =>
+  user.display_name === user.username
+    ? `@${user.username}`
+    : `${user.display_name} (@${user.username})`;
 
 export const myReadSeq = (chat: Chat, meId: string): number =>
   chat.participants.find((p) => p.id === meId)?.last_read_seq ?? 0;

@@ -4,8 +4,8 @@ interface AvatarProps {
   id: string;
   name: string;
   size?: 'sm' | 'md' | 'lg';
-  /** online / offline dot; omitted for groups and for oneself. */
-  status?: 'online' | 'offline' | undefined;
+  /** online / offline dot; omitted for groups, for oneself, and where presence is hidden (null). */
+  status?: 'online' | 'offline' | null | undefined;
 }
 
 function hue(id: string): number {

@@ -1,7 +1,8 @@
 import type { Chat } from '@parley/protocol';
 import type { ComponentProps } from 'react';
 import { render, screen } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
 import type { Typist } from '../state.js';
 import * as f from '../test/factories.js';
 import { ChatView } from './ChatView.js';
@@ -10,24 +11,32 @@ const alice = f.me({ username: 'alice', display_name: 'Alice' });
 const now = new Date('2026-01-01T12:00:00.000Z');
 const noop = () => {};
 
-function props(chat: Chat, typists: Typist[] = []): ComponentProps<typeof ChatView> {
+function props(
+  chat: Chat,
+  typists: Typist[] = [],
+  more: Partial<ComponentProps<typeof ChatView>> = {},
+): ComponentProps<typeof ChatView> {
   return {
     chat,
     meId: alice.id,
     messages: [],
     outgoing: [],
     typists,
+    blocked: false,
     hasMore: false,
     loading: false,
     error: null,
     now,
     onBack: noop,
     onAddPeople: noop,
+    onBlock: noop,
+    onUnblock: noop,
     onLoadOlder: noop,
     onSend: noop,
     onRetry: noop,
     onTyping: noop,
     onStopTyping: noop,
+    ...more,
   };
 }
 
@@ -36,6 +45,8 @@ describe('ChatView', () => {
     const bob = f.user({ username: 'bob', display_name: 'Bob', status: 'online' });
     const { rerender } = render(<ChatView {...props(f.chat([alice, bob]))} />);
     expect(screen.getByRole('heading', { name: 'Bob' })).toBeTruthy();
+    // The handle beside the name: a display name can imitate someone, a username cannot.
+    expect(screen.getByText('@bob')).toBeTruthy();
     expect(screen.getByText('online')).toBeTruthy();
 
     const away = f.chat([alice, { ...bob, status: 'offline', last_seen_at: now.toISOString() }]);
@@ -52,7 +63,47 @@ describe('ChatView', () => {
     const typing = screen.getByText('bob is typing…');
     expect(typing.getAttribute('aria-live')).toBe('polite');
     expect(screen.getByRole('heading', { name: 'Team' })).toBeTruthy();
-    expect(screen.getByText('3 members: You, bob, carol')).toBeTruthy();
+    expect(screen.getByText('3 members: You, @bob, @carol')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Add people' })).toBeTruthy();
+  });
+});
+
+describe('ChatView: handles, presence and blocking', () => {
+  it('names every member with their handle, the display name first when it differs', () => {
+    const fake = f.user({ username: 'mallory', display_name: 'Alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob Stone' });
+    render(<ChatView {...props(f.chat([alice, fake, bob], { name: 'Team' }))} />);
+    expect(screen.getByText('3 members: You, Alice (@mallory), Bob Stone (@bob)')).toBeTruthy();
+  });
+
+  it('shows no presence, dot or words, for someone whose status is hidden', () => {
+    const bob = f.user({ username: 'bob', display_name: 'Bob', status: null, last_seen_at: null });
+    const { container } = render(<ChatView {...props(f.chat([alice, bob]))} />);
+    expect(screen.getByText('@bob')).toBeTruthy();
+    expect(screen.queryByText(/online|last seen/)).toBeNull();
+    expect(container.querySelector('.presence-dot')).toBeNull();
+  });
+
+  it('offers Block in a direct chat, and Unblock with a note once blocked', async () => {
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const direct = f.chat([alice, bob]);
+    const onBlock = vi.fn();
+    const onUnblock = vi.fn();
+    const { rerender } = render(<ChatView {...props(direct, [], { onBlock, onUnblock })} />);
+    expect(screen.queryByRole('status')).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Block' }));
+    expect(onBlock).toHaveBeenCalledOnce();
+
+    rerender(<ChatView {...props(direct, [], { onBlock, onUnblock, blocked: true })} />);
+    expect(screen.queryByRole('button', { name: 'Block' })).toBeNull();
+    expect(screen.getByRole('status').textContent).toMatch(/^You blocked Bob \(@bob\)\./);
+    await userEvent.click(screen.getByRole('button', { name: 'Unblock' }));
+    expect(onUnblock).toHaveBeenCalledOnce();
+  });
+
+  it('offers no Block in a group', () => {
+    const team = f.chat([alice, f.user(), f.user()], { name: 'Team' });
+    render(<ChatView {...props(team)} />);
+    expect(screen.queryByRole('button', { name: 'Block' })).toBeNull();
   });
 });

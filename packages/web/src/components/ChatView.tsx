@@ -1,6 +1,13 @@
 import type { Chat, Message } from '@parley/protocol';
 import { presenceText } from '../format.js';
-import { chatTitle, otherParticipant, typingText, type Outgoing, type Typist } from '../state.js';
+import {
+  chatTitle,
+  nameWithHandle,
+  otherParticipant,
+  typingText,
+  type Outgoing,
+  type Typist,
+} from '../state.js';
 import { Avatar } from './Avatar.js';
 import { Composer } from './Composer.js';
 import { MessageList } from './MessageList.js';
@@ -11,12 +18,17 @@ interface ChatViewProps {
   messages: readonly Message[];
   outgoing: readonly Outgoing[];
   typists: readonly Typist[];
+  /** In a direct chat: whether I blocked the other person. */
+  blocked: boolean;
   hasMore: boolean;
   loading: boolean;
   error: string | null;
   now: Date;
   onBack: () => void;
   onAddPeople: () => void;
+  /** Asks to block the other person of a direct chat (the caller confirms first). */
+  onBlock: () => void;
+  onUnblock: () => void;
   onLoadOlder: () => void;
   onSend: (content: string) => void;
   onRetry: (clientMessageId: string) => void;
@@ -27,8 +39,8 @@ interface ChatViewProps {
 function memberLine(chat: Chat, meId: string): string {
   const names = chat.participants
     .filter((p) => p.id !== meId)
-    .map((p) => p.display_name)
-    .sort((a, b) => a.localeCompare(b));
+    .sort((a, b) => a.display_name.localeCompare(b.display_name))
+    .map(nameWithHandle);
   return `${chat.participants.length} members: You, ${names.join(', ')}`;
 }
 
@@ -51,8 +63,13 @@ export function ChatView(props: ChatViewProps) {
         <div className="chat-header-text">
           <h2 id="chat-title">{title}</h2>
           {other ? (
-            <p className={`chat-header-sub${other.status === 'online' ? ' online' : ''}`}>
-              {presenceText(other, now)}
+            <p className="chat-header-sub">
+              <span className="handle">@{other.username}</span>
+              {other.status !== null && (
+                <span className={`presence${other.status === 'online' ? ' online' : ''}`}>
+                  {presenceText(other, now)}
+                </span>
+              )}
             </p>
           ) : (
             <p className="chat-header-sub">{memberLine(chat, meId)}</p>
@@ -63,7 +80,23 @@ export function ChatView(props: ChatViewProps) {
             Add people
           </button>
         )}
+        {other &&
+          (props.blocked ? (
+            <button type="button" className="secondary small" onClick={props.onUnblock}>
+              Unblock
+            </button>
+          ) : (
+            <button type="button" className="ghost small" onClick={props.onBlock}>
+              Block
+            </button>
+          ))}
       </header>
+      {other && props.blocked && (
+        <p className="blocked-note" role="status">
+          You blocked {nameWithHandle(other)}. They cannot start a chat with you or add you to a
+          group. This chat stays, and what they send here still arrives.
+        </p>
+      )}
       <MessageList
         chat={chat}
         meId={meId}

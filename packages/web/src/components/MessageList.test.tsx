@@ -53,6 +53,17 @@ describe('MessageList', () => {
     expect(screen.getAllByText('Bob')).toHaveLength(1);
   });
 
+  it("puts the sender's handle beside their name in a group", () => {
+    const fake = f.user({ username: 'mallory', display_name: 'Bob' });
+    const group = f.chat([alice, bob, fake], { name: 'Team' });
+    const { items } = show(group, [
+      [1, bob],
+      [2, fake],
+    ]);
+    expect(items[0]!.querySelector('.sender')?.textContent).toBe('Bob @bob');
+    expect(items[1]!.querySelector('.sender')?.textContent).toBe('Bob @mallory');
+  });
+
   it('says "Seen" under my message once the other person has read it', () => {
     const chat = f.chat([alice, bob]);
     const { items } = show(withReads(chat, { [alice.id]: 2, [bob.id]: 1 }), [

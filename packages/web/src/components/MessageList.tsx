@@ -20,6 +20,8 @@ interface Row {
   key: string;
   senderId: string;
   senderName: string;
+  /** The sender's username: in a group, shown beside a name that could imitate someone's. */
+  senderHandle: string;
   content: string;
   createdAt: string;
   system: boolean;
@@ -36,6 +38,7 @@ function toRows(messages: readonly Message[], outgoing: readonly Outgoing[], meI
     key: m.id,
     senderId: m.sender_id,
     senderName: m.sender.display_name,
+    senderHandle: m.sender.username,
     content: m.content,
     createdAt: m.created_at,
     system: m.message_type === 'system',
@@ -46,6 +49,7 @@ function toRows(messages: readonly Message[], outgoing: readonly Outgoing[], meI
     key: o.clientMessageId,
     senderId: meId,
     senderName: 'You',
+    senderHandle: '',
     content: o.content,
     createdAt: o.createdAt,
     system: false,
@@ -165,6 +169,9 @@ export function MessageList(props: MessageListProps) {
                   {!grouped && (
                     <div className={`sender${mine ? ' sr-only' : ''}`}>
                       {mine ? 'You' : row.senderName}
+                      {!mine && chat.type === 'group' && (
+                        <span className="sender-handle"> @{row.senderHandle}</span>
+                      )}
                     </div>
                   )}
                   <div className="bubble">

@@ -1,12 +1,18 @@
 import type { Chat, Me } from '@parley/protocol';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { ChatClient } from '../client.js';
+import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
-import { chatTitle, emptyHistory, findChat } from '../state.js';
+import { chatTitle, emptyHistory, findChat, isBlocked, otherParticipant } from '../state.js';
 import { Avatar } from './Avatar.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
-import { AddPeopleDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
+import {
+  AddPeopleDialog,
+  BlockDialog,
+  BlockedUsersDialog,
+  NewChatDialog,
+  NewGroupDialog,
+} from './dialogs.js';
 
 interface MessengerProps {
   token: string;
@@ -15,7 +21,7 @@ interface MessengerProps {
   onSessionEnded: () => void;
 }
 
-type Dialog = 'new-chat' | 'new-group' | 'add-people' | null;
+type Dialog = 'new-chat' | 'new-group' | 'add-people' | 'block' | 'blocked-users' | null;
 
 /** The signed-in app: one ChatClient for the session, the list beside the open chat. */
 export function Messenger({ token, me, onSignOut, onSessionEnded }: MessengerProps) {
@@ -65,6 +71,13 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
   }, [unread]);
 
   const search = useCallback((q: string) => client.searchUsers(q), [client]);
+  const loadBlocked = useCallback(() => client.loadBlocked(), [client]);
+  const other = chat?.type === 'direct' ? otherParticipant(chat, me.id) : undefined;
+  const unblock = useCallback(
+    (userId: string) =>
+      client.unblock(userId).catch((err: unknown) => client.notify(errorText(err))),
+    [client],
+  );
   const opened = useCallback(
     (c: Chat) => {
       setDialog(null);
@@ -115,6 +128,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
               onOpen={navigate}
             />
           </nav>
+          <footer className="sidebar-footer">
+            <button
+              type="button"
+              className="ghost small"
+              onClick={() => setDialog('blocked-users')}
+            >
+              Blocked users
+            </button>
+          </footer>
         </aside>
         <main className="main">
           {chat ? (
@@ -125,12 +147,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
               messages={history.messages}
               outgoing={state.outgoing[chat.id] ?? []}
               typists={state.typing[chat.id] ?? []}
+              blocked={other ? isBlocked(state, other.id) : false}
               hasMore={history.hasMore}
               loading={history.loading || !history.loaded}
               error={history.error}
               now={now}
               onBack={() => navigate(null)}
               onAddPeople={() => setDialog('add-people')}
+              onBlock={() => setDialog('block')}
+              onUnblock={() => other && void unblock(other.id)}
               onLoadOlder={() => void client.loadOlder(chat.id)}
               onSend={(content) => client.send(chat.id, content)}
               onRetry={(id) => client.retry(chat.id, id)}
@@ -173,6 +198,22 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
           search={search}
           createGroup={(name, ids) => client.createGroup(name, ids)}
           onDone={opened}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'block' && other && (
+        <BlockDialog
+          user={other}
+          block={(user) => client.block(user)}
+          onDone={() => setDialog(null)}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'blocked-users' && (
+        <BlockedUsersDialog
+          blocked={state.blocked}
+          load={loadBlocked}
+          unblock={(userId) => client.unblock(userId)}
           onClose={() => setDialog(null)}
         />
       )}

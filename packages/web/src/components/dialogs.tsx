@@ -1,9 +1,23 @@
 import type { Chat, User } from '@parley/protocol';
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { ApiError, describeError } from '../api.js';
+import { nameWithHandle } from '../state.js';
 import { Modal } from './Modal.js';
 import { UserSearch } from './UserSearch.js';
 
-const message = (err: unknown) => (err instanceof Error ? err.message : 'Something went wrong.');
+/** What went wrong, in words: the server's own reason where it names one (a block, a limit). */
+function message(err: unknown): string {
+  if (!(err instanceof ApiError)) {
+    return err instanceof Error ? err.message : 'Something went wrong.';
+  }
+  if (err.code === 'forbidden') {
+    return `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
+  }
+  if (err.code === 'rate_limited') {
+    return 'You have started many chats in the last hour. Wait a while, then try again.';
+  }
+  return describeError(err.code, err.message);
+}
 
 interface NewChatDialogProps {
   search: (q: string) => Promise<User[]>;
@@ -174,6 +188,117 @@ export function AddPeopleDialog({
         onChoose={(u) => void choose(u)}
         busyUserId={busy}
       />
+    </Modal>
+  );
+}
+
+interface BlockDialogProps {
+  user: User;
+  block: (user: User) => Promise<void>;
+  onDone: () => void;
+  onClose: () => void;
+}
+
+/** Asks before blocking, and says what blocking does. */
+export function BlockDialog({ user, block, onDone, onClose }: BlockDialogProps) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function confirm() {
+    setBusy(true);
+    setError(null);
+    try {
+      await block(user);
+      onDone();
+    } catch (err) {
+      setError(message(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal title={`Block ${user.display_name}?`} onClose={onClose}>
+      <p className="dialog-lead">
+        {nameWithHandle(user)} will not be able to start a chat with you or add you to a group.
+        Chats you already share stay. You can unblock them at any time.
+      </p>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="dialog-actions">
+        <button type="button" className="ghost" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => void confirm()}>
+          Block
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+interface BlockedUsersDialogProps {
+  /** null while loading. */
+  blocked: readonly User[] | null;
+  load: () => Promise<void>;
+  unblock: (userId: string) => Promise<void>;
+  onClose: () => void;
+}
+
+/** The people I blocked, each with an Unblock button. */
+export function BlockedUsersDialog({ blocked, load, unblock, onClose }: BlockedUsersDialogProps) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    load().catch((err: unknown) => setError(message(err)));
+  }, [load]);
+
+  async function onUnblock(user: User) {
+    setBusy(user.id);
+    setError(null);
+    try {
+      await unblock(user.id);
+    } catch (err) {
+      setError(message(err));
+    }
+    setBusy(null);
+  }
+
+  return (
+    <Modal title="Blocked users" onClose={onClose}>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {blocked === null ? (
+        <p className="dialog-lead">Loading…</p>
+      ) : blocked.length === 0 ? (
+        <p className="dialog-lead">You have not blocked anyone.</p>
+      ) : (
+        <ul className="blocked-list" aria-label="Blocked users">
+          {blocked.map((user) => (
+            <li key={user.id}>
+              <span className="user-result-names">
+                <span className="user-result-name">{user.display_name}</span>
+                <span className="user-result-handle">@{user.username}</span>
+              </span>
+              <button
+                type="button"
+                className="secondary small"
+                aria-label={`Unblock ${user.username}`}
+                disabled={busy !== null}
+                onClick={() => void onUnblock(user)}
+              >
+                Unblock
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
     </Modal>
   );
 }
