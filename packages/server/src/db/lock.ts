@@ -1,84 +1,72 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { ftruncateSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import fsExt from 'fs-ext';
 
 /**
  * PGlite takes no lock on its directory, and two processes writing one data directory corrupt
- * it. We hold a lock file naming our pid and its start time; a lock whose process is gone, is a
- * zombie, or is another process that reused the pid, is stale and taken over, so that a restart
- * after a crash (SIGKILL leaves the file behind) just works.
+ * it. We hold the kernel's lock (flock) on a file beside it for the life of the process: the
+ * kernel drops it when the process ends, however it ends, so a lock file left by a crash is
+ * simply taken over; and it holds between PID namespaces (two containers on one volume), where
+ * a pid recorded in a file proves nothing. The file names its holder, for the message only.
  */
 export class DataDirLockedError extends Error {}
 
-interface LockOwner {
-  pid: number;
-  startTime: string | null;
-}
-
 export function acquireLock(file: string): () => void {
-  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid) };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (;;) {
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
-      return () => release(file, me);
+      fsExt.flockSync(fd, 'exnb');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = readOwner(file);
-    if (owner && isAlive(owner)) {
+      closeSync(fd);
+      if (!['EAGAIN', 'EWOULDBLOCK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       throw new DataDirLockedError(
-        `the embedded database at ${file.replace(/\.lock$/, '')} is in use by process ${owner.pid}; ` +
+        `the embedded database at ${file.replace(/\.lock$/, '')} is in use${describeHolder(file)}; ` +
           'stop that server first, or point DATA_DIR elsewhere',
       );
     }
-    try {
-      unlinkSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // A holder that was releasing unlinked the file between our open and our lock: we hold a
+    // lock on a name nobody else will open. Try again on the file that is there now.
+    if (!isSameFile(fd, file)) {
+      closeSync(fd);
+      continue;
     }
+    ftruncateSync(fd);
+    writeSync(fd, JSON.stringify({ pid: process.pid, hostname: hostname() }), 0);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // Unlinked while still held: whoever opens the name next gets a new file.
+      unlinkSync(file);
+      closeSync(fd);
+    };
   }
-  throw new DataDirLockedError(`could not take the lock ${file}`);
 }
 
-function release(file: string, me: LockOwner): void {
-  const owner = readOwner(file);
-  if (owner?.pid === me.pid) unlinkSync(file);
-}
-
-function readOwner(file: string): LockOwner | null {
+function isSameFile(fd: number, file: string): boolean {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
-    return typeof parsed.pid === 'number'
-      ? { pid: parsed.pid, startTime: parsed.startTime ?? null }
-      : null;
+    return statSync(file).ino === fstatSync(fd).ino;
   } catch {
-    return null; // unreadable or half-written: its writer died mid-write, so it is stale
+    return false;
   }
 }
 
-function isAlive(owner: LockOwner): boolean {
+function describeHolder(file: string): string {
   try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
-  const stat = readStat(owner.pid);
-  if (stat === null) return process.platform !== 'linux'; // no /proc: trust kill(0)
-  if (stat.state === 'Z' || stat.state === 'X') return false;
-  return owner.startTime === null || stat.startTime === owner.startTime;
-}
-
-function processStartTime(pid: number): string | null {
-  return readStat(pid)?.startTime ?? null;
-}
-
-/** /proc/PID/stat: the state is field 3 and the start time field 22, counted after the `(comm)`. */
-function readStat(pid: number): { state: string; startTime: string } | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
+    const holder = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown; hostname?: unknown };
+    if (typeof holder.pid !== 'number') return '';
+    const host = typeof holder.hostname === 'string' ? ` on host ${holder.hostname}` : '';
+    return ` by process ${holder.pid}${host}`;
   } catch {
-    return null;
+    return ''; // the holder is still writing it
   }
 }
