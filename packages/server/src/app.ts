@@ -173,7 +173,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     },
     { prefix: '/api' },
   );
-  attachGateway(io, services, { lifecycle, log, rooms });
+  attachGateway(io, services, { lifecycle, log, rooms, eventsPerWindow: config.rateLimitEvents });
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },

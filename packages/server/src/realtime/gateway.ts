@@ -9,7 +9,8 @@ import { toSummary } from '../services/users.service.js';
 import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
-import { refuseUnknownEvents, type HandlerContext } from './handle.js';
+import { SocketFlow } from './flow.js';
+import { screenEvents, type GatewayContext } from './handle.js';
 import type { ParleyServer } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -27,10 +28,25 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
   });
 }
 
-/** The handshake and the per-socket wiring: auth, rooms, presence, one handler file per group. */
-export function attachGateway(io: ParleyServer, services: Services, ctx: HandlerContext): void {
+/**
+ * The handshake and the per-socket wiring: auth, a place among the user's sockets, rooms,
+ * presence, the socket's flow (RATE_LIMIT_EVENTS and handlers in flight), one handler file per
+ * group.
+ */
+export function attachGateway(
+  io: ParleyServer,
+  services: Services,
+  ctx: GatewayContext & { eventsPerWindow: number },
+): void {
   const { lifecycle, log, rooms } = ctx;
+  const releasePlace = (userId: string, socketId: string) => {
+    services.presence
+      .release(userId, socketId)
+      .catch((err: unknown) => log.error({ err }, 'socket place release failed'));
+  };
+
   io.use((socket, next) => {
+    let placeOf: string | undefined;
     void (async () => {
       try {
         lifecycle.assertOpen();
@@ -42,6 +58,13 @@ export function attachGateway(io: ParleyServer, services: Services, ctx: Handler
         const { user, expiresAt, tokenId } = await services.auth.session(
           typeof token === 'string' ? token : undefined,
         );
+        await services.presence.admit(user.id, socket.id);
+        placeOf = user.id;
+        // The place is given back when the socket disconnects, or here when the handshake fails
+        // below; a client that goes away mid-handshake never connects nor disconnects, so its
+        // connection's close gives it back (a second release is harmless).
+        socket.conn.once('close', () => releasePlace(user.id, socket.id));
+        if (socket.conn.readyState === 'closed') releasePlace(user.id, socket.id);
         socket.data.user = toSummary(user);
         socket.data.expiresAt = expiresAt;
         socket.data.tokenId = tokenId;
@@ -54,6 +77,7 @@ export function attachGateway(io: ParleyServer, services: Services, ctx: Handler
         await socket.join(chatIds.map(chatRoom));
         next();
       } catch (err) {
+        if (placeOf) releasePlace(placeOf, socket.id);
         const { code, message } = errorBody(err);
         if (code === 'internal') log.error({ err }, 'socket handshake failed');
         next(Object.assign(new Error(message), { data: { code } }));
@@ -68,10 +92,12 @@ export function attachGateway(io: ParleyServer, services: Services, ctx: Handler
         .track(rooms.reconcile(socket, () => services.chats.chatIdsOf(user.id)))
         .catch((err: unknown) => log.error({ err }, 'room sync failed'));
     }
-    refuseUnknownEvents(socket);
-    registerChatHandlers(socket, ctx, services);
-    registerMessageHandlers(socket, ctx, services);
-    registerTypingHandlers(socket, ctx, services);
+    const flow = new SocketFlow(ctx.eventsPerWindow);
+    screenEvents(socket, flow);
+    const handlerCtx = { lifecycle, log, rooms, flow };
+    registerChatHandlers(socket, handlerCtx, services);
+    registerMessageHandlers(socket, handlerCtx, services);
+    registerTypingHandlers(socket, handlerCtx, services);
 
     // A socket lives no longer than its token: the client reconnects with a fresh one (or is
     // refused and signs in again).
@@ -83,6 +109,8 @@ export function attachGateway(io: ParleyServer, services: Services, ctx: Handler
 
     socket.on('disconnect', () => {
       clearTimeout(expiry);
+      flow.close();
+      releasePlace(user.id, socket.id);
       services.typing.socketGone(socket.id);
       lifecycle
         .track(services.presence.disconnected(user.id, socket.id))

@@ -1,26 +1,37 @@
 import type { Logger } from 'pino';
-import { clientEventSchemas, type ClientToServerEvents } from '@parley/protocol';
+import { clientEventSchemas, type ClientToServerEvents, type ErrorBody } from '@parley/protocol';
 import type { z } from 'zod';
-import { errorBody, validationFailed } from '../errors.js';
+import { errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
+import type { SocketFlow } from './flow.js';
 import type { RoomMoves } from './room-moves.js';
 import type { ParleySocket } from './types.js';
 
 type EventName = keyof ClientToServerEvents;
 type Payload<E extends EventName> = z.output<(typeof clientEventSchemas)[E]>;
 type AckExtra = object | void;
+type AckFn = (response: unknown) => void;
 
-export interface HandlerContext {
+/** What every socket's handlers share. */
+export interface GatewayContext {
   lifecycle: Lifecycle;
   log: Logger;
   rooms: RoomMoves;
 }
 
+/** The context of one socket's handlers: the shared one, and that socket's flow. */
+export interface HandlerContext extends GatewayContext {
+  flow: SocketFlow;
+}
+
+const RATE_LIMITED = errorBody(rateLimited());
+
 /**
  * The one shape of every client event: parse the payload with its schema, run the handler (which
- * authorizes and calls a service), then ack `{ ok: true, ...result }`, or `{ ok: false, error }`.
- * A failed event without a callback gets an `error` event instead. Nothing a client sends can
- * throw past here, so bad input never touches other sockets.
+ * authorizes and calls a service) once the socket has a free slot, then ack
+ * `{ ok: true, ...result }`, or `{ ok: false, error }`. A failed event without a callback gets an
+ * `error` event instead. Nothing a client sends can throw past here, so bad input never touches
+ * other sockets.
  */
 export function handle<E extends EventName>(
   socket: ParleySocket,
@@ -30,23 +41,30 @@ export function handle<E extends EventName>(
 ): void {
   const schema = clientEventSchemas[event];
   const listener = (...args: unknown[]) => {
-    const ack =
-      typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-    void (async () => {
+    const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
+    const parsed = schema.safeParse(args[0]);
+    if (!parsed.success) {
+      refuse(socket, ack, errorBody(validationFailed(describe(parsed.error))));
+      return;
+    }
+    const accepted = ctx.flow.run(async () => {
       try {
-        const parsed = schema.safeParse(args[0]);
-        if (!parsed.success) throw validationFailed(describe(parsed.error));
         const result = await ctx.lifecycle.run(() => handler(parsed.data as Payload<E>));
         ack?.({ ok: true, ...(result ?? {}) });
       } catch (err) {
         const body = errorBody(err);
         if (body.code === 'internal') ctx.log.error({ err, event }, 'socket event failed');
-        if (ack) ack({ ok: false, error: body });
-        else socket.emit('error', { message: body.message, code: body.code });
+        refuse(socket, ack, body);
       }
-    })();
+    });
+    if (!accepted) refuse(socket, ack, RATE_LIMITED);
   };
   socket.on(event, listener as never);
+}
+
+function refuse(socket: ParleySocket, ack: AckFn | undefined, error: ErrorBody): void {
+  if (ack) ack({ ok: false, error });
+  else socket.emit('error', { message: error.message, code: error.code });
 }
 
 function describe(error: z.ZodError): string {
@@ -57,22 +75,26 @@ function describe(error: z.ZodError): string {
 }
 
 /**
- * An event the protocol does not define is bad input too: answered with `validation_failed`
- * (ack or `error` event), so a client waiting on an ack never hangs.
+ * Every event packet passes here first, before any parsing: past the socket's RATE_LIMIT_EVENTS
+ * it is answered `rate_limited`; an event the protocol does not define (which counts too) is
+ * answered `validation_failed`. Either way as an ack or the `error` event, so a client waiting
+ * on an ack never hangs.
  */
-export function refuseUnknownEvents(socket: ParleySocket): void {
+export function screenEvents(socket: ParleySocket, flow: SocketFlow): void {
   socket.use((packet, next) => {
     const [event] = packet;
-    if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
+    let error: ErrorBody;
+    if (!flow.admit()) error = RATE_LIMITED;
+    else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
       next();
       return;
-    }
-    const message = `unknown event ${JSON.stringify(String(event).slice(0, 64))}`;
-    const ack: unknown = packet.at(-1);
-    if (typeof ack === 'function') {
-      (ack as (r: unknown) => void)({ ok: false, error: { code: 'validation_failed', message } });
     } else {
-      socket.emit('error', { message, code: 'validation_failed' });
+      error = {
+        code: 'validation_failed',
+        message: `unknown event ${JSON.stringify(String(event).slice(0, 64))}`,
+      };
     }
+    const ack: unknown = packet.at(-1);
+    refuse(socket, typeof ack === 'function' ? (ack as AckFn) : undefined, error);
   });
 }

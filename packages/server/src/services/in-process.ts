@@ -7,6 +7,9 @@ import type { FailureLimiter, PresenceStore, TypingStore } from './ports.js';
 
 export class InProcessPresence implements PresenceStore {
   private readonly sockets = new Map<string, Set<string>>();
+  // Places are counted apart from presence: a handshake holds one before its socket is online,
+  // and one that fails afterwards must leave no trace of having been online.
+  private readonly places = new Map<string, Set<string>>();
 
   connect(userId: string, socketId: string): Promise<boolean> {
     let set = this.sockets.get(userId);
@@ -26,6 +29,20 @@ export class InProcessPresence implements PresenceStore {
   onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
     return Promise.resolve(new Set(userIds.filter((id) => this.sockets.has(id))));
   }
+
+  claimPlace(userId: string, socketId: string, max: number): Promise<boolean> {
+    let set = this.places.get(userId);
+    if (!set) this.places.set(userId, (set = new Set()));
+    if (set.size >= max && !set.has(socketId)) return Promise.resolve(false);
+    set.add(socketId);
+    return Promise.resolve(true);
+  }
+
+  releasePlace(userId: string, socketId: string): Promise<void> {
+    const set = this.places.get(userId);
+    if (set?.delete(socketId) && set.size === 0) this.places.delete(userId);
+    return Promise.resolve();
+  }
 }
 
 interface TypingEntry {
@@ -38,16 +55,24 @@ export class InProcessTyping implements TypingStore {
 
   constructor(private readonly timeoutMs: number) {}
 
-  start(chatId: string, userId: string, socketId: string, onExpire: () => void): void {
+  start(chatId: string, userId: string, socketId: string, onExpire: () => void): boolean {
+    if (this.renew(chatId, userId, socketId)) return false;
     const key = `${chatId}|${userId}`;
-    const previous = this.entries.get(key);
-    if (previous) clearTimeout(previous.timer);
     const timer = setTimeout(() => {
       this.entries.delete(key);
       onExpire();
     }, this.timeoutMs);
     timer.unref();
     this.entries.set(key, { socketId, timer });
+    return true;
+  }
+
+  renew(chatId: string, userId: string, socketId: string): boolean {
+    const entry = this.entries.get(`${chatId}|${userId}`);
+    if (!entry) return false;
+    entry.socketId = socketId;
+    entry.timer.refresh(); // the same timer, pushed back: nothing allocated per repeat
+    return true;
   }
 
   stop(chatId: string, userId: string): boolean {

@@ -65,7 +65,7 @@ export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadc
       broadcast,
       inProcessRateLimiter(config.rateLimitMessages, 10),
     ),
-    presence: new PresenceService(presenceStore, usersRepo, broadcast),
+    presence: new PresenceService(presenceStore, usersRepo, broadcast, config.maxSocketsPerUser),
     typing: new TypingService(typingStore, chats, broadcast),
     authLimiter: inProcessRateLimiter(config.rateLimitAuth, 60),
   };

@@ -42,12 +42,25 @@ export interface PresenceStore {
   /** True when this was the user's last socket: they just went offline. */
   disconnect(userId: string, socketId: string): Promise<boolean>;
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Takes one of the user's `max` socket places for `socketId` (all processes together), as one
+   * atomic step so that racing handshakes cannot exceed it; false when every place is taken.
+   * Taken during the handshake, before the socket counts as connected.
+   */
+  claimPlace(userId: string, socketId: string, max: number): Promise<boolean>;
+  /** Gives the place back; harmless when `socketId` holds none (it may be called twice). */
+  releasePlace(userId: string, socketId: string): Promise<void>;
 }
 
 /** Who is typing where, with expiry. */
 export interface TypingStore {
-  /** Starts or renews; `onExpire` runs if no renewal or stop comes within the timeout. */
-  start(chatId: string, userId: string, socketId: string, onExpire: () => void): void;
+  /**
+   * Starts or renews; `onExpire` runs if no renewal or stop comes within the timeout. True when
+   * the user was not typing there already (a renewal is no news to the others).
+   */
+  start(chatId: string, userId: string, socketId: string, onExpire: () => void): boolean;
+  /** Pushes back the expiry of the user's indicator there, now `socketId`'s; false if none. */
+  renew(chatId: string, userId: string, socketId: string): boolean;
   /** True when the user was typing there. */
   stop(chatId: string, userId: string): boolean;
   /** Ends every entry the socket started; returns them, for the `typing:stop` broadcasts. */

@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import type { Broadcaster, PresenceStore } from './ports.js';
 
@@ -13,7 +14,24 @@ export class PresenceService {
     private readonly store: PresenceStore,
     private readonly users: UsersRepository,
     private readonly broadcast: Broadcaster,
+    /** MAX_SOCKETS_PER_USER. */
+    private readonly maxSockets: number,
   ) {}
+
+  /**
+   * A handshake takes one of the user's places, all processes together: `rate_limited` when
+   * MAX_SOCKETS_PER_USER are taken. The place is the socket's until `release`, which must follow
+   * its disconnect and a handshake that fails after this.
+   */
+  async admit(userId: string, socketId: string): Promise<void> {
+    if (!(await this.store.claimPlace(userId, socketId, this.maxSockets))) {
+      throw new AppError('rate_limited', `at most ${this.maxSockets} connections per user`);
+    }
+  }
+
+  release(userId: string, socketId: string): Promise<void> {
+    return this.store.releasePlace(userId, socketId);
+  }
 
   connected(userId: string, socketId: string): Promise<void> {
     return this.inOrder(userId, () => this.announceOnline(userId, socketId));

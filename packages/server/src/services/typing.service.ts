@@ -1,7 +1,20 @@
 import type { ChatsService } from './chats.service.js';
 import type { Broadcaster, TypingStore } from './ports.js';
 
-/** Typing indicators: start, renew, stop, expire after the timeout, end with the socket. */
+/** The typing socket, as the rules need to see it (transport-free). */
+export interface Typist {
+  user: { id: string; username: string };
+  socketId: string;
+  /** Still connected: a socket gone while its membership was read starts nothing. */
+  isLive(): boolean;
+  /** Sits in the chat's room, where only participants are: a removal takes its sockets out. */
+  inChatRoom(chatId: string): boolean;
+}
+
+/**
+ * Typing indicators: start, renew, stop, expire after the timeout, end with the socket. The others
+ * hear only changes: a renewal extends the indicator silently, and a stop of nothing is silent.
+ */
 export class TypingService {
   constructor(
     private readonly store: TypingStore,
@@ -9,25 +22,27 @@ export class TypingService {
     private readonly broadcast: Broadcaster,
   ) {}
 
-  /** `isLive` tells whether the typing socket is still connected once membership is checked. */
-  async start(
-    chatId: string,
-    user: { id: string; username: string },
-    socketId: string,
-    isLive: () => boolean,
-  ): Promise<void> {
+  async start(chatId: string, typist: Typist): Promise<void> {
+    const { user, socketId } = typist;
+    // A repeat while the indicator lasts only pushes its expiry back: no query, no broadcast.
+    // (Still in the room: a participant removed meanwhile is refused below.)
+    if (typist.inChatRoom(chatId) && this.store.renew(chatId, user.id, socketId)) return;
     await this.chatRules.requireParticipant(chatId, user.id);
     // Gone while we checked: its disconnect already cleaned up, so start nothing it cannot stop.
-    if (!isLive()) return;
-    this.store.start(chatId, user.id, socketId, () =>
+    if (!typist.isLive()) return;
+    const started = this.store.start(chatId, user.id, socketId, () =>
       this.broadcast.typingStop({ chatId, userId: user.id }),
     );
-    this.broadcast.typingStart({ chatId, userId: user.id, username: user.username });
+    if (started) this.broadcast.typingStart({ chatId, userId: user.id, username: user.username });
   }
 
-  async stop(chatId: string, userId: string): Promise<void> {
-    await this.chatRules.requireParticipant(chatId, userId);
-    this.store.stop(chatId, userId);
+  /** Only a user who was typing there is announced as stopped. */
+  async stop(chatId: string, typist: Typist): Promise<void> {
+    const userId = typist.user.id;
+    if (!(typist.inChatRoom(chatId) && this.store.stop(chatId, userId))) {
+      await this.chatRules.requireParticipant(chatId, userId);
+      if (!this.store.stop(chatId, userId)) return;
+    }
     this.broadcast.typingStop({ chatId, userId });
   }
 

@@ -9,9 +9,15 @@ export function registerMessageHandlers(
 ): void {
   const user = socket.data.user;
 
+  // One socket's sends are stored one after another, in the order they came: a client that sends
+  // A then B without waiting gets A before B (seq). Concurrent inserts on a pool would not keep it.
+  let previousSend: Promise<unknown> = Promise.resolve();
+
   // Acked only after the commit; the service broadcasts message:new to the room, sender included.
   handle(socket, ctx, 'message:send', async ({ chatId, ...input }) => {
-    const { message } = await services.messages.send(user, { chatId, ...input });
+    const send = previousSend.then(() => services.messages.send(user, { chatId, ...input }));
+    previousSend = send.catch(() => {});
+    const { message } = await send;
     return { message };
   });
 

@@ -1,4 +1,6 @@
+import { chatRoom } from '@parley/protocol';
 import type { Services } from '../../services/index.js';
+import type { Typist } from '../../services/typing.service.js';
 import { handle, type HandlerContext } from '../handle.js';
 import type { ParleySocket } from '../types.js';
 
@@ -7,13 +9,18 @@ export function registerTypingHandlers(
   ctx: HandlerContext,
   services: Services,
 ): void {
-  const user = socket.data.user;
+  const typist: Typist = {
+    user: socket.data.user,
+    socketId: socket.id,
+    isLive: () => socket.connected,
+    inChatRoom: (chatId) => socket.rooms.has(chatRoom(chatId)),
+  };
 
   handle(socket, ctx, 'typing:start', async ({ chatId }) => {
-    await services.typing.start(chatId, user, socket.id, () => socket.connected);
+    await services.typing.start(chatId, typist);
   });
 
   handle(socket, ctx, 'typing:stop', async ({ chatId }) => {
-    await services.typing.stop(chatId, user.id);
+    await services.typing.stop(chatId, typist);
   });
 }

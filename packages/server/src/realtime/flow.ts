@@ -1,0 +1,62 @@
+/** RATE_LIMIT_EVENTS counts a socket's events over this window. */
+export const EVENT_WINDOW_MS = 10_000;
+/** Handlers of one socket running at once: enough to pipeline, too few to take the whole pool. */
+export const MAX_RUNNING = 16;
+/** Events of one socket waiting for a free slot; one more is refused (`rate_limited`). */
+export const MAX_WAITING = 256;
+
+/**
+ * One socket's share of the server: a fixed window of `perWindow` events (0: no limit), and at
+ * most MAX_RUNNING handlers at once, the next MAX_WAITING waiting in arrival order. Counting
+ * costs a clock read and a few comparisons; nothing here allocates per event but the queue.
+ */
+export class SocketFlow {
+  private windowEndsAt = 0;
+  private spent = 0;
+  private running = 0;
+  private readonly waiting: (() => Promise<void>)[] = [];
+  private closed = false;
+
+  constructor(private readonly perWindow: number) {}
+
+  /** Counts one event; false once this window's allowance is spent. */
+  admit(now = Date.now()): boolean {
+    if (this.perWindow === 0) return true;
+    if (now >= this.windowEndsAt) {
+      this.windowEndsAt = now + EVENT_WINDOW_MS;
+      this.spent = 0;
+    }
+    return ++this.spent <= this.perWindow;
+  }
+
+  /**
+   * Starts `work` now if a slot is free, else queues it behind the others (starts keep arrival
+   * order). False when the queue is full: the caller refuses the event. `work` must not reject.
+   */
+  run(work: () => Promise<void>): boolean {
+    if (this.closed) return true; // the socket is gone: nobody is left to answer
+    if (this.running < MAX_RUNNING) {
+      this.start(work);
+      return true;
+    }
+    if (this.waiting.length >= MAX_WAITING) return false;
+    this.waiting.push(work);
+    return true;
+  }
+
+  /** The socket disconnected: what has not started never will; what runs finishes. */
+  close(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+  }
+
+  private start(work: () => Promise<void>): void {
+    this.running++;
+    const done = () => {
+      this.running--;
+      const next = this.waiting.shift();
+      if (next) this.start(next);
+    };
+    work().then(done, done);
+  }
+}
