@@ -90,7 +90,10 @@ describe('a group of three', () => {
     await gone(dialog);
 
     // Everyone sees the new member count (chat:updated); Dev sees the chat (chat:new).
-    await textOf(ben!.page.getByText(/members:/), /^4 members: You, Ana, Cleo, Dev$/);
+    await textOf(
+      ben!.page.getByText(/members:/),
+      /^4 members: You, Ana \(@ana\), Cleo \(@cleo\), Dev \(@dev\)$/,
+    );
     const entry = chats(dev!.page).getByRole('link', { name: /^Road trip/ });
     await visible(entry);
     await entry.click();

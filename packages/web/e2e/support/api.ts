@@ -31,6 +31,13 @@ export const register = (base: string, username: string, displayName: string) =>
 export const createDirect = (base: string, token: string, userId: string) =>
   call<Chat>(base, token, 'POST', '/chats', { type: 'direct', userId });
 
+export const createGroup = (
+  base: string,
+  token: string,
+  name: string,
+  participantIds: string[] = [],
+) => call<Chat>(base, token, 'POST', '/chats', { type: 'group', name, participantIds });
+
 export const postMessage = (
   base: string,
   token: string,

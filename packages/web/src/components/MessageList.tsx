@@ -168,7 +168,7 @@ export function MessageList(props: MessageListProps) {
                 <>
                   {!grouped && (
                     <div className={`sender${mine ? ' sr-only' : ''}`}>
-                      {mine ? 'You' : row.senderName}
+                      <span className="sender-name">{mine ? 'You' : row.senderName}</span>
                       {!mine && chat.type === 'group' && (
                         <span className="sender-handle"> @{row.senderHandle}</span>
                       )}

@@ -25,15 +25,21 @@ export function Modal({ title, onClose, children }: ModalProps) {
     const dialog = ref.current;
     const first = dialog?.querySelector<HTMLElement>('input, textarea') ?? dialog;
     first?.focus();
-    return () => previous?.focus();
+    // Escape is heard on the whole page: focus can leave the dialog, e.g. when the button that
+    // had it is disabled while its request runs.
+    const onEscape = (event: globalThis.KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      event.stopPropagation();
+      closeRef.current();
+    };
+    document.addEventListener('keydown', onEscape);
+    return () => {
+      document.removeEventListener('keydown', onEscape);
+      previous?.focus();
+    };
   }, []);
 
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
-    if (event.key === 'Escape') {
-      event.stopPropagation();
-      closeRef.current();
-      return;
-    }
     if (event.key !== 'Tab' || !ref.current) return;
     const items = [...ref.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
     const first = items[0];

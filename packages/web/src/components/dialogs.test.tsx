@@ -31,6 +31,17 @@ describe('NewChatDialog', () => {
 });
 
 describe('NewChatDialog refusals', () => {
+  it('closes on Escape even once focus has left it (a disabled button drops focus)', async () => {
+    const onClose = vi.fn();
+    render(
+      <NewChatDialog search={search} openDirect={vi.fn()} onDone={() => {}} onClose={onClose} />,
+    );
+    (document.activeElement as HTMLElement | null)?.blur();
+    expect(document.activeElement).toBe(document.body);
+    await userEvent.keyboard('{Escape}');
+    expect(onClose).toHaveBeenCalledOnce();
+  });
+
   it('says why in words: a block, or the hourly limit', async () => {
     const openDirect = vi
       .fn<(id: string) => Promise<Chat>>()
