@@ -100,7 +100,7 @@ describe('a direct chat between two people', () => {
 
   it('keeps the session and the history across a reload', async () => {
     await alice.page.reload();
-    await visible(alice.page.getByRole('button', { name: 'Sign out' }));
+    await visible(alice.page.getByRole('button', { name: 'Sign out', exact: true }));
     // The open chat is in the address, so it is still open, with its history.
     await visible(alice.page.getByRole('heading', { name: 'Bruno Costa' }));
     await visible(messageItem(alice.page, 'Hi Bruno! Are you around this weekend?'));
@@ -133,7 +133,7 @@ describe('a direct chat between two people', () => {
   });
 
   it('signs out', async () => {
-    await alice.page.getByRole('button', { name: 'Sign out' }).click();
+    await alice.page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await visible(alice.page.getByRole('button', { name: 'Sign in' }));
     await alice.page.reload();
     await visible(alice.page.getByLabel('Username'));

@@ -2,7 +2,7 @@ import type { AuthResponse, Me } from '@parley/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, describeError } from './api.js';
 import { Messenger } from './components/Messenger.js';
-import { SignIn, type Credentials } from './components/SignIn.js';
+import { FieldError, SignIn, sentence, type Credentials, type Field } from './components/SignIn.js';
 
 const TOKEN_KEY = 'parley.token';
 
@@ -20,16 +20,24 @@ function readToken(): string | null {
   }
 }
 
-/** Turns an auth failure into a sentence for the sign-in form. */
+const FIELDS: readonly string[] = ['username', 'password', 'displayName'] satisfies Field[];
+
+/**
+ * Turns an auth failure into words for the sign-in form: a refusal of one field (the server
+ * names it, as in "body.password: is one of the most common passwords") goes under that field.
+ */
 function authError(err: unknown, action: 'in' | 'up'): Error {
   if (!(err instanceof ApiError)) return new Error('Something went wrong.');
   if (action === 'in' && err.code === 'unauthorized') {
     return new Error('Wrong username or password.');
   }
   if (action === 'up' && err.code === 'conflict') {
-    return new Error('That username (or email) is taken. Pick another, or sign in.');
+    return new FieldError('username', 'That username is taken. Pick another, or sign in.');
   }
   if (err.code === 'validation_failed') {
+    const [, field = '', rule = ''] = /^body\.(\w+): (.+)$/.exec(err.message) ?? [];
+    if (FIELDS.includes(field))
+      return new FieldError(field as Field, sentence(field as Field, rule));
     return new Error(`Check the form: ${err.message}`);
   }
   return new Error(describeError(err.code, err.message));
@@ -72,7 +80,19 @@ export function App() {
     setSession({ phase: 'signed-in', token, me: user });
   }, []);
 
-  const signOut = useCallback(() => {
+  /**
+   * The server forgets the token first, so that a copy of it (another tab, a stolen one) stops
+   * working too; the token is dropped here whatever the server answers. Signing out everywhere
+   * that fails keeps the session, and says so: the other sessions are still open.
+   */
+  const signOut = useCallback(async (token: string, everywhere: boolean) => {
+    if (everywhere) {
+      await api.logoutAll(token).catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.code === 'unauthorized')) throw err;
+      });
+    } else {
+      await api.logout(token).catch(() => undefined);
+    }
     localStorage.removeItem(TOKEN_KEY);
     window.history.replaceState(null, '', '/');
     setSession({ phase: 'signed-out', reason: null });
@@ -133,7 +153,7 @@ export function App() {
         <Messenger
           token={session.token}
           me={session.me}
-          onSignOut={signOut}
+          onSignOut={(everywhere) => signOut(session.token, everywhere)}
           onSessionEnded={sessionEnded}
         />
       );

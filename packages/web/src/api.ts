@@ -90,6 +90,8 @@ export const api = {
   register: (body: RegisterRequest) => request(AuthResponse, 'POST', '/auth/register', { body }),
   login: (body: LoginRequest) => request(AuthResponse, 'POST', '/auth/login', { body }),
   me: (token: string) => request(MeResponse, 'GET', '/auth/me', { token }),
+  logout: (token: string) => request(NoContent, 'POST', '/auth/logout', { token }),
+  logoutAll: (token: string) => request(NoContent, 'POST', '/auth/logout-all', { token }),
   searchUsers: (token: string, q: string) =>
     request(UserSearchResponse, 'GET', '/users/search', { token, query: { q } }),
   listChats: (token: string, cursor?: string) =>

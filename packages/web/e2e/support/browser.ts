@@ -44,7 +44,7 @@ export async function signUp(
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByLabel(/Display name/).fill(displayName);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await visible(page.getByRole('button', { name: 'Sign out' }));
+  await visible(page.getByRole('button', { name: 'Sign out', exact: true }));
   return { username, displayName, password: PASSWORD, page };
 }
 

@@ -17,7 +17,8 @@ import {
 interface MessengerProps {
   token: string;
   me: Me;
-  onSignOut: () => void;
+  /** Resolves once signed out; signing out everywhere may reject (then the session goes on). */
+  onSignOut: (everywhere: boolean) => Promise<void>;
   onSessionEnded: () => void;
 }
 
@@ -40,7 +41,9 @@ export function Messenger({ token, me, onSignOut, onSessionEnded }: MessengerPro
 
 const NOTICE_MS = 6_000;
 
-function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => void }) {
+type SignOut = MessengerProps['onSignOut'];
+
+function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }) {
   const state = useSyncExternalStore(client.subscribe, client.getState);
   const [openChatId, navigate] = useOpenChatId();
   const [dialog, setDialog] = useState<Dialog>(null);
@@ -106,9 +109,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
               <span className="me-name">{me.display_name}</span>
               <span className="me-handle">@{me.username}</span>
             </div>
-            <button type="button" className="ghost small" onClick={onSignOut}>
-              Sign out
-            </button>
+            <SignOutButtons client={client} onSignOut={onSignOut} />
           </header>
           <div className="sidebar-actions">
             <button type="button" className="primary" onClick={() => setDialog('new-chat')}>
@@ -231,5 +232,28 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => voi
         />
       )}
     </>
+  );
+}
+
+/** "Sign out" (this session) and "Sign out everywhere" (every session of the account). */
+function SignOutButtons({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }) {
+  const [leaving, setLeaving] = useState(false);
+  const leave = (everywhere: boolean) => {
+    if (leaving) return;
+    setLeaving(true);
+    onSignOut(everywhere).catch((err: unknown) => {
+      setLeaving(false);
+      client.notify(`Could not sign out everywhere: ${errorText(err)}`);
+    });
+  };
+  return (
+    <div className="sign-out">
+      <button type="button" className="ghost small" disabled={leaving} onClick={() => leave(false)}>
+        Sign out
+      </button>
+      <button type="button" className="ghost small" disabled={leaving} onClick={() => leave(true)}>
+        Sign out everywhere
+      </button>
+    </div>
   );
 }
