@@ -20,7 +20,8 @@ function readToken(): string | null {
   }
 }
 
-const FIELDS: readonly string[] = ['username', 'password', 'displayName'] satisfies Field[];
+const FIELDS: readonly Field[] = ['username', 'password', 'displayName'];
+const isField = (name: string): name is Field => (FIELDS as readonly string[]).includes(name);
 
 /**
  * Turns an auth failure into words for the sign-in form: a refusal of one field (the server
@@ -36,8 +37,7 @@ function authError(err: unknown, action: 'in' | 'up'): Error {
   }
   if (err.code === 'validation_failed') {
     const [, field = '', rule = ''] = /^body\.(\w+): (.+)$/.exec(err.message) ?? [];
-    if (FIELDS.includes(field))
-      return new FieldError(field as Field, sentence(field as Field, rule));
+    if (isField(field)) return new FieldError(field, sentence(field, rule));
     return new Error(`Check the form: ${err.message}`);
   }
   return new Error(describeError(err.code, err.message));
