@@ -61,6 +61,15 @@ describe('PUT / DELETE /api/users/:userId/block, GET /api/users/blocked', () => 
     expect(await blockedIds(alice)).toEqual([carol.user.id]);
   });
 
+  it('leaves a deleted account out of the list', async () => {
+    const [alice, bob, carol] = await users(3);
+    await block(alice, bob);
+    await block(alice, carol);
+    const gone = await bob.api.request('DELETE', '/auth/me', { password: 'correct horse battery' });
+    expect(gone.status).toBe(204);
+    expect(await blockedIds(alice)).toEqual([carol.user.id]);
+  });
+
   it('refuses oneself (400), a malformed id (400), nobody (404), and no token (401)', async () => {
     const [alice] = await users(2);
     expect(codeOf(await block(alice, alice))).toEqual([400, 'validation_failed']);

@@ -22,13 +22,14 @@ export class BlocksRepository {
       .execute();
   }
 
-  /** The users `blockerId` blocked, most recently blocked first. */
+  /** The users `blockerId` blocked, most recently blocked first; deleted accounts left out. */
   blockedBy(blockerId: string): Promise<UserRow[]> {
     return this.db
       .selectFrom('user_blocks as b')
       .innerJoin('users as u', 'u.id', 'b.blocked_id')
       .selectAll('u')
       .where('b.blocker_id', '=', blockerId)
+      .where('u.deleted_at', 'is', null)
       .orderBy('b.created_at', 'desc')
       .orderBy('u.username')
       .execute();
