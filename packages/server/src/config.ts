@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { fsReason } from './errors.js';
 
 /** Parsed once at boot; everything else reads this frozen object, never process.env. */
 export interface Config {
@@ -123,17 +124,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Outside production a missing JWT_SECRET is generated once and kept, so tokens survive restarts. */
 function readOrCreateSecret(dataDir: string): string {
   const file = path.join(dataDir, 'jwt-secret');
-  mkdirSync(dataDir, { recursive: true });
   // Written whole under a temporary name, then linked into place: a second process starting at
-  // the same moment either links first or reads a complete file, never an empty one.
+  // the same moment either links first or reads a complete file, never an empty one. A secret
+  // kept already is read without writing anything (DATA_DIR may be read-only by now).
   const draft = `${file}.${process.pid}.tmp`;
-  writeFileSync(draft, randomBytes(48).toString('base64url') + '\n', { mode: 0o600 });
-  try {
-    linkSync(draft, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    rmSync(draft, { force: true });
+  if (!existsSync(file)) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(draft, randomBytes(48).toString('base64url') + '\n', { mode: 0o600 });
+      try {
+        linkSync(draft, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        rmSync(draft, { force: true });
+      }
+    } catch (err) {
+      throw new ConfigError(`cannot write DATA_DIR ${dataDir}: ${fsReason(err)}`);
+    }
   }
   const secret = readFileSync(file, 'utf8').trim();
   if (Buffer.byteLength(secret) < 32) {

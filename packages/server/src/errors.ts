@@ -62,6 +62,22 @@ export const isDatabaseUnavailable = (err: unknown): boolean => {
   );
 };
 
+/** A file system error in words, for an operator: `read-only file system` rather than `EROFS: ...`. */
+export const fsReason = (err: unknown): string => {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  const known: Record<string, string> = {
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOTDIR: 'a path component is not a directory',
+    EIO: 'input/output error',
+  };
+  if (typeof code === 'string' && known[code]) return known[code];
+  return typeof message === 'string' ? message : String(err);
+};
+
 /** What a client hears of a failure: its code and message, or a bare `internal` (no stack, no SQL). */
 export const errorBody = (err: unknown): ErrorBody => {
   if (err instanceof AppError) return { code: err.code, message: err.message };

@@ -1,5 +1,6 @@
 // Reads config, builds the app, listens, handles signals: nothing more.
 import { ConfigError, loadConfig } from './config.js';
+import { DataDirUnwritableError } from './db/database.js';
 import { DataDirLockedError } from './db/lock.js';
 import { createApp, type ParleyApp } from './app.js';
 import { createLogger } from './logger.js';
@@ -50,7 +51,7 @@ try {
   app = created;
   if (stopping) void close(created);
 } catch (err) {
-  if (err instanceof DataDirLockedError) {
+  if (err instanceof DataDirLockedError || err instanceof DataDirUnwritableError) {
     log.fatal(err.message);
     console.error(`parley: ${err.message}`);
   } else {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import {
@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.js';
+import { DatabaseUnavailableError, fsReason, isDatabaseUnavailable } from '../errors.js';
 import { acquireLock } from './lock.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
@@ -21,7 +21,7 @@ export type { DB } from './schema.js';
 export interface Database {
   readonly db: Kysely<DB>;
   readonly kind: 'postgres' | 'pglite';
-  /** Throws when the database does not answer. */
+  /** Throws when the database does not answer within 2 s, or (embedded) could not write now. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -201,12 +201,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Free space the embedded database keeps in hand: below it every statement is refused with
+ * `unavailable`, and health answers 503. PGlite cannot live through a full disk: once a write
+ * fails with ENOSPC (a new 16 MiB WAL segment that does not fit), its next query spins forever
+ * inside WebAssembly and freezes the whole process, health check included. So we stop short.
+ */
+export const DISK_RESERVE_BYTES = 64 * 1024 * 1024;
+
+/** DATA_DIR cannot be written (read-only, full, no permission): the server refuses to start. */
+export class DataDirUnwritableError extends Error {}
+
 async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promise<Database> {
   const inMemory = dataDir === 'memory://';
   let releaseLock = () => {};
   let dir = dataDir;
   if (!inMemory) {
-    mkdirSync(dataDir, { recursive: true });
+    assertWritable(dataDir);
     dir = path.join(dataDir, 'pglite');
     releaseLock = acquireLock(`${dir}.lock`);
   }
@@ -220,7 +231,9 @@ async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promis
     releaseLock();
     throw err;
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  const db = new Kysely<DB>({
+    dialect: new PGliteDialect(inMemory ? client : guardStorage(client, dataDir)),
+  });
   const checkpoint = () => sql`CHECKPOINT`.execute(db);
   // PGlite never checkpoints by itself: without this the WAL grows without bound and a reopen
   // after a crash replays all of it.
@@ -232,14 +245,15 @@ async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promis
     db,
     kind: 'pglite',
     ping: async () => {
-      await sql`SELECT 1`.execute(db);
+      await withTimeout(sql`SELECT 1`.execute(db), POSTGRES_TIMEOUTS.pingMs);
     },
     close: async () => {
       if (closed) return;
       closed = true;
       clearInterval(timer);
       try {
-        if (!inMemory) await checkpoint();
+        // Skipped on a full disk: the WAL holds every commit anyway.
+        if (!inMemory) await checkpoint().catch(() => {});
         await db.destroy(); // closes the PGlite instance
       } finally {
         releaseLock();
@@ -247,3 +261,71 @@ async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promis
     },
   };
 }
+
+/** At start: DATA_DIR exists, takes a file, and has room for the embedded database. */
+function assertWritable(dataDir: string): void {
+  const probe = path.join(dataDir, `.write-check-${process.pid}`);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+  } catch (err) {
+    rmSync(probe, { force: true });
+    throw new DataDirUnwritableError(`cannot write DATA_DIR ${dataDir}: ${fsReason(err)}`);
+  }
+  const problem = storageProblem(dataDir);
+  if (problem) throw new DataDirUnwritableError(`cannot write DATA_DIR ${dataDir}: ${problem}`);
+}
+
+/** Why the embedded database must not write to `dir` now, if it must not: cheap (two syscalls). */
+function storageProblem(dir: string): string | undefined {
+  try {
+    accessSync(dir, constants.W_OK); // EROFS once the kernel remounts a failing disk read-only
+    const { bavail, bsize } = statfsSync(dir);
+    const free = bavail * bsize;
+    if (free >= DISK_RESERVE_BYTES) return undefined;
+    const mib = (bytes: number) => Math.floor(bytes / 1024 / 1024);
+    return `${mib(free)} MiB free, under the ${mib(DISK_RESERVE_BYTES)} MiB the embedded database keeps in reserve`;
+  } catch (err) {
+    return fsReason(err);
+  }
+}
+
+/**
+ * PGlite as the dialect uses it (query and close), checked before every statement: a disk with
+ * too little room or mounted read-only answers `unavailable` without touching PGlite. Should a
+ * write still fail for want of storage (the disk filled between two checks), the instance is
+ * not asked anything again, not even to close: its next query could freeze the process. It then
+ * answers `unavailable` until the server restarts.
+ */
+function guardStorage(client: PGlite, dataDir: string): PGlite {
+  let wrecked: DatabaseUnavailableError | undefined;
+  const guarded = {
+    query: async (text: string, params?: unknown[]) => {
+      if (wrecked) throw wrecked;
+      const problem = storageProblem(dataDir);
+      if (problem) throw new DatabaseUnavailableError(`cannot write DATA_DIR: ${problem}`);
+      try {
+        return await client.query(text, params);
+      } catch (err) {
+        if (isStorageFailure(err)) {
+          wrecked = new DatabaseUnavailableError(
+            `the embedded database failed to write (${(err as Error).message}); ` +
+              'restart the server once DATA_DIR has room',
+          );
+        }
+        throw err;
+      }
+    },
+    close: () => (wrecked ? Promise.resolve() : client.close()),
+  };
+  return guarded as unknown as PGlite;
+}
+
+const isStorageFailure = (err: unknown) => {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (
+    (typeof e?.code === 'string' && /^(53100|58030|ENOSPC|EDQUOT|EROFS|EIO)$/.test(e.code)) ||
+    (typeof e?.message === 'string' && /No space left|Read-only file system/i.test(e.message))
+  );
+};
