@@ -268,6 +268,13 @@ describe('DELETE /api/auth/me (delete the account)', () => {
       `/users/search?q=${encodeURIComponent(alice.user.username)}`,
     );
     expect(found.body.users).toEqual([]);
+    // Nor brings it into a group by its id.
+    const group = await bob.api.post<ErrorResponse>('/chats', {
+      type: 'group',
+      name: 'after the deletion',
+      participantIds: [alice.user.id],
+    });
+    expect(group.status).toBe(404);
   });
 });
 

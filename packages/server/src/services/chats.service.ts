@@ -202,7 +202,8 @@ export class ChatsService {
 
   private async requireUsers(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const found = await this.users.findByIds(ids);
+    // A deleted account keeps its row for its messages' sake, but no one can bring it into a chat.
+    const found = (await this.users.findByIds(ids)).filter((u) => u.deleted_at === null);
     if (found.length !== new Set(ids).size) throw notFound('user');
   }
 
