@@ -170,6 +170,41 @@ describe('what a blocked user can no longer do', () => {
     ).toBe(201);
   });
 
+  it("stops the blocked user's messages in the direct chat they share (403), not in groups", async () => {
+    const [alice, bob, carol] = await users(3);
+    const direct = await createDirect(bob, alice);
+    const group = await createGroup(carol, [alice, bob], 'Still together');
+    const aliceSocket = await connect(server.url, alice.token);
+    const heard = record(aliceSocket, 'message:new');
+    await block(alice, bob);
+
+    const refused = await bob.api.post<ErrorResponse>(`/chats/${direct.id}/messages`, {
+      content: 'can you hear me?',
+    });
+    expect(codeOf(refused)).toEqual([403, 'forbidden']);
+    expect(refused.body).toMatchObject({
+      error: { message: 'this person does not accept messages from you' },
+    });
+    // Groups are shared with others: a block does not silence someone there.
+    const inGroup = await bob.api.post(`/chats/${group.id}/messages`, { content: 'hello all' });
+    expect(inGroup.status).toBe(201);
+    // The blocker may still write to the one they blocked.
+    expect(
+      (await alice.api.post(`/chats/${direct.id}/messages`, { content: 'goodbye' })).status,
+    ).toBe(201);
+    await settle(aliceSocket);
+    expect(heard.map((m) => m.content).sort()).toEqual(['goodbye', 'hello all']);
+    const history = await alice.api.get<{ messages: { content: string }[] }>(
+      `/chats/${direct.id}/messages`,
+    );
+    expect(history.body.messages.map((m) => m.content)).toEqual(['goodbye']);
+
+    await unblock(alice, bob);
+    expect(
+      (await bob.api.post(`/chats/${direct.id}/messages`, { content: 'back again' })).status,
+    ).toBe(201);
+  });
+
   it('can do all of it again once unblocked', async () => {
     const [alice, bob] = await users(2);
     await block(alice, bob);

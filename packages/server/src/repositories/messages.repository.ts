@@ -39,7 +39,8 @@ export class MessagesRepository {
   /**
    * The hot path, in one statement and so one round trip: check membership, take the chat's next
    * seq under its row lock, insert, bump `updated_at`, move the sender's read mark, return the row.
-   * Returns undefined when the sender is not a participant (or the chat does not exist).
+   * Returns undefined when the sender is not a participant (or the chat does not exist), or in a
+   * direct chat whose other participant blocked them.
    *
    * The time is taken under the row lock and never goes back, so `created_at` follows `seq` (a
    * transaction's now() would be its start, before a wait on the lock).
@@ -54,6 +55,9 @@ export class MessagesRepository {
         UPDATE chats SET last_seq = last_seq + 1, updated_at = GREATEST(updated_at, clock_timestamp())
         WHERE id = ${m.chatId}
           AND EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = ${m.chatId} AND user_id = ${m.sender.id})
+          AND (direct_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
+            WHERE b.blocked_id = ${m.sender.id} AND o.chat_id = ${m.chatId}))
         RETURNING last_seq, updated_at
       ), inserted AS (
         INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id, created_at)

@@ -59,7 +59,8 @@ export class MessagesService {
     if (!message) {
       // Only now, off the hot path: say why nothing was stored.
       await this.chatRules.requireParticipant(input.chatId, sender.id);
-      throw forbidden('you are not a participant of this chat');
+      // A participant whose send stored nothing: the other side of this direct chat blocked them.
+      throw forbidden('this person does not accept messages from you');
     }
     this.broadcast.messageNew(message);
     return { message, created: true };
