@@ -58,6 +58,9 @@ interface Probe {
   ms: number;
 }
 
+/** Senders retry at once after `unavailable`: far more events than a socket's rate limit allows. */
+const env = { RATE_LIMIT_EVENTS: '0', RATE_LIMIT_CHATS: '0' };
+
 const initdb = '/usr/lib/postgresql/15/bin/initdb';
 const cases = [
   ...(process.env.DATABASE_URL ? ['terminate', 'black-hole'] : []),
@@ -252,7 +255,7 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
     it('survives pg_terminate_backend of its backends under load: all answered, nothing lost', async () => {
       const db = await freshDatabase();
       drop = db.drop;
-      const server = await startChild({ dataDir: tempDir(), databaseUrl: db.databaseUrl });
+      const server = await startChild({ dataDir: tempDir(), databaseUrl: db.databaseUrl, env });
       const { alice, bob, chat, aliceSocket, bobSocket } = await setUp(server.url);
       const health = pollHealth(server.url);
       const traffic = load(server.url, chat, [
@@ -319,6 +322,7 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
       const server = await startChild({
         dataDir: tempDir(),
         databaseUrl: viaProxy.toString(),
+        env,
       });
       const { alice, chat, aliceSocket } = await setUp(server.url);
       const sends: Send[] = [];
@@ -387,7 +391,7 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
   if (fault === 'restart') {
     it('survives its PostgreSQL stopped and started under load: all answered, nothing lost', async () => {
       instance = await createPgInstance();
-      const server = await startChild({ dataDir: tempDir(), databaseUrl: instance.url });
+      const server = await startChild({ dataDir: tempDir(), databaseUrl: instance.url, env });
       const { alice, bob, chat, aliceSocket, bobSocket } = await setUp(server.url);
       const health = pollHealth(server.url);
       const traffic = load(server.url, chat, [
@@ -413,22 +417,25 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
 
       expect(alive(server)).toBe(true);
       const { sends } = traffic;
-      const during = sends.filter((s) => s.at > stopped + 100 && s.at < started);
+      // Asked and answered while PostgreSQL was down.
+      const whileDown = (r: { at: number; ms: number }) => r.at - r.ms > stopped && r.at < started;
+      const during = sends.filter(whileDown);
       const firstOk = sends.find((s) => s.answer === 'ok' && s.at > started);
       const firstHealthy = health.probes.find((p) => p.status === 200 && p.at > started);
       console.info(
         `restart: ${sends.length} sends, ${during.length} answered during the outage ` +
           `(${during.filter((s) => s.answer === 'unavailable').length} unavailable, slowest ` +
           `${round(Math.max(0, ...during.map((s) => s.ms)))} ms); health during: ` +
-          `${[...new Set(health.probes.filter((p) => p.at > stopped && p.at < started).map((p) => p.status))].join('/')}; ` +
+          `${[...new Set(health.probes.filter(whileDown).map((p) => p.status))].join('/')}; ` +
           `after the start: first ack ${firstOk ? round(firstOk.at - started) : '-'} ms, ` +
           `health 200 ${firstHealthy ? round(firstHealthy.at - started) : '-'} ms`,
       );
       expect(during.length).toBeGreaterThan(0);
-      expect(during.every((s) => s.answer === 'unavailable' && s.ms < 1000)).toBe(true);
-      const healthDuring = health.probes.filter((p) => p.at > stopped + 100 && p.at < started);
+      const slowOrOdd = during.filter((s) => s.answer !== 'unavailable' || s.ms > 2000);
+      expect(slowOrOdd.map((s) => `${s.clientMessageId}: ${s.answer} in ${s.ms} ms`)).toEqual([]);
+      const healthDuring = health.probes.filter(whileDown);
       expect(healthDuring.length).toBeGreaterThan(0);
-      expect(healthDuring.every((p) => p.status === 503)).toBe(true);
+      expect(healthDuring.filter((p) => p.status !== 503)).toEqual([]);
       expect(firstOk).toBeDefined();
       expect(firstHealthy).toBeDefined();
       expect(firstHealthy!.at - started).toBeLessThan(1000);
