@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Ack, Chat, Message } from '@parley/protocol';
@@ -10,7 +9,7 @@ import {
   type ClientSocket,
   type TestUser,
 } from './helpers/client.js';
-import { createPgInstance, type PgInstance } from './helpers/pg-instance.js';
+import { createPgInstance, postgresInstalled, type PgInstance } from './helpers/pg-instance.js';
 import {
   fetchHistory,
   killChildren,
@@ -61,11 +60,10 @@ interface Probe {
 /** Senders retry at once after `unavailable`: far more events than a socket's rate limit allows. */
 const env = { RATE_LIMIT_EVENTS: '0', RATE_LIMIT_CHATS: '0' };
 
-const initdb = '/usr/lib/postgresql/15/bin/initdb';
 const cases = [
   ...(process.env.DATABASE_URL ? ['terminate', 'black-hole'] : []),
   // Its own PostgreSQL, so it needs only the server binaries, not DATABASE_URL.
-  ...(existsSync(initdb) ? ['restart'] : []),
+  ...(postgresInstalled() ? ['restart'] : []),
 ];
 
 afterEach(async () => {

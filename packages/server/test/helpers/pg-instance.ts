@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
+
+/** Whether this machine has the PostgreSQL server binaries (Debian's postgresql-15, as CI). */
+export const postgresInstalled = () => existsSync(path.join(BIN, 'initdb'));
 
 /**
  * A PostgreSQL cluster of the test's own, to stop and start at will: initdb into a temporary
