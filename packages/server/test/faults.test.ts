@@ -398,13 +398,17 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
         { name: 'alice-rest', user: alice },
         { name: 'bob-rest', user: bob },
       ]);
+      // PostgreSQL is certainly down from the end of `pg_ctl stop` to the start of `pg_ctl
+      // start`, and certainly up once `pg_ctl start` returns.
       let stopped = 0;
+      let starting = 0;
       let started = 0;
       try {
         await sleep(800);
         await instance.stop();
         stopped = now();
         await sleep(2000);
+        starting = now();
         await instance.start();
         started = now();
         await sleep(2000);
@@ -416,17 +420,18 @@ describe.each(cases)('PostgreSQL fault: %s', (fault) => {
       expect(alive(server)).toBe(true);
       const { sends } = traffic;
       // Asked and answered while PostgreSQL was down.
-      const whileDown = (r: { at: number; ms: number }) => r.at - r.ms > stopped && r.at < started;
+      const whileDown = (r: { at: number; ms: number }) => r.at - r.ms > stopped && r.at < starting;
       const during = sends.filter(whileDown);
-      const firstOk = sends.find((s) => s.answer === 'ok' && s.at > started);
-      const firstHealthy = health.probes.find((p) => p.status === 200 && p.at > started);
+      const firstOk = sends.find((s) => s.answer === 'ok' && s.at > starting);
+      const firstHealthy = health.probes.find((p) => p.status === 200 && p.at > starting);
+      const after = (r?: { at: number }) => (r ? `${round(r.at - started)} ms` : 'never');
       console.info(
         `restart: ${sends.length} sends, ${during.length} answered during the outage ` +
           `(${during.filter((s) => s.answer === 'unavailable').length} unavailable, slowest ` +
           `${round(Math.max(0, ...during.map((s) => s.ms)))} ms); health during: ` +
           `${[...new Set(health.probes.filter(whileDown).map((p) => p.status))].join('/')}; ` +
-          `after the start: first ack ${firstOk ? round(firstOk.at - started) : '-'} ms, ` +
-          `health 200 ${firstHealthy ? round(firstHealthy.at - started) : '-'} ms`,
+          `pg_ctl start took ${round(started - starting)} ms; from its return, first ack ` +
+          `${after(firstOk)}, health 200 ${after(firstHealthy)}`,
       );
       expect(during.length).toBeGreaterThan(0);
       const slowOrOdd = during.filter((s) => s.answer !== 'unavailable' || s.ms > 2000);
