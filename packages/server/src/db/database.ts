@@ -98,6 +98,13 @@ async function openPostgres(url: string): Promise<Database> {
     query_timeout: t.queryMs,
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }) });
+  // Also what makes close() final: Kysely only ends a pool it has used.
+  try {
+    await sql`SELECT 1`.execute(db);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     db,
