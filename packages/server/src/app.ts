@@ -33,11 +33,19 @@ export { loadConfig, type Config } from './config.js';
 export { createLogger } from './logger.js';
 
 const BODY_LIMIT = 64 * 1024;
-/** A connection that sends nothing (no request, or a request that never completes) is closed. */
+/**
+ * A connection silent this long is closed (a request that stops in its body, say). Above
+ * Socket.IO's ping interval (25 s): a long poll is answered, and a polling client's next request
+ * comes, within it; a websocket is exempt (ws clears the timeout on upgrade).
+ */
 const IDLE_CONNECTION_MS = 30_000;
+/**
+ * A request's headers must be complete within this, however slowly they trickle in; a new
+ * connection that sends nothing is closed then too.
+ */
 const HEADERS_TIMEOUT_MS = 15_000;
-/** Open TCP connections at once (HTTP and websockets): past it the kernel queues, we refuse. */
-const MAX_CONNECTIONS = 20_000;
+/** How often Node looks for requests past HEADERS_TIMEOUT_MS (its default, 30 s, doubles it). */
+const TIMEOUT_CHECK_MS = 2_000;
 const SHUTDOWN_BUDGET_MS = 8000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -75,9 +83,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     // TRUST_PROXY hops of X-Forwarded-For name the client (rate limits, logs); 0 trusts none.
     // (As proxy-addr reads a hop count: trust the nearest `trustProxy` addresses.)
     trustProxy: (_address: string, hop: number) => hop < config.trustProxy,
-    // Socket idle timeout: a websocket is exempt (ws clears it on upgrade), and a long-poll
-    // request is answered within socket.io's ping interval (25 s), well under this.
     connectionTimeout: IDLE_CONNECTION_MS,
+    http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS },
     // close() runs after every request under way has been answered (the lifecycle tracks
     // them), so it may drop every connection, keep-alive ones included.
     forceCloseConnections: true,
@@ -89,7 +96,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     },
   }).withTypeProvider<ZodTypeProvider>();
   http.server.headersTimeout = HEADERS_TIMEOUT_MS;
-  http.server.maxConnections = MAX_CONNECTIONS;
+  // Open TCP connections at once, HTTP and websockets (MAX_CONNECTIONS): one more is closed at once.
+  http.server.maxConnections = config.maxConnections;
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
   http.decorateRequest('user', null);

@@ -26,6 +26,8 @@ export interface Config {
   readonly trustProxy: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly typingTimeoutMs: number;
+  /** Open TCP connections at once (HTTP and websockets); one more is closed at once. */
+  readonly maxConnections: number;
   readonly checkpointIntervalMs: number;
   readonly webDist: string | undefined;
   readonly production: boolean;
@@ -64,6 +66,8 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a typing:start lasts without a repeat (the contract says about 5 s). */
   TYPING_TIMEOUT_MS: int(100, 600_000).default(5000),
+  /** The server's whole connection budget: keep it under the process's file descriptor limit. */
+  MAX_CONNECTIONS: int(1, 10_000_000).default(20_000),
   /** PGlite never checkpoints by itself; without this its WAL grows without bound. */
   CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
   /** The built web client to serve at `/`; unset serves the repository's packages/web/dist. */
@@ -115,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     webDist: e.WEB_DIST,
     production,

@@ -1,9 +1,9 @@
 /** RATE_LIMIT_EVENTS counts a socket's events over this window. */
 export const EVENT_WINDOW_MS = 10_000;
 /** Handlers of one socket running at once: enough to pipeline, too few to take the whole pool. */
-export const MAX_RUNNING = 16;
+export const MAX_RUNNING = 8;
 /** Events of one socket waiting for a free slot; one more is refused (`rate_limited`). */
-export const MAX_WAITING = 256;
+export const MAX_WAITING = 512;
 
 /**
  * One socket's share of the server: a fixed window of `perWindow` events (0: no limit), and at
@@ -30,12 +30,13 @@ export class SocketFlow {
   }
 
   /**
-   * Starts `work` now if a slot is free, else queues it behind the others (starts keep arrival
-   * order). False when the queue is full: the caller refuses the event. `work` must not reject.
+   * Starts `work` now if a slot is free and nothing waits, else queues it behind the others
+   * (starts keep arrival order). False when the queue is full: the caller refuses the event.
+   * `work` must not reject.
    */
   run(work: () => Promise<void>): boolean {
     if (this.closed) return true; // the socket is gone: nobody is left to answer
-    if (this.running < MAX_RUNNING) {
+    if (this.running < MAX_RUNNING && this.waiting.length === 0) {
       this.start(work);
       return true;
     }
@@ -52,11 +53,18 @@ export class SocketFlow {
 
   private start(work: () => Promise<void>): void {
     this.running++;
-    const done = () => {
-      this.running--;
-      const next = this.waiting.shift();
-      if (next) this.start(next);
-    };
-    work().then(done, done);
+    work().then(this.finished, this.finished);
   }
+
+  // The next one starts on a later turn of the event loop: PGlite answers in microtasks, so a
+  // socket's backlog would otherwise run to its end before anything else gets in.
+  private readonly finished = () => {
+    this.running--;
+    if (this.waiting.length > 0) setImmediate(this.startWaiting);
+  };
+
+  private readonly startWaiting = () => {
+    const next = this.running < MAX_RUNNING ? this.waiting.shift() : undefined;
+    if (next) this.start(next);
+  };
 }

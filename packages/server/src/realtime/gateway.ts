@@ -19,13 +19,38 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createSocketServer(httpServer: HttpServer, config: Config): ParleyServer {
-  return new Server(httpServer, {
+  const io: ParleyServer = new Server(httpServer, {
     maxHttpBufferSize: MAX_FRAME_BYTES,
     // Same-origin or CORS_ORIGINS only; no Origin (a non-browser client) is fine.
     allowRequest: (req, callback) =>
       callback(null, originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)),
     cors: { origin: [...config.corsOrigins], credentials: true },
   });
+  fairWebSockets(io);
+  return io;
+}
+
+/**
+ * ws hands a connection's messages over one per turn of the event loop, instead of every frame a
+ * read brought in (megabytes of them from a flooding socket) at once: other connections are
+ * served between its messages, and TCP backpressure slows the flood down. engine.io does not
+ * pass this ws option through; it builds its ws server from `wsEngine` (again once the HTTP
+ * server listens), so that becomes the same class with the option set.
+ */
+function fairWebSockets(io: ParleyServer): void {
+  const engine = io.engine as unknown as {
+    ws?: { constructor: new (options: object) => object };
+    opts: { wsEngine: unknown };
+    init(): void;
+  };
+  if (!engine.ws) return;
+  const WebSocketServer = engine.ws.constructor;
+  engine.opts.wsEngine = class extends WebSocketServer {
+    constructor(options: object) {
+      super({ ...options, allowSynchronousEvents: false });
+    }
+  };
+  engine.init();
 }
 
 /**
