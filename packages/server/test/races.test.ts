@@ -123,6 +123,30 @@ describe('a membership change during the socket handshake', () => {
   });
 });
 
+describe('a sign-out during the socket handshake', () => {
+  it.each([
+    ['sign out everywhere', 'logout-all'],
+    ['signing out that token', 'logout'],
+  ])('disconnects the socket once it connects (%s)', async (_what, call) => {
+    const bob = await registerUser(server.url);
+    const release = gate();
+    const held = holdFirstCall('chatIdsOf', release.opened);
+    const b = startConnecting(bob.token);
+    const ended = new Promise<string>((resolve) => b.socket.once('disconnect', resolve));
+    try {
+      // The token has been checked; the socket is not connected yet.
+      await held.reached;
+      expect((await bob.api.post(`/auth/${call}`)).status).toBe(204);
+      release.open();
+      await b.connected;
+      expect(await ended).toBe('io server disconnect');
+    } finally {
+      held.restore();
+      b.socket.disconnect();
+    }
+  });
+});
+
 describe('chat:join racing a removal', () => {
   it('refuses the join and leaves the socket outside the room', async () => {
     const owner = await registerUser(server.url);

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
+import { WebSocketServer, type ServerOptions } from 'ws';
 import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
 import type { Config } from '../config.js';
 import { errorBody } from '../errors.js';
@@ -11,12 +12,24 @@ import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
-import type { ParleyServer } from './types.js';
+import type { ParleyServer, ParleySocket } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** setTimeout's ceiling (about 24.8 days); a longer-lived token is checked again on reconnect. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * ws hands a connection's messages over one per turn of the event loop, instead of every frame a
+ * read brought in (megabytes of them from a flooding socket) at once: other connections are
+ * served between its messages, and TCP backpressure slows the flood down. engine.io builds its ws
+ * server from `wsEngine` with options of its own, so the option rides on the class.
+ */
+class FairWebSocketServer extends WebSocketServer {
+  constructor(options: ServerOptions) {
+    super({ ...options, allowSynchronousEvents: false });
+  }
+}
 
 export function createSocketServer(httpServer: HttpServer, config: Config): ParleyServer {
   const io: ParleyServer = new Server(httpServer, {
@@ -25,32 +38,9 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
     allowRequest: (req, callback) =>
       callback(null, originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)),
     cors: { origin: [...config.corsOrigins], credentials: true },
+    wsEngine: FairWebSocketServer,
   });
-  fairWebSockets(io);
   return io;
-}
-
-/**
- * ws hands a connection's messages over one per turn of the event loop, instead of every frame a
- * read brought in (megabytes of them from a flooding socket) at once: other connections are
- * served between its messages, and TCP backpressure slows the flood down. engine.io does not
- * pass this ws option through; it builds its ws server from `wsEngine` (again once the HTTP
- * server listens), so that becomes the same class with the option set.
- */
-function fairWebSockets(io: ParleyServer): void {
-  const engine = io.engine as unknown as {
-    ws?: { constructor: new (options: object) => object };
-    opts: { wsEngine: unknown };
-    init(): void;
-  };
-  if (!engine.ws) return;
-  const WebSocketServer = engine.ws.constructor;
-  engine.opts.wsEngine = class extends WebSocketServer {
-    constructor(options: object) {
-      super({ ...options, allowSynchronousEvents: false });
-    }
-  };
-  engine.init();
 }
 
 /**
@@ -75,14 +65,7 @@ export function attachGateway(
     void (async () => {
       try {
         lifecycle.assertOpen();
-        const auth: unknown = socket.handshake.auth;
-        const token =
-          typeof auth === 'object' && auth !== null
-            ? (auth as { token?: unknown }).token
-            : undefined;
-        const { user, expiresAt, tokenId } = await services.auth.session(
-          typeof token === 'string' ? token : undefined,
-        );
+        const { user, expiresAt, tokenId } = await services.auth.session(handshakeToken(socket));
         await services.presence.admit(user.id, socket.id);
         placeOf = user.id;
         // The place is given back when the socket disconnects, or here when the handshake fails
@@ -124,6 +107,13 @@ export function attachGateway(
     registerMessageHandlers(socket, handlerCtx, services);
     registerTypingHandlers(socket, handlerCtx, services);
 
+    // A sign-out that committed during the handshake could not end this socket: Socket.IO
+    // disconnects connected sockets only. So the token is checked once more, now that the socket
+    // is connected and in its rooms, where any later sign-out reaches it.
+    lifecycle.track(services.auth.session(handshakeToken(socket))).catch((err: unknown) => {
+      if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
+    });
+
     // A socket lives no longer than its token: the client reconnects with a fresh one (or is
     // refused and signs in again).
     const expiry = setTimeout(
@@ -145,4 +135,11 @@ export function attachGateway(
       .connected(user.id, socket.id)
       .catch((err: unknown) => log.error({ err }, 'presence update failed'));
   });
+}
+
+function handshakeToken(socket: ParleySocket): string | undefined {
+  const auth: unknown = socket.handshake.auth;
+  const token =
+    typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
+  return typeof token === 'string' ? token : undefined;
 }
