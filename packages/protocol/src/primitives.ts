@@ -25,7 +25,8 @@ export const text = (min: number, max: number) =>
 // What shows nothing on screen: whitespace, default-ignorable code points (U+200B, U+2060,
 // U+3164, variation selectors...), control and format characters, marks with no base of their own,
 // and the blank Braille pattern that impersonators favour.
-const INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Mn}\p{Me}\u2800]*$/u;
+const INVISIBLE =
+  /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Mn}\p{Me}\u2800]*$/u;
 /** True when the string has at least one character a person can see. */
 export const hasVisible = (s: string): boolean => !INVISIBLE.test(s);
 
