@@ -61,6 +61,9 @@ export async function migrate(db: Kysely<DB>): Promise<void> {
   }
 }
 
+/** Connections of the serving pool. */
+const POOL_SIZE = 10;
+
 /**
  * How long we wait on PostgreSQL before answering `unavailable` (README, "When PostgreSQL goes
  * away"). A request makes a few queries; with the outage gate below only its first one can wait,
@@ -92,7 +95,7 @@ async function openPostgres(url: string): Promise<Database> {
     await migrator.destroy();
   }
   const t = POSTGRES_TIMEOUTS;
-  const pool = postgresPool(url, 10, {
+  const pool = postgresPool(url, POOL_SIZE, {
     connectionTimeoutMillis: t.connectMs,
     statement_timeout: t.statementMs,
     query_timeout: t.queryMs,
@@ -163,7 +166,11 @@ function gatedPool(pool: pg.Pool): PostgresPool {
       try {
         client = await pool.connect();
       } catch (err) {
-        outcome(true);
+        // pg-pool times out a wait for a free connection like a connection attempt. With every
+        // connection of the pool out, that says the pool is busy, not that the database is gone:
+        // this call is answered `unavailable`, and the others go on as before.
+        if (pool.totalCount < POOL_SIZE) outcome(true);
+        else if (mine && probe === mine) probe = undefined;
         throw err;
       }
       let lost: Error | undefined;
@@ -310,6 +317,9 @@ function guardStorage(client: PGlite, dataDir: string): PGlite {
   const guarded = {
     query: async (text: string, params?: unknown[]) => {
       if (wrecked) throw wrecked;
+      // Before every statement, not from a cache: another tenant of the disk can take the whole
+      // reserve at once, and a single write that then fails would freeze the process. (Two
+      // syscalls, a few microseconds, against a statement's millisecond.)
       const problem = storageProblem(dataDir);
       if (problem) throw new DatabaseUnavailableError(`cannot write DATA_DIR: ${problem}`);
       try {
