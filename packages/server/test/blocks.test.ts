@@ -6,6 +6,7 @@ import {
   connect,
   createDirect,
   createGroup,
+  emitAck,
   record,
   registerUser,
   settle,
@@ -203,6 +204,37 @@ describe('what a blocked user can no longer do', () => {
     expect(
       (await bob.api.post(`/chats/${direct.id}/messages`, { content: 'back again' })).status,
     ).toBe(201);
+  });
+
+  it("keeps the blocked user's typing and read receipts in their direct chat from the blocker", async () => {
+    const [alice, bob, carol] = await users(3);
+    const direct = await createDirect(bob, alice);
+    const group = await createGroup(carol, [alice, bob], 'Typing together');
+    const [aliceSocket, bobSocket] = await Promise.all([
+      connect(server.url, alice.token),
+      connect(server.url, bob.token),
+    ]);
+    const sent = await alice.api.post<{ id: string }>(`/chats/${direct.id}/messages`, {
+      content: 'before the block',
+    });
+    const inGroup = await carol.api.post<{ id: string }>(`/chats/${group.id}/messages`, {
+      content: 'group news',
+    });
+    await block(alice, bob);
+    const typing = record(aliceSocket, 'typing:start');
+    const reads = record(aliceSocket, 'message:read');
+
+    for (const chatId of [direct.id, group.id]) {
+      expect((await emitAck(bobSocket, 'typing:start', { chatId })).ok).toBe(true);
+    }
+    const readDirect = { chatId: direct.id, messageId: sent.body.id };
+    const readGroup = { chatId: group.id, messageId: inGroup.body.id };
+    expect((await emitAck(bobSocket, 'message:read', readDirect)).ok).toBe(true);
+    expect((await emitAck(bobSocket, 'message:read', readGroup)).ok).toBe(true);
+    await settle(aliceSocket);
+    // Only the group's are heard.
+    expect(typing.map((t) => t.chatId)).toEqual([group.id]);
+    expect(reads.map((r) => r.chatId)).toEqual([group.id]);
   });
 
   it('can do all of it again once unblocked', async () => {

@@ -225,6 +225,20 @@ describe('a flood from one socket, RATE_LIMIT_EVENTS at its default', () => {
     await delivered;
   });
 
+  it('without acks: one `error` event tells of the limit, not one per refused event', async () => {
+    const { chat, a, b } = await pair();
+    const errors = record(a, 'error');
+    const starts = record(b, 'typing:start');
+    const { probes } = await whileProbing(async () => {
+      for (let i = 0; i < FLOOD; i++) a.emit('typing:start', { chatId: chat.id });
+      await settle(a); // answered in order: every earlier event has had its say
+    });
+    expectResponsive(probes);
+    expect(errors).toEqual([{ code: 'rate_limited', message: expect.any(String) as string }]);
+    await settle(b);
+    expect(starts).toHaveLength(1);
+  });
+
   it('chat:leave', async () => {
     const { chat, a } = await pair();
     const { result, probes } = await whileProbing(() =>

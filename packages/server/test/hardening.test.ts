@@ -105,13 +105,30 @@ describe('HTTP clients', () => {
   });
 
   it('refuses a token without an expiry', async () => {
-    const token = await new SignJWT({})
+    const token = await new SignJWT({ ver: 0 })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(alice.user.id)
       .setJti(randomUUID())
       .sign(new TextEncoder().encode(server.config.jwtSecret));
     expect((await api(server.url, token).get('/auth/me')).status).toBe(401);
   });
+
+  it.each([
+    ['no jti', { ver: 0 }, false],
+    ['no ver', {}, true],
+  ])(
+    'refuses a token from before sign-out existed (%s): no sign-out could end it',
+    async (_what, claims, jti) => {
+      let jwt = new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.user.id)
+        .setIssuedAt()
+        .setExpirationTime('1h');
+      if (jti) jwt = jwt.setJti(randomUUID());
+      const token = await jwt.sign(new TextEncoder().encode(server.config.jwtSecret));
+      expect((await api(server.url, token).get('/auth/me')).status).toBe(401);
+    },
+  );
 });
 
 describe('text', () => {

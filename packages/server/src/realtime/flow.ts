@@ -16,6 +16,8 @@ export class SocketFlow {
   private running = 0;
   private readonly waiting: (() => Promise<void>)[] = [];
   private closed = false;
+  /** Whether this window's first refusal went out as an `error` event already. */
+  private told = false;
 
   constructor(private readonly perWindow: number) {}
 
@@ -25,6 +27,7 @@ export class SocketFlow {
     if (now >= this.windowEndsAt) {
       this.windowEndsAt = now + EVENT_WINDOW_MS;
       this.spent = 0;
+      this.told = false;
     }
     return ++this.spent <= this.perWindow;
   }
@@ -42,6 +45,13 @@ export class SocketFlow {
     }
     if (this.waiting.length >= MAX_WAITING) return false;
     this.waiting.push(work);
+    return true;
+  }
+
+  /** True for the window's first refusal only: an ack-less flood hears of the limit once. */
+  tellRefusal(): boolean {
+    if (this.told) return false;
+    this.told = true;
     return true;
   }
 

@@ -57,7 +57,7 @@ export function handle<E extends EventName>(
         refuse(socket, ack, body);
       }
     });
-    if (!accepted) refuse(socket, ack, RATE_LIMITED);
+    if (!accepted) refuseRateLimited(socket, ack, ctx.flow);
   };
   socket.on(event, listener as never);
 }
@@ -65,6 +65,15 @@ export function handle<E extends EventName>(
 function refuse(socket: ParleySocket, ack: AckFn | undefined, error: ErrorBody): void {
   if (ack) ack({ ok: false, error });
   else socket.emit('error', { message: error.message, code: error.code });
+}
+
+/**
+ * A flood is answered in kind only when it asked for answers: an event with an ack always gets
+ * its `rate_limited`, but a socket that sends without acks hears of the limit once per window,
+ * not once per event (thousands of `error` frames would pile up for a client that may not read).
+ */
+function refuseRateLimited(socket: ParleySocket, ack: AckFn | undefined, flow: SocketFlow): void {
+  if (ack || flow.tellRefusal()) refuse(socket, ack, RATE_LIMITED);
 }
 
 function describe(error: z.ZodError): string {
@@ -83,18 +92,17 @@ function describe(error: z.ZodError): string {
 export function screenEvents(socket: ParleySocket, flow: SocketFlow): void {
   socket.use((packet, next) => {
     const [event] = packet;
-    let error: ErrorBody;
-    if (!flow.admit()) error = RATE_LIMITED;
-    else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
+    const last: unknown = packet.at(-1);
+    const ack = typeof last === 'function' ? (last as AckFn) : undefined;
+    if (!flow.admit()) {
+      refuseRateLimited(socket, ack, flow);
+    } else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
       next();
-      return;
     } else {
-      error = {
+      refuse(socket, ack, {
         code: 'validation_failed',
         message: `unknown event ${JSON.stringify(String(event).slice(0, 64))}`,
-      };
+      });
     }
-    const ack: unknown = packet.at(-1);
-    refuse(socket, typeof ack === 'function' ? (ack as AckFn) : undefined, error);
   });
 }

@@ -17,7 +17,14 @@ export interface ChatListKey {
 }
 
 /** Whether a chat exists and, if so, the caller's place in it (null: not a participant). */
-export type ChatAccess = { type: ChatRow['type']; role: Role | null } | undefined;
+export type ChatAccess =
+  | {
+      type: ChatRow['type'];
+      role: Role | null;
+      /** A direct chat whose other participant blocked the caller: they hear nothing from them. */
+      silenced: boolean;
+    }
+  | undefined;
 
 export class ChatsRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -29,9 +36,14 @@ export class ChatsRepository {
         j.onRef('p.chat_id', '=', 'c.id').on('p.user_id', '=', userId),
       )
       .select(['c.type', 'p.role'])
+      .select(
+        sql<boolean>`c.direct_key IS NOT NULL AND EXISTS (
+          SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
+          WHERE b.blocked_id = ${userId} AND o.chat_id = c.id)`.as('silenced'),
+      )
       .where('c.id', '=', chatId)
       .executeTakeFirst();
-    return row && { type: row.type, role: row.role };
+    return row && { type: row.type, role: row.role, silenced: row.silenced };
   }
 
   findById(chatId: string): Promise<ChatRow | undefined> {

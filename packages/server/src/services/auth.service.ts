@@ -96,14 +96,15 @@ export class AuthService {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub', 'jti'],
+        // Tokens issued before revocation existed carry neither jti nor ver: upgrading signs
+        // everyone out once (README), rather than keep tokens no sign-out could end.
+        requiredClaims: ['exp', 'sub', 'jti', 'ver'],
       });
       claims = {
         sub: payload.sub ?? '',
         exp: payload.exp ?? 0,
         jti: payload.jti ?? '',
-        // Tokens from before versions existed carry none: they belong to version 0.
-        ver: payload.ver ?? 0,
+        ver: payload.ver,
       };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidToken();

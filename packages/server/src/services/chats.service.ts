@@ -49,7 +49,7 @@ export class ChatsService {
     const access = await this.chats.access(chatId, userId);
     if (!access) throw notFound('chat');
     if (!access.role) throw forbidden('you are not a participant of this chat');
-    return { type: access.type, role: access.role };
+    return { ...access, role: access.role };
   }
 
   chatIdsOf(userId: string): Promise<string[]> {

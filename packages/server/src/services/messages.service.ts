@@ -89,7 +89,8 @@ export class MessagesService {
     const seq = await this.messages.findSeq(chatId, messageId);
     if (seq === undefined) throw notFound('message');
     if (!access.role) throw forbidden('you are not a participant of this chat');
-    if (await this.messages.markRead(chatId, userId, messageId, seq)) {
+    // Blocked by the other side of a direct chat: the mark moves, but the blocker is not told.
+    if ((await this.messages.markRead(chatId, userId, messageId, seq)) && !access.silenced) {
       this.broadcast.messageRead({ messageId, userId, chatId, seq });
     }
   }

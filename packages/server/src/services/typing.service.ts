@@ -27,7 +27,9 @@ export class TypingService {
     // A repeat while the indicator lasts only pushes its expiry back: no query, no broadcast.
     // (Still in the room: a participant removed meanwhile is refused below.)
     if (typist.inChatRoom(chatId) && this.store.renew(chatId, user.id, socketId)) return;
-    await this.chatRules.requireParticipant(chatId, user.id);
+    const { silenced } = await this.chatRules.requireParticipant(chatId, user.id);
+    // Blocked by the other side of a direct chat: they are not told (and the typist not either).
+    if (silenced) return;
     // Gone while we checked: its disconnect already cleaned up, so start nothing it cannot stop.
     if (!typist.isLive()) return;
     const started = this.store.start(chatId, user.id, socketId, () =>
@@ -39,11 +41,9 @@ export class TypingService {
   /** Only a user who was typing there is announced as stopped. */
   async stop(chatId: string, typist: Typist): Promise<void> {
     const userId = typist.user.id;
-    if (!(typist.inChatRoom(chatId) && this.store.stop(chatId, userId))) {
-      await this.chatRules.requireParticipant(chatId, userId);
-      if (!this.store.stop(chatId, userId)) return;
-    }
-    this.broadcast.typingStop({ chatId, userId });
+    // In the chat's room the socket is a participant already: no query to know it may stop.
+    if (!typist.inChatRoom(chatId)) await this.chatRules.requireParticipant(chatId, userId);
+    if (this.store.stop(chatId, userId)) this.broadcast.typingStop({ chatId, userId });
   }
 
   /** The socket that was typing went away: the others hear `typing:stop` at once. */

@@ -10,7 +10,7 @@ export function signToken(
   sub: string,
   exp = Math.floor(Date.now() / 1000) + 3600,
 ): Promise<string> {
-  return new SignJWT({})
+  return new SignJWT({ ver: 0 })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setJti(randomUUID())

@@ -93,8 +93,9 @@ export function ChatView(props: ChatViewProps) {
       </header>
       {other && props.blocked && (
         <p className="blocked-note" role="status">
-          You blocked {nameWithHandle(other)}. They cannot start a chat with you or add you to a
-          group. This chat stays, and what they send here still arrives.
+          You blocked {nameWithHandle(other)}. They cannot write to you here, start a chat with you
+          or add you to a group, and you no longer see them typing or reading. Your messages still
+          reach them.
         </p>
       )}
       <MessageList
