@@ -60,6 +60,11 @@ interface Probe {
 /** Senders retry at once after `unavailable`: far more events than a socket's rate limit allows. */
 const env = { RATE_LIMIT_EVENTS: '0', RATE_LIMIT_CHATS: '0' };
 
+// This suite runs in the PostgreSQL pass (see vitest.config.ts). In CI a missing server binary
+// is a broken machine, not a reason to test less.
+if (process.env.CI && !postgresInstalled()) {
+  throw new Error('the PostgreSQL server binaries (initdb, pg_ctl) are missing');
+}
 const cases = [
   ...(process.env.DATABASE_URL ? ['terminate', 'black-hole'] : []),
   // Its own PostgreSQL, so it needs only the server binaries, not DATABASE_URL.

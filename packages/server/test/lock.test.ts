@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createLogger } from '../src/app.js';
 import { DataDirLockedError } from '../src/db/lock.js';
-import { api } from './helpers/client.js';
-import { killChildren, removeTempDirs, serverEnv, startChild, tempDir } from './helpers/process.js';
+import { api, registerUser } from './helpers/client.js';
+import {
+  killChildren,
+  removeTempDirs,
+  runUntilExit,
+  serverEnv,
+  startChild,
+  tempDir,
+} from './helpers/process.js';
 import { startServer, testConfig, type TestServer } from './helpers/server.js';
 
 /**
@@ -109,4 +116,88 @@ describe('the DATA_DIR lock across PID namespaces', () => {
       await restarted.close();
     }
   }, 30_000);
+});
+
+/** A lock file that no running server holds is taken over, whatever it says. */
+describe('the embedded database lock', () => {
+  let dataDir: string;
+  let lockFile: string;
+  const username = `lock_${process.pid}_${Date.now().toString(36)}`.slice(0, 32);
+  const password = 'correct horse battery';
+  const others: { kill(): void }[] = [];
+
+  const logIn = async (server: TestServer) =>
+    (await api(server.url).post('/auth/login', { username, password })).status;
+  const lockOwner = () => (JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }).pid;
+
+  beforeAll(async () => {
+    dataDir = tempDir();
+    lockFile = path.join(dataDir, 'pglite.lock');
+    const server = await startServer({ dataDir });
+    await registerUser(server.url, { username, password });
+    await server.close();
+  }, 60_000);
+
+  afterEach(() => {
+    for (const other of others.splice(0)) other.kill();
+  });
+
+  it('makes a second server on a DATA_DIR in use refuse to start, with a clear message', async () => {
+    const running = await startServer({ dataDir });
+    try {
+      expect(lockOwner()).toBe(process.pid);
+      const second = createApp({ ...running.config }, createLogger('silent'));
+      await expect(second).rejects.toThrow(DataDirLockedError);
+      await expect(second).rejects.toThrow(/in use/);
+
+      const child = await runUntilExit({ dataDir });
+      expect(child.listened).toBe(false);
+      expect(child.code).not.toBe(0);
+      expect(child.code).not.toBeNull();
+      const output = child.stderr + child.stdout;
+      expect(output).toMatch(/in use/);
+      expect(output).toContain(dataDir);
+
+      // The server that holds it is unharmed.
+      expect(await logIn(running)).toBe(200);
+      expect(lockOwner()).toBe(process.pid);
+    } finally {
+      await running.close();
+    }
+    expect(existsSync(lockFile)).toBe(false);
+  }, 30_000);
+
+  const exitedProcessPid = async () => {
+    const child = spawn('true');
+    await new Promise((resolve) => child.once('exit', resolve));
+    return child.pid!;
+  };
+  const liveProcessPid = () => {
+    const child = spawn('sleep', ['60']);
+    others.push({ kill: () => child.kill('SIGKILL') });
+    return child.pid!;
+  };
+
+  it.each([
+    [
+      'a process that has exited',
+      async () => JSON.stringify({ pid: await exitedProcessPid(), startTime: 'x' }),
+    ],
+    [
+      'a live process that reused the pid of the dead owner',
+      () => Promise.resolve(JSON.stringify({ pid: liveProcessPid(), startTime: 'x' })),
+    ],
+    ['nobody: a server killed while writing it', () => Promise.resolve('{"pid":')],
+  ])('takes over a stale lock naming %s, and starts', async (_, lock) => {
+    writeFileSync(lockFile, await lock());
+    const server = await startServer({ dataDir });
+    try {
+      expect(lockOwner()).toBe(process.pid);
+      expect(await logIn(server)).toBe(200);
+      expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    expect(existsSync(lockFile)).toBe(false);
+  });
 });

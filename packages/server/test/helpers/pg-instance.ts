@@ -1,14 +1,19 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const BIN = '/usr/lib/postgresql/15/bin';
+/** The server binaries of Debian's newest installed PostgreSQL (postgresql-15 here and in CI). */
+const BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  return path.join(root, versions[0] ?? 'none', 'bin');
+})();
 
-/** Whether this machine has the PostgreSQL server binaries (Debian's postgresql-15, as CI). */
+/** Whether this machine has the PostgreSQL server binaries. */
 export const postgresInstalled = () => existsSync(path.join(BIN, 'initdb'));
 
 /**
