@@ -47,6 +47,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   const state = useSyncExternalStore(client.subscribe, client.getState);
   const [openChatId, navigate] = useOpenChatId();
   const [dialog, setDialog] = useState<Dialog>(null);
+  const signOut = useSignOut(client, onSignOut);
   const now = useNow();
   const me = state.me;
   const chat = openChatId ? findChat(state, openChatId) : undefined;
@@ -109,7 +110,14 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               <span className="me-name">{me.display_name}</span>
               <span className="me-handle">@{me.username}</span>
             </div>
-            <SignOutButtons client={client} onSignOut={onSignOut} />
+            <button
+              type="button"
+              className="ghost small"
+              disabled={signOut.leaving}
+              onClick={() => signOut.leave(false)}
+            >
+              Sign out
+            </button>
           </header>
           <div className="sidebar-actions">
             <button type="button" className="primary" onClick={() => setDialog('new-chat')}>
@@ -136,6 +144,14 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               onClick={() => setDialog('blocked-users')}
             >
               Blocked users
+            </button>
+            <button
+              type="button"
+              className="ghost small"
+              disabled={signOut.leaving}
+              onClick={() => signOut.leave(true)}
+            >
+              Sign out everywhere
             </button>
           </footer>
         </aside>
@@ -235,8 +251,11 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   );
 }
 
-/** "Sign out" (this session) and "Sign out everywhere" (every session of the account). */
-function SignOutButtons({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }) {
+/**
+ * "Sign out" (this session) and "Sign out everywhere" (every session of the account): one at a
+ * time, and a failure to reach the server for the second is said in words.
+ */
+function useSignOut(client: ChatClient, onSignOut: SignOut) {
   const [leaving, setLeaving] = useState(false);
   const leave = (everywhere: boolean) => {
     if (leaving) return;
@@ -246,14 +265,5 @@ function SignOutButtons({ client, onSignOut }: { client: ChatClient; onSignOut: 
       client.notify(`Could not sign out everywhere: ${errorText(err)}`);
     });
   };
-  return (
-    <div className="sign-out">
-      <button type="button" className="ghost small" disabled={leaving} onClick={() => leave(false)}>
-        Sign out
-      </button>
-      <button type="button" className="ghost small" disabled={leaving} onClick={() => leave(true)}>
-        Sign out everywhere
-      </button>
-    </div>
-  );
+  return { leaving, leave };
 }
