@@ -42,7 +42,10 @@ describe('blocking', () => {
     // Block asks first.
     await alice.page.getByRole('button', { name: 'Block', exact: true }).click();
     const confirm = alice.page.getByRole('dialog', { name: 'Block Bob Stone?' });
-    await textOf(confirm, /will not be able to start a chat with you/);
+    await textOf(
+      confirm,
+      /will not be able to write to you in your direct chat, start a chat with you/,
+    );
     await confirm.getByRole('button', { name: 'Block', exact: true }).click();
     await gone(confirm);
     await visible(alice.page.getByRole('button', { name: 'Unblock', exact: true }));
@@ -56,6 +59,13 @@ describe('blocking', () => {
     await textOf(dialog.getByRole('alert'), /^This person does not accept chats from you\.$/);
     await bob.page.keyboard.press('Escape');
     await gone(dialog);
+
+    // Nor can he write to her in the chat they already share; he is told why.
+    await send(bob.page, 'Are you there?');
+    await textOf(
+      bob.page.locator('.receipt.failed'),
+      /Not sent\. This person does not accept messages from you\./,
+    );
 
     // Alice finds him in her blocked list and unblocks him there.
     await alice.page.getByRole('button', { name: 'Blocked users' }).click();

@@ -119,7 +119,11 @@ export function describeError(code: ErrorCode | 'network' | 'timeout', message?:
     case 'rate_limited':
       return 'You are sending too fast. Wait a moment, then try again.';
     case 'forbidden':
-      return 'You are not allowed to do that here.';
+      // The server's reasons are sentences for people ("this person does not accept messages
+      // from you"): shown as they are.
+      return message
+        ? `${message.charAt(0).toUpperCase()}${message.slice(1)}.`
+        : 'You are not allowed to do that here.';
     case 'unauthorized':
       return 'Your session has ended. Sign in again.';
     case 'not_found':

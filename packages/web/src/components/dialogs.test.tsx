@@ -141,7 +141,9 @@ describe('BlockDialog', () => {
     const onDone = vi.fn();
     render(<BlockDialog user={bob} block={block} onDone={onDone} onClose={() => {}} />);
     const dialog = screen.getByRole('dialog', { name: 'Block Bob Stone?' });
-    expect(dialog.textContent).toMatch(/Bob Stone \(@bob\) will not be able to start a chat/);
+    expect(dialog.textContent).toMatch(
+      /Bob Stone \(@bob\) will not be able to write to you in your direct chat, start a chat/,
+    );
     expect(block).not.toHaveBeenCalled();
     await userEvent.click(within(dialog).getByRole('button', { name: 'Block' }));
     expect(block).toHaveBeenCalledExactlyOnceWith(bob);

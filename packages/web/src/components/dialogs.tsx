@@ -10,9 +10,6 @@ function message(err: unknown): string {
   if (!(err instanceof ApiError)) {
     return err instanceof Error ? err.message : 'Something went wrong.';
   }
-  if (err.code === 'forbidden') {
-    return `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
-  }
   if (err.code === 'rate_limited') {
     return 'You have started many chats in the last hour. Wait a while, then try again.';
   }
@@ -219,8 +216,9 @@ export function BlockDialog({ user, block, onDone, onClose }: BlockDialogProps) 
   return (
     <Modal title={`Block ${user.display_name}?`} onClose={onClose}>
       <p className="dialog-lead">
-        {nameWithHandle(user)} will not be able to start a chat with you or add you to a group.
-        Chats you already share stay. You can unblock them at any time.
+        {nameWithHandle(user)} will not be able to write to you in your direct chat, start a chat
+        with you or add you to a group. Chats you already share stay. You can unblock them at any
+        time.
       </p>
       {error && (
         <p className="form-error" role="alert">
