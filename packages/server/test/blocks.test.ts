@@ -8,7 +8,7 @@ import {
   createGroup,
   emitAck,
   record,
-  registerUser,
+  registerUsers,
   settle,
   type TestUser,
 } from './helpers/client.js';
@@ -22,9 +22,7 @@ afterAll(() => server.close());
 afterEach(() => closeSockets());
 
 const NOBODY = '0b7e6d5c-4a3b-4c2d-9e1f-a0b1c2d3e4f5';
-type Four = [TestUser, TestUser, TestUser, TestUser];
-const users = (n: 2 | 3 | 4) =>
-  Promise.all(Array.from({ length: n }, () => registerUser(server.url))) as Promise<Four>;
+const users = (n: 2 | 3 | 4) => registerUsers(server.url, n);
 
 const block = (blocker: TestUser, user: TestUser | string) =>
   blocker.api.request<ErrorResponse | null>(

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chat, ChatListResponse, ErrorResponse } from '@parley/protocol';
 import { sql } from 'kysely';
-import { api, createDirect, createGroup, registerUser, type TestUser } from './helpers/client.js';
+import {
+  api,
+  createDirect,
+  createGroup,
+  registerUser,
+  registerUsers,
+  type TestUser,
+} from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -11,10 +18,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const NOBODY = '9d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09';
-type Five = [TestUser, TestUser, TestUser, TestUser, TestUser];
 /** `n` fresh users (n ≤ 5), typed for destructuring. */
-const users = (n: 1 | 2 | 3 | 4 | 5) =>
-  Promise.all(Array.from({ length: n }, () => registerUser(server.url))) as Promise<Five>;
+const users = (n: 1 | 2 | 3 | 4 | 5) => registerUsers(server.url, n);
 const roleOf = (chat: Chat, user: TestUser) =>
   chat.participants.find((p) => p.id === user.user.id)?.role;
 

@@ -12,9 +12,8 @@ import {
   type ClientSocket,
   type TestUser,
 } from './helpers/client.js';
+import { sleep } from './helpers/process.js';
 import { startServer, type TestServer } from './helpers/server.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The `data.code` of the connect_error a refused handshake got (or `connected`). */
 async function outcome(url: string, token: string): Promise<string> {

@@ -63,6 +63,16 @@ export async function registerUser(
   return { ...res.body, api: api(baseUrl, res.body.token) };
 }
 
+/** `n` fresh users at once, as a tuple: `const [alice, bob] = await registerUsers(url, 2)`. */
+export function registerUsers<N extends 1 | 2 | 3 | 4 | 5>(
+  baseUrl: string,
+  n: N,
+): Promise<[TestUser, TestUser, TestUser, TestUser, TestUser]> {
+  return Promise.all(Array.from({ length: n }, () => registerUser(baseUrl))) as Promise<
+    [TestUser, TestUser, TestUser, TestUser, TestUser]
+  >;
+}
+
 export async function createDirect(a: TestUser, b: TestUser): Promise<Chat> {
   const res = await a.api.post<Chat>('/chats', { type: 'direct', userId: b.user.id });
   if (res.status !== 201 && res.status !== 200) throw new Error(`direct chat: ${res.status}`);
