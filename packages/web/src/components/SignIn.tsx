@@ -1,5 +1,6 @@
 import { USERNAME_PATTERN, password as passwordRules } from '@parley/protocol';
 import { useId, useRef, useState, type FormEvent } from 'react';
+import { FormError } from './FormError.js';
 
 export interface Credentials {
   username: string;
@@ -137,11 +138,7 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
         </div>
         <h1 id="auth-title">Parley</h1>
         <p className="auth-sub">Sign in, or pick a username and password to sign up.</p>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div className="field">
           <label htmlFor={ids.user}>Username</label>
           <input

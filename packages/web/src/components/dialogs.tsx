@@ -3,6 +3,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError, describeError } from '../api.js';
 import { nameWithHandle } from '../state.js';
 import { Modal } from './Modal.js';
+import { FormError } from './FormError.js';
 import { UserSearch } from './UserSearch.js';
 
 /** What went wrong, in words: the server's own reason where it names one (a block, a limit). */
@@ -42,11 +43,7 @@ export function NewChatDialog({ search, openDirect, onDone, onClose }: NewChatDi
   return (
     <Modal title="New chat" onClose={onClose}>
       <p className="dialog-lead">Who do you want to talk to?</p>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <UserSearch search={search} onChoose={(u) => void choose(u)} busyUserId={busy} />
     </Modal>
   );
@@ -124,11 +121,7 @@ export function NewGroupDialog({ search, createGroup, onDone, onClose }: NewGrou
             ? 'Nobody picked yet.'
             : `${picked.length} picked: ${picked.map((u) => u.display_name).join(', ')}`}
         </p>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div className="dialog-actions">
           <button type="submit" className="primary" disabled={busy}>
             Create group
@@ -174,11 +167,7 @@ export function AddPeopleDialog({
 
   return (
     <Modal title={`Add people to ${title}`} onClose={onClose}>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <UserSearch
         search={search}
         exclude={members}
@@ -220,11 +209,7 @@ export function BlockDialog({ user, block, onDone, onClose }: BlockDialogProps) 
         with you or add you to a group. Chats you already share stay. You can unblock them at any
         time.
       </p>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <div className="dialog-actions">
         <button type="button" className="ghost" onClick={onClose}>
           Cancel
@@ -267,11 +252,7 @@ export function BlockedUsersDialog({ blocked, load, unblock, onClose }: BlockedU
 
   return (
     <Modal title="Blocked users" onClose={onClose}>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {blocked === null ? (
         <p className="dialog-lead">Loading…</p>
       ) : blocked.length === 0 ? (
