@@ -23,10 +23,11 @@ import { registerWebClient } from './http/web.js';
 import { Lifecycle } from './lifecycle.js';
 import { announceListening } from './logger.js';
 import { originAllowed } from './origin.js';
-import { socketBroadcaster } from './realtime/broadcaster.js';
+import { socketDelivery } from './realtime/delivery.js';
 import { attachGateway, createSocketServer } from './realtime/gateway.js';
-import { RoomMoves } from './realtime/room-moves.js';
 import type { ParleyServer } from './realtime/types.js';
+import type { RedisScale } from './scale/redis.js';
+import { inProcessState } from './services/in-process.js';
 import { createServices, type Services } from './services/index.js';
 
 export { loadConfig, type Config } from './config.js';
@@ -47,6 +48,8 @@ const HEADERS_TIMEOUT_MS = 15_000;
 /** How often Node looks for requests past HEADERS_TIMEOUT_MS (its default, 30 s, doubles it). */
 const TIMEOUT_CHECK_MS = 2_000;
 const SHUTDOWN_BUDGET_MS = 8000;
+/** How often each process looks for dead processes' users to announce offline (REDIS_URL). */
+const SWEEP_INTERVAL_MS = 5000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 export interface ParleyApp {
@@ -66,15 +69,27 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
     dataDir: config.dataDir,
     checkpointIntervalMs: config.checkpointIntervalMs,
   });
+  let redis: RedisScale | undefined;
   try {
-    return await assemble(config, log, database);
+    if (config.redisUrl) {
+      // Loaded only when asked for: one process on the embedded database never pays for it.
+      const { connectRedis } = await import('./scale/redis.js');
+      redis = await connectRedis(config.redisUrl, log, { typingTimeoutMs: config.typingTimeoutMs });
+    }
+    return await assemble(config, log, database, redis);
   } catch (err) {
+    await redis?.close();
     await database.close();
     throw err;
   }
 }
 
-async function assemble(config: Config, log: Logger, database: Database): Promise<ParleyApp> {
+async function assemble(
+  config: Config,
+  log: Logger,
+  database: Database,
+  redis: RedisScale | undefined,
+): Promise<ParleyApp> {
   const lifecycle = new Lifecycle();
   const loggerInstance: FastifyBaseLogger = log;
   const http = Fastify({
@@ -103,8 +118,15 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   http.decorateRequest('user', null);
 
   const io = createSocketServer(http.server, config);
-  const rooms = new RoomMoves(io);
-  const services = createServices(database.db, config, socketBroadcaster(io, rooms));
+  // With REDIS_URL every broadcast and room move goes through Redis to every process.
+  if (redis) io.adapter(redis.adapter);
+  const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
+  const services = createServices(database.db, config, socketDelivery(io), state, log);
+  const sweeper = redis
+    ? setInterval(() => {
+        services.presence.sweep().catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
+      }, SWEEP_INTERVAL_MS).unref()
+    : undefined;
 
   // Origin allowlist first, then refuse new work while shutting down.
   http.addHook('onRequest', async (request, reply) => {
@@ -173,7 +195,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   registerErrorHandling(http, hasWeb);
   await http.register(
     async (api) => {
-      await api.register(healthRoutes, { database });
+      await api.register(healthRoutes, { database, redisStatus: () => state.redisStatus() });
       await api.register(authRoutes, { services });
       await api.register(userRoutes, { services });
       await api.register(chatRoutes, { services });
@@ -181,7 +203,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     },
     { prefix: '/api' },
   );
-  attachGateway(io, services, { lifecycle, log, rooms, eventsPerWindow: config.rateLimitEvents });
+  attachGateway(io, services, { lifecycle, log, eventsPerWindow: config.rateLimitEvents });
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },
@@ -194,14 +216,18 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       const budget = Date.now() + SHUTDOWN_BUDGET_MS;
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
+      clearInterval(sweeper);
       services.typing.clear();
       io.local.disconnectSockets(true);
       io.engine.close();
       // Not io.close(): it waits on the HTTP server, whose keep-alive connections Fastify's
       // close() drops below.
       await http.close();
-      // Presence writes started by the disconnects above.
+      // Presence writes started by the disconnects above; graces end now, not after the close.
       await lifecycle.drain(Math.max(0, budget - Date.now()));
+      await services.presence.flush();
+      await state.close();
+      await redis?.close();
       await database.close();
     })());
 

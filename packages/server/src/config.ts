@@ -26,6 +26,8 @@ export interface Config {
   readonly trustProxy: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly typingTimeoutMs: number;
+  /** How long a user whose last socket closed still shows online (a reload does not flap). */
+  readonly presenceGraceMs: number;
   /** Open TCP connections at once (HTTP and websockets); one more is closed at once. */
   readonly maxConnections: number;
   readonly checkpointIntervalMs: number;
@@ -50,7 +52,10 @@ const Env = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
-  REDIS_URL: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   JWT_SECRET: z
     .string()
     .refine((s) => Buffer.byteLength(s) >= 32, 'must be at least 32 bytes')
@@ -66,6 +71,8 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a typing:start lasts without a repeat (the contract says about 5 s). */
   TYPING_TIMEOUT_MS: int(100, 600_000).default(5000),
+  /** A reconnect within this shows nothing to contacts; longer delays every "offline". */
+  PRESENCE_GRACE_MS: int(0, 60_000).default(1000),
   /** The server's whole connection budget: keep it under the process's file descriptor limit. */
   MAX_CONNECTIONS: int(1, 10_000_000).default(20_000),
   /** PGlite never checkpoints by itself; without this its WAL grows without bound. */
@@ -86,9 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.REDIS_URL) {
+  if (e.REDIS_URL && !e.DATABASE_URL) {
     throw new ConfigError(
-      'REDIS_URL is set, but several nodes are not supported yet: unset it to run one process',
+      'REDIS_URL needs DATABASE_URL: processes that act as one share a PostgreSQL database, and ' +
+        'the embedded database belongs to one process (unset REDIS_URL to run one)',
     );
   }
   const production = e.NODE_ENV === 'production';
@@ -119,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
+    presenceGraceMs: e.PRESENCE_GRACE_MS,
     maxConnections: e.MAX_CONNECTIONS,
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     webDist: e.WEB_DIST,

@@ -95,12 +95,12 @@ describe('MAX_SOCKETS_PER_USER', () => {
     expect(outcomes.filter((o) => o === 'rate_limited')).toHaveLength(12 - MAX);
   });
 
-  /** Wraps `chatIdsOf` (read during the handshake, after the place is taken) for one call. */
+  /** Wraps `membershipOf` (read during the handshake, after the place is taken) for one call. */
   function interceptHandshake(during: () => Promise<void>) {
     const chats = server.app.services.chats;
-    const original = chats.chatIdsOf.bind(chats);
+    const original = chats.membershipOf.bind(chats);
     let first = true;
-    chats.chatIdsOf = async (userId: string) => {
+    chats.membershipOf = async (userId: string) => {
       if (first) {
         first = false;
         await during();
@@ -108,7 +108,7 @@ describe('MAX_SOCKETS_PER_USER', () => {
       return original(userId);
     };
     return () => {
-      chats.chatIdsOf = original;
+      chats.membershipOf = original;
     };
   }
 

@@ -32,12 +32,15 @@ function gate(): { open: () => void; opened: Promise<void> } {
 }
 
 /**
- * Wraps one method of the chats service so that its first call runs, then waits for `hold`
- * before answering; `reached` resolves when that call has its answer.
+ * Wraps the membership read of the handshake (`membershipOf`) or the access check of chat:join
+ * (`participant`) so that its first call runs, then waits for `hold` before answering;
+ * `reached` resolves when that call has its answer.
  */
-function holdFirstCall(name: 'chatIdsOf' | 'requireParticipant', hold: Promise<void>) {
-  const chats = server.app.services.chats;
-  const original = chats[name].bind(chats) as (...args: never[]) => Promise<unknown>;
+function holdFirstCall(name: 'membershipOf' | 'participant', hold: Promise<void>) {
+  const target =
+    name === 'membershipOf' ? server.app.services.chats : server.app.services.access;
+  const chats = target as unknown as Record<string, (...args: never[]) => Promise<unknown>>;
+  const original = (chats[name] as (...args: never[]) => Promise<unknown>).bind(target);
   const reached = gate();
   let first = true;
   (chats as unknown as Record<string, unknown>)[name] = async (...args: never[]) => {
@@ -75,7 +78,7 @@ describe('a membership change during the socket handshake', () => {
     const owner = await registerUser(server.url);
     const bob = await registerUser(server.url);
     const release = gate();
-    const held = holdFirstCall('chatIdsOf', release.opened);
+    const held = holdFirstCall('membershipOf', release.opened);
     const b = startConnecting(bob.token);
     try {
       await held.reached;
@@ -101,7 +104,7 @@ describe('a membership change during the socket handshake', () => {
     const bob = await registerUser(server.url);
     const group = await createGroup(owner, [bob]);
     const release = gate();
-    const held = holdFirstCall('chatIdsOf', release.opened);
+    const held = holdFirstCall('membershipOf', release.opened);
     const b = startConnecting(bob.token);
     try {
       await held.reached;
@@ -130,7 +133,7 @@ describe('a sign-out during the socket handshake', () => {
   ])('disconnects the socket once it connects (%s)', async (_what, call) => {
     const bob = await registerUser(server.url);
     const release = gate();
-    const held = holdFirstCall('chatIdsOf', release.opened);
+    const held = holdFirstCall('membershipOf', release.opened);
     const b = startConnecting(bob.token);
     const ended = new Promise<string>((resolve) => b.socket.once('disconnect', resolve));
     try {
@@ -154,7 +157,7 @@ describe('chat:join racing a removal', () => {
     const group = await createGroup(owner, [bob]);
     const b = await connect(server.url, bob.token);
     const release = gate();
-    const held = holdFirstCall('requireParticipant', release.opened);
+    const held = holdFirstCall('participant', release.opened);
     try {
       const joined = emitAck(b, 'chat:join', { chatId: group.id });
       await held.reached;
@@ -183,7 +186,7 @@ describe('typing:start from a socket that disconnects before it is authorized', 
     const b = await connect(server.url, bob.token);
     const seen = record(o, 'typing:start');
     const release = gate();
-    const held = holdFirstCall('requireParticipant', release.opened);
+    const held = holdFirstCall('participant', release.opened);
     try {
       b.emit('typing:start', { chatId: group.id });
       await held.reached;

@@ -21,6 +21,8 @@ export interface UsersTable {
   token_version: Generated<number>;
   /** A deleted account keeps its row for its messages' sake and can never sign in. */
   deleted_at: NullableTimestamp;
+  /** Bumped with every change to the user's memberships: see ChatsRepository.membershipOf. */
+  membership_version: Generated<number>;
 }
 
 export interface ChatsTable {

@@ -4,16 +4,22 @@ import { ErrorResponse } from '@parley/protocol';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors.js';
 
-export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async (
-  app,
-  { database },
-) => {
+export const healthRoutes: FastifyPluginAsyncZod<{
+  database: Database;
+  /** Whether Redis answers; undefined when there is none (one process). */
+  redisStatus: () => 'up' | 'down' | undefined;
+}> = async (app, { database, redisStatus }) => {
   app.get(
     '/health',
     {
       schema: {
-        summary: 'Liveness, and whether the database answers and can write (no auth)',
-        response: { 200: z.object({ status: z.literal('ok') }), 503: ErrorResponse },
+        summary:
+          'Liveness, and whether the database answers and can write (no auth); with REDIS_URL, ' +
+          'whether Redis answers (a Redis outage leaves the status ok: acks need PostgreSQL only)',
+        response: {
+          200: z.object({ status: z.literal('ok'), redis: z.enum(['up', 'down']).optional() }),
+          503: ErrorResponse,
+        },
       },
     },
     async (request) => {
@@ -25,7 +31,8 @@ export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async
         request.log.warn({ err }, 'health check: database unavailable');
         throw new AppError('unavailable', 'the database is unavailable');
       }
-      return { status: 'ok' as const };
+      const redis = redisStatus();
+      return redis ? { status: 'ok' as const, redis } : { status: 'ok' as const };
     },
   );
 };

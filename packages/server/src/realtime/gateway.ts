@@ -12,6 +12,7 @@ import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
+import { syncChatRooms } from './rooms.js';
 import type { ParleyServer, ParleySocket } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -53,7 +54,7 @@ export function attachGateway(
   services: Services,
   ctx: GatewayContext & { eventsPerWindow: number },
 ): void {
-  const { lifecycle, log, rooms } = ctx;
+  const { lifecycle, log } = ctx;
   const releasePlace = (userId: string, socketId: string) => {
     services.presence
       .release(userId, socketId)
@@ -78,10 +79,10 @@ export function attachGateway(
         socket.data.tokenId = tokenId;
         // The rooms are joined before the client hears it is connected, so that nothing sent
         // after its `connect` is missed. Membership moves during the handshake skip this socket
-        // (it is not registered yet): the count taken here tells the connection handler.
+        // (it is not connected yet): the version read with the chats tells the connection handler.
         await socket.join([userRoom(user.id), sessionRoom(tokenId)]);
-        socket.data.movesAtHandshake = rooms.count(user.id);
-        const chatIds = await services.chats.chatIdsOf(user.id);
+        const { version, chatIds } = await services.chats.membershipOf(user.id);
+        socket.data.membershipVersion = version;
         await socket.join(chatIds.map(chatRoom));
         next();
       } catch (err) {
@@ -95,24 +96,31 @@ export function attachGateway(
 
   io.on('connection', (socket) => {
     const user = socket.data.user;
-    if (rooms.count(user.id) !== socket.data.movesAtHandshake) {
-      lifecycle
-        .track(rooms.reconcile(socket, () => services.chats.chatIdsOf(user.id)))
-        .catch((err: unknown) => log.error({ err }, 'room sync failed'));
-    }
     const flow = new SocketFlow(ctx.eventsPerWindow);
     screenEvents(socket, flow);
-    const handlerCtx = { lifecycle, log, rooms, flow };
+    const handlerCtx = { lifecycle, log, flow };
     registerChatHandlers(socket, handlerCtx, services);
     registerMessageHandlers(socket, handlerCtx, services);
     registerTypingHandlers(socket, handlerCtx, services);
 
-    // A sign-out that committed during the handshake could not end this socket: Socket.IO
-    // disconnects connected sockets only. So the token is checked once more, now that the socket
-    // is connected and in its rooms, where any later sign-out reaches it.
-    lifecycle.track(services.auth.session(handshakeToken(socket))).catch((err: unknown) => {
-      if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
-    });
+    // A sign-out or a membership change that committed during the handshake could not reach this
+    // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the
+    // token and the membership version are read once more (one query), now that the socket is
+    // connected, where anything later reaches it.
+    lifecycle
+      .track(services.auth.session(handshakeToken(socket)))
+      .then(async ({ user: now }) => {
+        if (now.membership_version === socket.data.membershipVersion) return;
+        await syncChatRooms(
+          socket,
+          () => services.chats.membershipOf(user.id),
+          () => services.chats.membershipVersion(user.id),
+        );
+      })
+      .catch((err: unknown) => {
+        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
+        else log.error({ err }, 'room sync failed');
+      });
 
     // A socket lives no longer than its token: the client reconnects with a fresh one (or is
     // refused and signs in again).
@@ -126,7 +134,9 @@ export function attachGateway(
       clearTimeout(expiry);
       flow.close();
       releasePlace(user.id, socket.id);
-      services.typing.socketGone(socket.id);
+      lifecycle
+        .track(services.typing.socketGone(socket.id))
+        .catch((err: unknown) => log.error({ err }, 'typing update failed'));
       lifecycle
         .track(services.presence.disconnected(user.id, socket.id))
         .catch((err: unknown) => log.error({ err }, 'presence update failed'));

@@ -4,7 +4,6 @@ import type { z } from 'zod';
 import { errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { SocketFlow } from './flow.js';
-import type { RoomMoves } from './room-moves.js';
 import type { ParleySocket } from './types.js';
 
 type EventName = keyof ClientToServerEvents;
@@ -16,7 +15,6 @@ type AckFn = (response: unknown) => void;
 export interface GatewayContext {
   lifecycle: Lifecycle;
   log: Logger;
-  rooms: RoomMoves;
 }
 
 /** The context of one socket's handlers: the shared one, and that socket's flow. */

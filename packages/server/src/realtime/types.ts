@@ -1,7 +1,7 @@
 import type { ClientToServerEvents, ServerToClientEvents, UserSummary } from '@parley/protocol';
 import type { Server, Socket } from 'socket.io';
 
-/** Rooms and broadcasts only, for now; the Redis adapter adds server-to-server events. */
+/** Rooms and broadcasts only: no server-to-server events of our own. */
 export type InterServerEvents = Record<string, never>;
 
 export interface SocketData {
@@ -11,8 +11,8 @@ export interface SocketData {
   expiresAt: Date;
   /** The handshake token's `jti`: the socket sits in its `session:` room. */
   tokenId: string;
-  /** RoomMoves' count for the user when the handshake read its chats. */
-  movesAtHandshake: number;
+  /** The user's membership version when the handshake read their chats. */
+  membershipVersion: number;
 }
 
 export type ParleyServer = Server<

@@ -23,6 +23,8 @@ export type ChatAccess =
       role: Role | null;
       /** A direct chat whose other participant blocked the caller: they hear nothing from them. */
       silenced: boolean;
+      /** The caller's membership version, read with the rest (see `membershipOf`). */
+      membershipVersion: number;
     }
   | undefined;
 
@@ -41,9 +43,48 @@ export class ChatsRepository {
           SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
           WHERE b.blocked_id = ${userId} AND o.chat_id = c.id)`.as('silenced'),
       )
+      .select(
+        sql<number>`(SELECT membership_version FROM users WHERE id = ${userId})`.as(
+          'membership_version',
+        ),
+      )
       .where('c.id', '=', chatId)
       .executeTakeFirst();
-    return row && { type: row.type, role: row.role, silenced: row.silenced };
+    return (
+      row && {
+        type: row.type,
+        role: row.role,
+        silenced: row.silenced,
+        membershipVersion: row.membership_version,
+      }
+    );
+  }
+
+  /**
+   * The user's chats and their membership version, in one statement (so one snapshot): a socket
+   * that joins these rooms and later finds the version moved knows a change raced its read.
+   */
+  async membershipOf(userId: string): Promise<{ version: number; chatIds: string[] }> {
+    const row = await this.db
+      .selectFrom('users as u')
+      .select('u.membership_version')
+      .select(
+        sql<string[]>`ARRAY(SELECT p.chat_id FROM chat_participants p WHERE p.user_id = u.id)`.as(
+          'chat_ids',
+        ),
+      )
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
+    return { version: row?.membership_version ?? 0, chatIds: row?.chat_ids ?? [] };
+  }
+
+  async membershipVersion(userId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('membership_version')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row?.membership_version ?? 0;
   }
 
   findById(chatId: string): Promise<ChatRow | undefined> {
@@ -159,6 +200,7 @@ export class ChatsRepository {
           })),
         )
         .execute();
+      await bumpMembership(tx, [creatorId, otherId]);
       return { id: inserted.id, created: true };
     });
   }
@@ -177,16 +219,20 @@ export class ChatsRepository {
           ...memberIds.map((user_id) => ({ chat_id: chat.id, user_id, role: 'member' as const })),
         ])
         .execute();
+      await bumpMembership(tx, [creatorId, ...memberIds]);
       return chat.id;
     });
   }
 
   /** Throws a unique violation (chat_participants_pkey) when already a participant. */
-  async addParticipant(chatId: string, userId: string): Promise<void> {
-    await this.db
-      .insertInto('chat_participants')
-      .values({ chat_id: chatId, user_id: userId, role: 'member' })
-      .execute();
+  addParticipant(chatId: string, userId: string): Promise<void> {
+    return this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('chat_participants')
+        .values({ chat_id: chatId, user_id: userId, role: 'member' })
+        .execute();
+      await bumpMembership(tx, [userId]);
+    });
   }
 
   async rename(chatId: string, name: string): Promise<void> {
@@ -220,6 +266,7 @@ export class ChatsRepository {
         .returning('role')
         .executeTakeFirst();
       if (!removed) return false;
+      await bumpMembership(tx, [userId]);
       if (removed.role === 'owner') await this.handOver(tx, chatId);
       return true;
     });
@@ -246,3 +293,22 @@ export class ChatsRepository {
 }
 
 const directKey = (a: string, b: string): string => [a, b].sort().join(':');
+
+/**
+ * In the transaction that changes these users' memberships: see `membershipOf`. The rows are
+ * locked in id order, so two groups created at once with the same people cannot deadlock.
+ */
+async function bumpMembership(tx: Transaction<DB>, userIds: readonly string[]): Promise<void> {
+  await tx
+    .updateTable('users')
+    .set((eb) => ({ membership_version: eb('membership_version', '+', 1) }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('users')
+        .select('id')
+        .where('id', 'in', [...userIds])
+        .orderBy('id')
+        .forUpdate(),
+    )
+    .execute();
+}

@@ -12,7 +12,8 @@ import { conflict, isUniqueViolation, unauthorized } from '../errors.js';
 import type { TokensRepository } from '../repositories/tokens.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from './passwords.js';
-import type { Broadcaster, FailureLimiter } from './ports.js';
+import type { DomainEvents } from './events.js';
+import type { FailureLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
 /** The token a request or a socket came with, as `logout` needs it. */
@@ -33,7 +34,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly tokens: TokensRepository,
     private readonly userViews: UsersService,
-    private readonly broadcast: Broadcaster,
+    private readonly events: DomainEvents,
     /** Failed password checks per account name (the per-IP limit sits in front of the routes). */
     private readonly passwordFailures: FailureLimiter,
     secret: string,
@@ -133,27 +134,31 @@ export class AuthService {
     assertAcceptablePassword(input.newPassword, user.username, 'newPassword');
     const row = await this.users.setPassword(user.id, await hashPassword(input.newPassword));
     if (!row) throw invalidToken();
-    this.broadcast.endSessions(user.id);
+    this.events.publish({ type: 'SessionsRevoked', userId: user.id });
     return this.issue(row);
   }
 
   /** Sign out everywhere: every token of the user, and every socket, ends. */
   async logoutAll(user: UserRow): Promise<void> {
     await this.users.bumpTokenVersion(user.id);
-    this.broadcast.endSessions(user.id);
+    this.events.publish({ type: 'SessionsRevoked', userId: user.id });
   }
 
   /** Signs out this one token, and the sockets opened with it. */
   async logout(session: Session): Promise<void> {
     await this.tokens.revoke(session.tokenId, session.user.id, session.expiresAt);
-    this.broadcast.endSessions(session.user.id, session.tokenId);
+    this.events.publish({
+      type: 'SessionsRevoked',
+      userId: session.user.id,
+      tokenId: session.tokenId,
+    });
   }
 
   /** The row stays (see UsersRepository.markDeleted); sign-in and every token end. */
   async deleteAccount(user: UserRow, password: string): Promise<void> {
     await this.confirmPassword(user, password);
     if (!(await this.users.markDeleted(user.id))) throw invalidToken();
-    this.broadcast.endSessions(user.id);
+    this.events.publish({ type: 'SessionsRevoked', userId: user.id });
   }
 
   /** A borrowed session is not enough to change the account: the password is asked again. */

@@ -5,20 +5,11 @@ import type {
   CreateChatRequest,
   Message,
   Participant,
-  Role,
 } from '@parley/protocol';
 import type { ChatRow } from '../db/schema.js';
-import {
-  AppError,
-  conflict,
-  forbidden,
-  isUniqueViolation,
-  notFound,
-  validationFailed,
-} from '../errors.js';
+import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type {
-  ChatAccess,
   ChatListKey,
   ChatsRepository,
   ParticipantRecord,
@@ -26,12 +17,18 @@ import type {
 import { iso, isoOrNull } from '../repositories/mappers.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
-import type { Broadcaster, RateLimiter } from './ports.js';
+import {
+  asManager,
+  asOwner,
+  assertNotBlocked,
+  assertRemovable,
+  type AccessPolicy,
+} from './access.js';
+import type { DomainEvents } from './events.js';
+import type { RateLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
-type Membership = NonNullable<ChatAccess> & { role: Role };
-
-/** Chats and their membership: who may see, create and change what, and who hears of it. */
+/** Chats and their membership: who may see, create and change what, and what happened. */
 export class ChatsService {
   constructor(
     private readonly chats: ChatsRepository,
@@ -39,21 +36,19 @@ export class ChatsService {
     private readonly users: UsersRepository,
     private readonly userViews: UsersService,
     private readonly blocks: BlocksRepository,
-    private readonly broadcast: Broadcaster,
+    private readonly access: AccessPolicy,
+    private readonly events: DomainEvents,
     /** Chats a user may create per hour (RATE_LIMIT_CHATS). */
     private readonly createLimiter: RateLimiter,
   ) {}
 
-  /** not_found before forbidden, as the contract orders them. */
-  async requireParticipant(chatId: string, userId: string): Promise<Membership> {
-    const access = await this.chats.access(chatId, userId);
-    if (!access) throw notFound('chat');
-    if (!access.role) throw forbidden('you are not a participant of this chat');
-    return { ...access, role: access.role };
+  /** The user's chats and their membership version, in one snapshot (see realtime/rooms.ts). */
+  membershipOf(userId: string): Promise<{ version: number; chatIds: string[] }> {
+    return this.chats.membershipOf(userId);
   }
 
-  chatIdsOf(userId: string): Promise<string[]> {
-    return this.chats.chatIdsForUser(userId);
+  membershipVersion(userId: string): Promise<number> {
+    return this.chats.membershipVersion(userId);
   }
 
   /** A page of the user's chats, newest activity first; `next_cursor` is null on the last. */
@@ -86,9 +81,8 @@ export class ChatsService {
   }
 
   async get(chatId: string, userId: string): Promise<Chat> {
-    await this.requireParticipant(chatId, userId);
-    const views = await this.views(chatId);
-    const view = views.forUser(userId);
+    await this.access.participant(chatId, userId);
+    const view = (await this.views(chatId)).get(userId);
     if (!view) throw notFound('chat');
     return view;
   }
@@ -123,16 +117,14 @@ export class ChatsService {
       memberIds = [creatorId, ...others];
     }
     if (!created) {
-      const existing = (await this.views(chatId)).forUser(creatorId);
+      const existing = (await this.views(chatId)).get(creatorId);
       if (!existing) throw notFound('chat');
       return { chat: existing, created };
     }
-    for (const id of memberIds) this.broadcast.enterChat(id, chatId);
+    this.events.publish({ type: 'MembershipChanged', chatId, added: memberIds, removed: [] });
     const views = await this.views(chatId);
-    views.each((userId, chat) => this.broadcast.chatNew(userId, chat));
-    // Someone removed while the views loaded: their move out may have preceded our move in.
-    for (const id of memberIds) if (!views.forUser(id)) this.broadcast.leaveChat(id, chatId);
-    const chat = views.forUser(creatorId);
+    this.events.publish({ type: 'ChatChanged', chatId, views, added: memberIds });
+    const chat = views.get(creatorId);
     if (!chat) throw notFound('chat');
     return { chat, created };
   }
@@ -141,9 +133,9 @@ export class ChatsService {
   // chat (400), an unknown target (404), then the caller's rights (403), then conflicts (409).
 
   async addParticipant(chatId: string, actorId: string, userId: string): Promise<Chat> {
-    const access = await this.groupAccess(chatId, actorId);
+    const place = await this.access.group(chatId, actorId);
     await this.requireUsers([userId]);
-    requireManager(access);
+    asManager(place);
     await this.requireNotBlockedBy([userId], actorId);
     try {
       await this.chats.addParticipant(chatId, userId);
@@ -151,12 +143,12 @@ export class ChatsService {
       if (isUniqueViolation(err)) throw conflict('already a participant');
       throw err;
     }
-    this.broadcast.enterChat(userId, chatId);
-    return this.announceChange(chatId, actorId, userId);
+    this.events.publish({ type: 'MembershipChanged', chatId, added: [userId], removed: [] });
+    return this.announceChange(chatId, actorId, [userId]);
   }
 
   async rename(chatId: string, actorId: string, name: string): Promise<Chat> {
-    requireManager(await this.groupAccess(chatId, actorId));
+    asManager(await this.access.group(chatId, actorId));
     await this.chats.rename(chatId, name);
     return this.announceChange(chatId, actorId);
   }
@@ -167,11 +159,11 @@ export class ChatsService {
     userId: string,
     role: 'admin' | 'member',
   ): Promise<Chat> {
-    const access = await this.groupAccess(chatId, actorId);
+    const place = await this.access.group(chatId, actorId);
     const target = await this.chats.access(chatId, userId);
     if (target?.role === 'owner') throw validationFailed("the owner's own role cannot change");
     if (!target?.role) throw notFound('participant');
-    if (access.role !== 'owner') throw forbidden('only the owner can change roles');
+    asOwner(place);
     // Removed meanwhile: there is no role left to change.
     if (!(await this.chats.setRole(chatId, userId, role))) throw notFound('participant');
     return this.announceChange(chatId, actorId);
@@ -179,25 +171,16 @@ export class ChatsService {
 
   /** Removing someone else takes an owner or admin (and never the owner); anyone may leave. */
   async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
-    const access = await this.groupAccess(chatId, actorId);
-    const target = userId === actorId ? access : await this.chats.access(chatId, userId);
+    const place = await this.access.group(chatId, actorId);
+    const target = userId === actorId ? place : await this.chats.access(chatId, userId);
     if (!target?.role) throw notFound('participant');
     if (userId !== actorId) {
-      requireManager(access);
-      if (target.role === 'owner') throw forbidden('the owner cannot be removed');
+      asManager(place);
+      assertRemovable(target.role);
     }
     if (!(await this.chats.removeParticipant(chatId, userId))) throw notFound('participant');
-    this.broadcast.chatRemoved(userId, chatId);
-    const views = await this.views(chatId);
-    views.each((uid, chat) => this.broadcast.chatUpdated(uid, chat));
-  }
-
-  /** The caller's place in a group: 404 for no such chat, 400 for a direct one. */
-  private async groupAccess(chatId: string, actorId: string): Promise<NonNullable<ChatAccess>> {
-    const access = await this.chats.access(chatId, actorId);
-    if (!access) throw notFound('chat');
-    if (access.type !== 'group') throw validationFailed('a direct chat has no members to manage');
-    return access;
+    this.events.publish({ type: 'MembershipChanged', chatId, added: [], removed: [userId] });
+    this.events.publish({ type: 'ChatChanged', chatId, views: await this.views(chatId), added: [] });
   }
 
   private async requireUsers(ids: readonly string[]): Promise<void> {
@@ -209,32 +192,24 @@ export class ChatsService {
 
   /** 403 when any of `userIds` blocked `actorId`: they cannot be brought into a chat by them. */
   private async requireNotBlockedBy(userIds: readonly string[], actorId: string): Promise<void> {
-    const blockers = await this.blocks.blockersAmong(userIds, actorId);
-    if (blockers.length === 0) return;
-    throw forbidden(
-      userIds.length === 1
-        ? 'this person does not accept chats from you'
-        : 'someone you named does not accept chats from you',
-    );
+    assertNotBlocked(await this.blocks.blockersAmong(userIds, actorId), userIds.length);
   }
 
-  /** `chat:updated` to every participant but the one just added, who gets `chat:new`. */
-  private async announceChange(chatId: string, actorId: string, addedId?: string): Promise<Chat> {
+  /** Tells every participant of the change; `added` learn of the chat for the first time. */
+  private async announceChange(
+    chatId: string,
+    actorId: string,
+    added: readonly string[] = [],
+  ): Promise<Chat> {
     const views = await this.views(chatId);
-    // Added, then removed while the views loaded: undo a move in that came after the move out.
-    if (addedId && !views.forUser(addedId)) this.broadcast.leaveChat(addedId, chatId);
-    views.each((userId, chat) =>
-      userId === addedId
-        ? this.broadcast.chatNew(userId, chat)
-        : this.broadcast.chatUpdated(userId, chat),
-    );
-    const chat = views.forUser(actorId);
+    this.events.publish({ type: 'ChatChanged', chatId, views, added });
+    const chat = views.get(actorId);
     if (!chat) throw new AppError('internal', 'chat vanished');
     return chat;
   }
 
-  /** The chat as each participant sees it: one load, an unread count per participant. */
-  private async views(chatId: string) {
+  /** The chat as each participant sees it, by user id: one load, an unread count each. */
+  private async views(chatId: string): Promise<Map<string, Chat>> {
     const [row, participants, latest, unread] = await Promise.all([
       this.chats.findById(chatId),
       this.participantsByChat([chatId]),
@@ -244,16 +219,9 @@ export class ChatsService {
     if (!row) throw notFound('chat');
     const members = participants.get(chatId) ?? [];
     const last = latest.get(chatId) ?? null;
-    const forUser = (userId: string): Chat | undefined =>
-      members.some((p) => p.id === userId)
-        ? toChat(row, members, last, unread.get(userId) ?? 0)
-        : undefined;
-    return {
-      forUser,
-      each: (fn: (userId: string, chat: Chat) => void) => {
-        for (const p of members) fn(p.id, toChat(row, members, last, unread.get(p.id) ?? 0));
-      },
-    };
+    return new Map(
+      members.map((p) => [p.id, toChat(row, members, last, unread.get(p.id) ?? 0)] as const),
+    );
   }
 
   private async participantsByChat(
@@ -292,11 +260,6 @@ function decodeCursor(cursor: string): ChatListKey {
     new Date(millis).toISOString() === millis;
   if (!valid) throw validationFailed('cursor: not a next_cursor this server gave');
   return { updatedAt, id };
-}
-
-function requireManager(access: NonNullable<ChatAccess>): void {
-  if (!access.role) throw forbidden('you are not a participant of this chat');
-  if (access.role === 'member') throw forbidden('only an owner or admin can do this');
 }
 
 function toParticipant(

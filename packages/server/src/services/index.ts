@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import { BlocksRepository } from '../repositories/blocks.repository.js';
@@ -6,16 +7,18 @@ import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
 import { TokensRepository } from '../repositories/tokens.repository.js';
 import { UsersRepository } from '../repositories/users.repository.js';
+import { AccessPolicy } from './access.js';
 import { AuthService } from './auth.service.js';
 import { ChatsService } from './chats.service.js';
-import { InProcessPresence, InProcessTyping, inProcessRateLimiter } from './in-process.js';
+import type { DomainEvents } from './events.js';
 import { MessagesService } from './messages.service.js';
-import type { Broadcaster, RateLimiter } from './ports.js';
+import type { RateLimiter, SharedState } from './ports.js';
 import { PresenceService } from './presence.service.js';
 import { TypingService } from './typing.service.js';
 import { UsersService } from './users.service.js';
 
 export interface Services {
+  access: AccessPolicy;
   auth: AuthService;
   users: UsersService;
   chats: ChatsService;
@@ -26,33 +29,43 @@ export interface Services {
   authLimiter: RateLimiter;
 }
 
-/** Wires repositories into services: the one place that knows who needs what. */
-export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadcaster): Services {
+/**
+ * Wires repositories into services: the one place that knows who needs what. `events` is where
+ * services tell what happened (realtime/ delivers it); `state` is what every process shares.
+ */
+export function createServices(
+  db: Kysely<DB>,
+  config: Config,
+  events: DomainEvents,
+  state: SharedState,
+  log: Logger,
+): Services {
   const usersRepo = new UsersRepository(db);
   const chatsRepo = new ChatsRepository(db);
   const messagesRepo = new MessagesRepository(db);
-  const presenceStore = new InProcessPresence();
-  const typingStore = new InProcessTyping(config.typingTimeoutMs);
-
   const blocksRepo = new BlocksRepository(db);
-  const users = new UsersService(usersRepo, chatsRepo, blocksRepo, presenceStore);
+  const access = new AccessPolicy(chatsRepo);
+
+  const users = new UsersService(usersRepo, chatsRepo, blocksRepo, state.presence);
   const chats = new ChatsService(
     chatsRepo,
     messagesRepo,
     usersRepo,
     users,
     blocksRepo,
-    broadcast,
-    inProcessRateLimiter(config.rateLimitChats, 3600),
+    access,
+    events,
+    state.limiter('chats', config.rateLimitChats, 3600),
   );
   return {
+    access,
     auth: new AuthService(
       usersRepo,
       new TokensRepository(db),
       users,
-      broadcast,
+      events,
       // Failed password checks per account name: as many as the per-IP allowance, per minute.
-      inProcessRateLimiter(config.rateLimitAuth, 60),
+      state.limiter('password', config.rateLimitAuth, 60),
       config.jwtSecret,
       config.jwtTtlSeconds,
     ),
@@ -60,13 +73,19 @@ export function createServices(db: Kysely<DB>, config: Config, broadcast: Broadc
     chats,
     messages: new MessagesService(
       messagesRepo,
-      chatsRepo,
-      chats,
-      broadcast,
-      inProcessRateLimiter(config.rateLimitMessages, 10),
+      access,
+      events,
+      state.limiter('messages', config.rateLimitMessages, 10),
     ),
-    presence: new PresenceService(presenceStore, usersRepo, broadcast, config.maxSocketsPerUser),
-    typing: new TypingService(typingStore, chats, broadcast),
-    authLimiter: inProcessRateLimiter(config.rateLimitAuth, 60),
+    presence: new PresenceService(
+      state.presence,
+      usersRepo,
+      events,
+      config.maxSocketsPerUser,
+      config.presenceGraceMs,
+      log,
+    ),
+    typing: new TypingService(state.typing, access, events),
+    authLimiter: state.limiter('auth', config.rateLimitAuth, 60),
   };
 }

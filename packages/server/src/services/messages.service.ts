@@ -1,10 +1,10 @@
 import type { Message, MessagePage, MessagePageQuery, MessageType } from '@parley/protocol';
 import type { UserSummary } from '@parley/protocol';
-import { forbidden, isUniqueViolation, notFound, validationFailed } from '../errors.js';
-import type { ChatsRepository } from '../repositories/chats.repository.js';
+import { isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
-import type { ChatsService } from './chats.service.js';
-import type { Broadcaster, RateLimiter } from './ports.js';
+import { asParticipant, blockedSender, type AccessPolicy } from './access.js';
+import type { DomainEvents } from './events.js';
+import type { RateLimiter } from './ports.js';
 
 export interface SendInput {
   chatId: string;
@@ -17,16 +17,15 @@ export interface SendInput {
 export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly chats: ChatsRepository,
-    private readonly chatRules: ChatsService,
-    private readonly broadcast: Broadcaster,
+    private readonly access: AccessPolicy,
+    private readonly events: DomainEvents,
     private readonly sendLimiter: RateLimiter,
   ) {}
 
   /**
-   * Stores the message and broadcasts it. `created` is false for a repeated clientMessageId: the
-   * first message comes back, and nothing is stored or broadcast again. The broadcast happens
-   * after the commit, so every `message:new` names a durable message.
+   * Stores the message and publishes it. `created` is false for a repeated clientMessageId: the
+   * first message comes back, and nothing is stored or published again. It is published after
+   * the commit, so every `message:new` names a durable message.
    */
   async send(
     sender: UserSummary,
@@ -58,18 +57,16 @@ export class MessagesService {
     }
     if (!message) {
       // Only now, off the hot path: say why nothing was stored.
-      await this.chatRules.requireParticipant(input.chatId, sender.id);
-      // A participant whose send stored nothing: the other side of this direct chat blocked them.
-      throw forbidden('this person does not accept messages from you');
+      await this.access.participant(input.chatId, sender.id);
+      throw blockedSender();
     }
-    this.broadcast.messageNew(message);
+    this.events.publish({ type: 'MessageCreated', message });
     return { message, created: true };
   }
 
   async page(chatId: string, userId: string, query: MessagePageQuery): Promise<MessagePage> {
     // 404 for the chat, then for the cursor, and only then 403: the contract's order.
-    const access = await this.chats.access(chatId, userId);
-    if (!access) throw notFound('chat');
+    const place = await this.access.chat(chatId, userId);
     const cursorId = query.after ?? query.before;
     let cursor: { after: number } | { before: number } | null = null;
     if (cursorId) {
@@ -77,21 +74,20 @@ export class MessagesService {
       if (seq === undefined) throw notFound('message');
       cursor = query.after ? { after: seq } : { before: seq };
     }
-    if (!access.role) throw forbidden('you are not a participant of this chat');
+    asParticipant(place);
     const { messages, hasMore } = await this.messages.page(chatId, cursor, query.limit);
     return { messages, has_more: hasMore };
   }
 
   /** Moves the reader's mark up (never back) and announces it only when it moved. */
   async markRead(userId: string, chatId: string, messageId: string): Promise<void> {
-    const access = await this.chats.access(chatId, userId);
-    if (!access) throw notFound('chat');
+    const place = await this.access.chat(chatId, userId);
     const seq = await this.messages.findSeq(chatId, messageId);
     if (seq === undefined) throw notFound('message');
-    if (!access.role) throw forbidden('you are not a participant of this chat');
+    const { silenced } = asParticipant(place);
     // Blocked by the other side of a direct chat: the mark moves, but the blocker is not told.
-    if ((await this.messages.markRead(chatId, userId, messageId, seq)) && !access.silenced) {
-      this.broadcast.messageRead({ messageId, userId, chatId, seq });
+    if ((await this.messages.markRead(chatId, userId, messageId, seq)) && !silenced) {
+      this.events.publish({ type: 'MessageRead', chatId, messageId, userId, seq });
     }
   }
 }

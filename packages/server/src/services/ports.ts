@@ -1,46 +1,23 @@
-import type {
-  Chat,
-  Message,
-  MessageReadEvent,
-  TypingStartEvent,
-  TypingStopEvent,
-  UserStatusEvent,
-} from '@parley/protocol';
+/**
+ * What the services need from outside their rules, as small ports. Each has an in-process
+ * implementation (services/in-process.ts, one server) and a Redis one (scale/, several processes
+ * behind one REDIS_URL): nothing kept in one process's memory decides what another's user sees.
+ */
 
 /**
- * What the services tell connected clients. The realtime gateway implements it over Socket.IO,
- * so the rules never import socket.io and HTTP calls reach live sockets the same way events do.
+ * Who is online, counted in sockets across every process. A user is announced online by their
+ * first socket anywhere, and offline only once their last one has been gone for a short grace
+ * (a reload or a reconnect does not flap): `disconnect` says the grace starts, `settleOffline`
+ * after it says whether to announce. Exactly one caller is told of each transition.
  */
-export interface Broadcaster {
-  messageNew(message: Message): void;
-  messageRead(event: MessageReadEvent): void;
-  typingStart(event: TypingStartEvent): void;
-  typingStop(event: TypingStopEvent): void;
-  userStatus(recipientIds: readonly string[], event: UserStatusEvent): void;
-  /**
-   * Moves the user's live sockets into (or out of) the chat's room. Called right after the
-   * membership change commits, so that no message sent after it is missed.
-   */
-  enterChat(userId: string, chatId: string): void;
-  leaveChat(userId: string, chatId: string): void;
-  /** Announces a chat the user is now in (their sockets already entered its room). */
-  chatNew(userId: string, chat: Chat): void;
-  chatUpdated(userId: string, chat: Chat): void;
-  /** Takes the user's live sockets out of the chat's room, then sends them `chat:removed`. */
-  chatRemoved(userId: string, chatId: string): void;
-  /**
-   * Disconnects the sockets of a revoked session: those opened with the token `tokenId`, or
-   * every socket of the user when no token is named (password change, sign out everywhere).
-   */
-  endSessions(userId: string, tokenId?: string): void;
-}
-
-/** Who is online: counts sockets per user, so a second tab announces nothing. */
 export interface PresenceStore {
-  /** True when this is the user's first socket: they just came online. */
+  /** Registers a live socket; true when the user must now be announced online. */
   connect(userId: string, socketId: string): Promise<boolean>;
-  /** True when this was the user's last socket: they just went offline. */
+  /** Unregisters it; true when that was the user's last socket anywhere (the grace starts). */
   disconnect(userId: string, socketId: string): Promise<boolean>;
+  /** After the grace: true when the user still has no socket and must now be announced offline. */
+  settleOffline(userId: string): Promise<boolean>;
+  /** Those of `userIds` announced online (a user inside the grace still is). */
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
   /**
    * Takes one of the user's `max` socket places for `socketId` (all processes together), as one
@@ -50,21 +27,28 @@ export interface PresenceStore {
   claimPlace(userId: string, socketId: string, max: number): Promise<boolean>;
   /** Gives the place back; harmless when `socketId` holds none (it may be called twice). */
   releasePlace(userId: string, socketId: string): Promise<void>;
+  /**
+   * Forgets the sockets and places of processes that died (stopped renewing their lease) and
+   * returns the users that leaves with no socket anywhere, to announce offline. Run periodically
+   * by every process; each dead process's users are returned to one caller only.
+   */
+  sweep(): Promise<string[]>;
 }
 
-/** Who is typing where, with expiry. */
+/**
+ * Who is typing where, with expiry. `onExpire` runs in the process whose timer finds the indicator
+ * lapsed (exactly one, whichever process renewed it last).
+ */
 export interface TypingStore {
-  /**
-   * Starts or renews; `onExpire` runs if no renewal or stop comes within the timeout. True when
-   * the user was not typing there already (a renewal is no news to the others).
-   */
-  start(chatId: string, userId: string, socketId: string, onExpire: () => void): boolean;
+  /** Starts or renews; true when the user was not typing there already (news to the others). */
+  start(chatId: string, userId: string, socketId: string, onExpire: () => void): Promise<boolean>;
   /** Pushes back the expiry of the user's indicator there, now `socketId`'s; false if none. */
-  renew(chatId: string, userId: string, socketId: string): boolean;
+  renew(chatId: string, userId: string, socketId: string, onExpire: () => void): Promise<boolean>;
   /** True when the user was typing there. */
-  stop(chatId: string, userId: string): boolean;
-  /** Ends every entry the socket started; returns them, for the `typing:stop` broadcasts. */
-  dropSocket(socketId: string): { chatId: string; userId: string }[];
+  stop(chatId: string, userId: string): Promise<boolean>;
+  /** Ends every entry the socket (one of this process's) holds; returns them, for `typing:stop`. */
+  dropSocket(socketId: string): Promise<{ chatId: string; userId: string }[]>;
+  /** Forgets this process's timers (shutdown). */
   clear(): void;
 }
 
@@ -76,4 +60,19 @@ export interface RateLimiter {
 /** A RateLimiter that counts failures only: an attempt that succeeds is given back. */
 export interface FailureLimiter extends RateLimiter {
   refund(key: string): Promise<void>;
+}
+
+/** The state every process must agree on: in memory for one process, in Redis for several. */
+export interface SharedState {
+  readonly presence: PresenceStore;
+  readonly typing: TypingStore;
+  /**
+   * `points` attempts per `durationSeconds` per key, counted under `name` (distinct per use);
+   * 0 points turns the limit off.
+   */
+  limiter(name: string, points: number, durationSeconds: number): FailureLimiter;
+  /** For `GET /api/health`: whether Redis answers; undefined when there is none. */
+  redisStatus(): 'up' | 'down' | undefined;
+  /** Stops timers and lease renewals; the process's sockets are left for `sweep` or close. */
+  close(): Promise<void>;
 }

@@ -1,21 +1,29 @@
+import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
-import type { Broadcaster, PresenceStore } from './ports.js';
+import type { DomainEvents } from './events.js';
+import type { PresenceStore } from './ports.js';
 
 /**
  * Online/offline, told to contacts only (users who share a chat), and only when the first socket
- * of a user connects or the last one goes: a second tab announces nothing.
+ * of a user connects anywhere or the last one has been gone for the grace: a second tab announces
+ * nothing, and neither does a reload or a reconnect within the grace.
  */
 export class PresenceService {
   /** Per user, the announcement under way: the next waits for it, so online/offline keep order. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Users whose last socket (on this process) went, and when: offline once the grace ends. */
+  private readonly graces = new Map<string, { timer: NodeJS.Timeout; since: Date }>();
 
   constructor(
     private readonly store: PresenceStore,
     private readonly users: UsersRepository,
-    private readonly broadcast: Broadcaster,
+    private readonly events: DomainEvents,
     /** MAX_SOCKETS_PER_USER. */
     private readonly maxSockets: number,
+    /** How long after the last socket goes the user is still shown online. */
+    private readonly graceMs: number,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -34,11 +42,73 @@ export class PresenceService {
   }
 
   connected(userId: string, socketId: string): Promise<void> {
-    return this.inOrder(userId, () => this.announceOnline(userId, socketId));
+    return this.inOrder(userId, async () => {
+      if (await this.store.connect(userId, socketId)) await this.announce(userId, 'online');
+    });
   }
 
   disconnected(userId: string, socketId: string): Promise<void> {
-    return this.inOrder(userId, () => this.announceOffline(userId, socketId));
+    return this.inOrder(userId, async () => {
+      if (!(await this.store.disconnect(userId, socketId))) return;
+      clearTimeout(this.graces.get(userId)?.timer);
+      const timer = setTimeout(() => {
+        this.settle(userId).catch((err: unknown) => this.log.error({ err }, 'presence update failed'));
+      }, this.graceMs);
+      timer.unref();
+      this.graces.set(userId, { timer, since: new Date() });
+    });
+  }
+
+  /**
+   * Users whose process died: its sockets are forgotten and those left with none anywhere are
+   * announced offline, by whichever process sweeps first. Every process runs this periodically.
+   */
+  async sweep(): Promise<void> {
+    for (const userId of await this.store.sweep()) {
+      await this.inOrder(userId, () => this.announce(userId, 'offline', new Date()));
+    }
+  }
+
+  /** Shutdown: every grace under way ends now, so last-seen times are written before the close. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.graces.keys()].map((userId) => this.settle(userId)));
+  }
+
+  private settle(userId: string): Promise<void> {
+    const grace = this.graces.get(userId);
+    if (!grace) return Promise.resolve();
+    clearTimeout(grace.timer);
+    this.graces.delete(userId);
+    return this.inOrder(userId, async () => {
+      if (await this.store.settleOffline(userId)) {
+        await this.announce(userId, 'offline', grace.since);
+      }
+    });
+  }
+
+  private async announce(userId: string, status: 'online'): Promise<void>;
+  private async announce(userId: string, status: 'offline', lastSeen: Date): Promise<void>;
+  private async announce(
+    userId: string,
+    status: 'online' | 'offline',
+    lastSeen?: Date,
+  ): Promise<void> {
+    if (!lastSeen) {
+      const contactIds = await this.users.contactIds(userId);
+      this.events.publish({ type: 'PresenceChanged', userId, contactIds, status });
+      return;
+    }
+    const [contactIds] = await Promise.all([
+      this.users.contactIds(userId),
+      this.users.touchLastSeen(userId, lastSeen),
+    ]);
+    this.events.publish({
+      type: 'PresenceChanged',
+      userId,
+      contactIds,
+      status,
+      lastSeenAt: lastSeen.toISOString(),
+    });
   }
 
   private inOrder(userId: string, work: () => Promise<void>): Promise<void> {
@@ -50,25 +120,5 @@ export class PresenceService {
     };
     next.then(forget, forget);
     return next;
-  }
-
-  private async announceOnline(userId: string, socketId: string): Promise<void> {
-    if (!(await this.store.connect(userId, socketId))) return;
-    const contacts = await this.users.contactIds(userId);
-    this.broadcast.userStatus(contacts, { userId, status: 'online' });
-  }
-
-  private async announceOffline(userId: string, socketId: string): Promise<void> {
-    if (!(await this.store.disconnect(userId, socketId))) return;
-    const lastSeen = new Date();
-    const [contacts] = await Promise.all([
-      this.users.contactIds(userId),
-      this.users.touchLastSeen(userId, lastSeen),
-    ]);
-    this.broadcast.userStatus(contacts, {
-      userId,
-      status: 'offline',
-      lastSeenAt: lastSeen.toISOString(),
-    });
   }
 }

@@ -1,5 +1,6 @@
-import type { ChatsService } from './chats.service.js';
-import type { Broadcaster, TypingStore } from './ports.js';
+import type { AccessPolicy } from './access.js';
+import type { DomainEvents } from './events.js';
+import type { TypingStore } from './ports.js';
 
 /** The typing socket, as the rules need to see it (transport-free). */
 export interface Typist {
@@ -18,37 +19,51 @@ export interface Typist {
 export class TypingService {
   constructor(
     private readonly store: TypingStore,
-    private readonly chatRules: ChatsService,
-    private readonly broadcast: Broadcaster,
+    private readonly access: AccessPolicy,
+    private readonly events: DomainEvents,
   ) {}
 
   async start(chatId: string, typist: Typist): Promise<void> {
     const { user, socketId } = typist;
-    // A repeat while the indicator lasts only pushes its expiry back: no query, no broadcast.
+    const expire = () => this.stopped(chatId, user.id);
+    // A repeat while the indicator lasts only pushes its expiry back: no query, no event.
     // (Still in the room: a participant removed meanwhile is refused below.)
-    if (typist.inChatRoom(chatId) && this.store.renew(chatId, user.id, socketId)) return;
-    const { silenced } = await this.chatRules.requireParticipant(chatId, user.id);
+    if (typist.inChatRoom(chatId) && (await this.store.renew(chatId, user.id, socketId, expire))) {
+      return;
+    }
+    const { silenced } = await this.access.participant(chatId, user.id);
     // Blocked by the other side of a direct chat: they are not told (and the typist not either).
     if (silenced) return;
     // Gone while we checked: its disconnect already cleaned up, so start nothing it cannot stop.
     if (!typist.isLive()) return;
-    const started = this.store.start(chatId, user.id, socketId, () =>
-      this.broadcast.typingStop({ chatId, userId: user.id }),
-    );
-    if (started) this.broadcast.typingStart({ chatId, userId: user.id, username: user.username });
+    if (await this.store.start(chatId, user.id, socketId, expire)) {
+      this.events.publish({
+        type: 'TypingChanged',
+        chatId,
+        userId: user.id,
+        typing: true,
+        username: user.username,
+      });
+    }
   }
 
   /** Only a user who was typing there is announced as stopped. */
   async stop(chatId: string, typist: Typist): Promise<void> {
     const userId = typist.user.id;
     // In the chat's room the socket is a participant already: no query to know it may stop.
-    if (!typist.inChatRoom(chatId)) await this.chatRules.requireParticipant(chatId, userId);
-    if (this.store.stop(chatId, userId)) this.broadcast.typingStop({ chatId, userId });
+    if (!typist.inChatRoom(chatId)) await this.access.participant(chatId, userId);
+    if (await this.store.stop(chatId, userId)) this.stopped(chatId, userId);
   }
 
   /** The socket that was typing went away: the others hear `typing:stop` at once. */
-  socketGone(socketId: string): void {
-    for (const entry of this.store.dropSocket(socketId)) this.broadcast.typingStop(entry);
+  async socketGone(socketId: string): Promise<void> {
+    for (const { chatId, userId } of await this.store.dropSocket(socketId)) {
+      this.stopped(chatId, userId);
+    }
+  }
+
+  private stopped(chatId: string, userId: string): void {
+    this.events.publish({ type: 'TypingChanged', chatId, userId, typing: false });
   }
 
   /** Forgets every indicator and its timer (shutdown). */

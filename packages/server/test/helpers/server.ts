@@ -29,6 +29,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: 0,
     logLevel: 'silent' as const,
     typingTimeoutMs: 5000,
+    presenceGraceMs: 1000,
     maxConnections: 20_000,
     checkpointIntervalMs: 60_000,
     webDist: '/nonexistent',

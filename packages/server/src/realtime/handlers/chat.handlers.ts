@@ -12,14 +12,13 @@ export function registerChatHandlers(
   const user = socket.data.user;
 
   handle(socket, ctx, 'chat:join', async ({ chatId }) => {
-    const moves = ctx.rooms.count(user.id);
-    await services.chats.requireParticipant(chatId, user.id);
+    const { membershipVersion } = await services.access.participant(chatId, user.id);
     await socket.join(chatRoom(chatId));
-    // A removal that moved this user's sockets out while we checked would be undone by the
-    // join: check again, now that the socket is in, and step out if it no longer belongs.
-    if (ctx.rooms.count(user.id) !== moves) {
+    // A removal (on any process) that moved this user's sockets out while we checked would be
+    // undone by the join: if the version moved, check again and step out if it no longer belongs.
+    if ((await services.chats.membershipVersion(user.id)) !== membershipVersion) {
       try {
-        await services.chats.requireParticipant(chatId, user.id);
+        await services.access.participant(chatId, user.id);
       } catch (err) {
         await socket.leave(chatRoom(chatId));
         throw err;
@@ -29,7 +28,7 @@ export function registerChatHandlers(
 
   // An unknown chat or one the user is not in is refused like any other bad input.
   handle(socket, ctx, 'chat:leave', async ({ chatId }) => {
-    await services.chats.requireParticipant(chatId, user.id);
+    await services.access.participant(chatId, user.id);
     await socket.leave(chatRoom(chatId));
   });
 }

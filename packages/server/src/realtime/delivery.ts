@@ -1,0 +1,69 @@
+import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
+import type { DomainEvent, DomainEvents } from '../services/events.js';
+import type { ParleyServer } from './types.js';
+
+/**
+ * Turns what happened into room moves and the contract's events. Every call goes through the
+ * Socket.IO adapter, so with REDIS_URL it reaches the sockets of every process, in the order
+ * published (one Redis stream): a move into a room lands before any message sent after it.
+ */
+export function socketDelivery(io: ParleyServer): DomainEvents {
+  return { publish: (event) => deliver(io, event) };
+}
+
+function deliver(io: ParleyServer, event: DomainEvent): void {
+  switch (event.type) {
+    case 'MessageCreated':
+      io.to(chatRoom(event.message.chat_id)).emit('message:new', event.message);
+      return;
+    case 'MessageRead': {
+      const { chatId, messageId, userId, seq } = event;
+      io.to(chatRoom(chatId)).emit('message:read', { messageId, userId, chatId, seq });
+      return;
+    }
+    case 'MembershipChanged': {
+      const room = chatRoom(event.chatId);
+      for (const id of event.added) io.in(userRoom(id)).socketsJoin(room);
+      for (const id of event.removed) {
+        io.in(userRoom(id)).socketsLeave(room);
+        io.to(userRoom(id)).emit('chat:removed', { chatId: event.chatId });
+      }
+      return;
+    }
+    case 'ChatChanged':
+      for (const id of event.added) {
+        // Added, then removed before the views were read: the move out may have come before the
+        // move in, so the move in is undone.
+        if (!event.views.has(id)) io.in(userRoom(id)).socketsLeave(chatRoom(event.chatId));
+      }
+      for (const [id, chat] of event.views) {
+        io.to(userRoom(id)).emit(event.added.includes(id) ? 'chat:new' : 'chat:updated', chat);
+      }
+      return;
+    case 'TypingChanged': {
+      // To the others: none of the typist's own sockets, other tabs included.
+      const others = io.to(chatRoom(event.chatId)).except(userRoom(event.userId));
+      if (event.typing) {
+        const { chatId, userId, username } = event;
+        others.emit('typing:start', { chatId, userId, username });
+      } else {
+        others.emit('typing:stop', { chatId: event.chatId, userId: event.userId });
+      }
+      return;
+    }
+    case 'PresenceChanged': {
+      if (event.contactIds.length === 0) return;
+      const { userId, status, lastSeenAt } = event;
+      io.to(event.contactIds.map(userRoom)).emit(
+        'user:status',
+        lastSeenAt ? { userId, status, lastSeenAt } : { userId, status },
+      );
+      return;
+    }
+    case 'SessionsRevoked':
+      io.in(event.tokenId ? sessionRoom(event.tokenId) : userRoom(event.userId)).disconnectSockets(
+        true,
+      );
+      return;
+  }
+}

@@ -1,0 +1,33 @@
+import { chatRoom } from '@parley/protocol';
+import type { ParleySocket } from './types.js';
+
+/** A user's chats, and the membership version they were read under (one snapshot). */
+export interface MembershipRead {
+  version: number;
+  chatIds: string[];
+}
+
+/**
+ * Puts a connected socket in exactly the rooms of its user's chats. A membership change that
+ * commits while the chats are read, on any process, moves the user's connected sockets; one that
+ * lands before this socket counted as connected (or before the read) shows as a moved version,
+ * and the chats are read again. A change after the last read reaches the socket by itself.
+ */
+export async function syncChatRooms(
+  socket: ParleySocket,
+  read: () => Promise<MembershipRead>,
+  currentVersion: () => Promise<number>,
+): Promise<void> {
+  for (;;) {
+    const { version, chatIds } = await read();
+    if (socket.disconnected) return;
+    const wanted = new Set(chatIds.map(chatRoom));
+    for (const room of socket.rooms) {
+      if (room.startsWith(chatRoom('')) && !wanted.has(room as `chat:${string}`)) {
+        void socket.leave(room);
+      }
+    }
+    void socket.join([...wanted]);
+    if ((await currentVersion()) === version) return;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Role } from '@parley/protocol';
+import { forbidden, notFound, validationFailed } from '../errors.js';
+import type { ChatAccess, ChatsRepository } from '../repositories/chats.repository.js';
+
+/** A chat that exists, and the caller's place in it (`role` null: not a participant). */
+export type ChatPlace = NonNullable<ChatAccess>;
+/** The place of a participant. */
+export type Membership = ChatPlace & { role: Role };
+
+/**
+ * Who may do what to a chat: the one module that answers it, in the contract's order. A chat
+ * that does not exist is `not_found` before anything else; a chat the caller is not in is
+ * `forbidden`, after any other `not_found` of the same call (a message, a target user). Callers
+ * that check more in between take the place with `chat` and finish with the checks below.
+ */
+export class AccessPolicy {
+  constructor(private readonly chats: ChatsRepository) {}
+
+  /** The chat exists (else `not_found`); the caller may or may not be in it. */
+  async chat(chatId: string, userId: string): Promise<ChatPlace> {
+    const place = await this.chats.access(chatId, userId);
+    if (!place) throw notFound('chat');
+    return place;
+  }
+
+  /** Reading, sending, typing, marking read, joining the room: participants only. */
+  async participant(chatId: string, userId: string): Promise<Membership> {
+    return asParticipant(await this.chat(chatId, userId));
+  }
+
+  /** Managing members: a group only (a direct chat has none to manage: `validation_failed`). */
+  async group(chatId: string, userId: string): Promise<ChatPlace> {
+    const place = await this.chat(chatId, userId);
+    if (place.type !== 'group') throw validationFailed('a direct chat has no members to manage');
+    return place;
+  }
+}
+
+export function asParticipant(place: ChatPlace): Membership {
+  if (!place.role) throw forbidden('you are not a participant of this chat');
+  return { ...place, role: place.role };
+}
+
+/** Adding, removing others, renaming: an owner or admin. */
+export function asManager(place: ChatPlace): Membership {
+  const member = asParticipant(place);
+  if (member.role === 'member') throw forbidden('only an owner or admin can do this');
+  return member;
+}
+
+/** Changing roles: the owner alone. */
+export function asOwner(place: ChatPlace): Membership {
+  const member = asParticipant(place);
+  if (member.role !== 'owner') throw forbidden('only the owner can change roles');
+  return member;
+}
+
+/** Removing someone else: never the owner. */
+export function assertRemovable(targetRole: Role): void {
+  if (targetRole === 'owner') throw forbidden('the owner cannot be removed');
+}
+
+/** Bringing people into a chat: refused when any of them blocked the actor. */
+export function assertNotBlocked(blockers: readonly string[], named: number): void {
+  if (blockers.length === 0) return;
+  throw forbidden(
+    named === 1
+      ? 'this person does not accept chats from you'
+      : 'someone you named does not accept chats from you',
+  );
+}
+
+/** A participant's send that stored nothing: the other side of this direct chat blocked them. */
+export const blockedSender = () => forbidden('this person does not accept messages from you');

@@ -1,0 +1,39 @@
+import type { Chat, Message } from '@parley/protocol';
+
+/**
+ * What happened, published by the services after the commit that made it true. The services know
+ * nothing of rooms or sockets: realtime/delivery.ts subscribes and turns each event into room
+ * moves and the contract's socket events, on whichever process holds the recipients' sockets.
+ */
+export type DomainEvent =
+  | { type: 'MessageCreated'; message: Message }
+  | { type: 'MessageRead'; chatId: string; messageId: string; userId: string; seq: number }
+  /** Users who joined or left the chat's membership (their sockets must follow). */
+  | { type: 'MembershipChanged'; chatId: string; added: readonly string[]; removed: readonly string[] }
+  /**
+   * The chat as each participant now sees it (`views`, by user id); `added` are the participants
+   * who learn of it for the first time. An added user missing from `views` was removed meanwhile.
+   */
+  | {
+      type: 'ChatChanged';
+      chatId: string;
+      views: ReadonlyMap<string, Chat>;
+      added: readonly string[];
+    }
+  | { type: 'TypingChanged'; chatId: string; userId: string; typing: true; username: string }
+  | { type: 'TypingChanged'; chatId: string; userId: string; typing: false }
+  /** Told to `contactIds`, the users who share a chat with `userId`. */
+  | {
+      type: 'PresenceChanged';
+      userId: string;
+      contactIds: readonly string[];
+      status: 'online' | 'offline';
+      lastSeenAt?: string;
+    }
+  /** A revoked token (`tokenId`) or every session of the user ends now. */
+  | { type: 'SessionsRevoked'; userId: string; tokenId?: string };
+
+/** The one port services publish through. */
+export interface DomainEvents {
+  publish(event: DomainEvent): void;
+}
