@@ -4,16 +4,17 @@ import { defineConfig } from 'vitest/config';
 // DATABASE_URL (each server in a fresh database it creates and drops). CI runs both passes.
 //
 // Suites whose behaviour does not depend on the store (or that concern the embedded one alone)
-// run once, in the embedded pass; the fault suite, which takes PostgreSQL down, runs in the
-// PostgreSQL pass.
+// run once, in the embedded pass; the fault suite, which takes PostgreSQL down, and the cluster
+// suite (several processes need PostgreSQL and Redis) run in the PostgreSQL pass.
 const storeIndependent = [
   'test/config.test.ts',
   'test/connections.test.ts',
   'test/disk.test.ts',
   'test/headers.test.ts',
   'test/lock.test.ts',
+  'test/redis-state.test.ts',
 ];
-const postgresOnly = ['test/faults.test.ts'];
+const postgresOnly = ['test/faults.test.ts', 'test/cluster.test.ts'];
 
 export default defineConfig({
   test: {
