@@ -137,7 +137,8 @@ try {
   for (const node of nodes) say(`  ${node.name}  http://${node.address}  pid ${node.child.pid}`);
   say('Ctrl-C stops everything');
 } catch (err) {
-  say(err instanceof Error ? err.message : String(err));
+  // After Ctrl-C the processes being stopped fail their start: nothing to report then.
+  if (!stopping) say(err instanceof Error ? err.message : String(err));
   await stopAll(1);
 }
 
