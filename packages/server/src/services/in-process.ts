@@ -1,12 +1,30 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors.js';
-import type { FailureLimiter, PresenceStore, TypingStore } from './ports.js';
+import type { FailureLimiter, PresenceStore, SharedState, TypingStore } from './ports.js';
 
-// Single-process implementations of the ports. A Redis-backed set replaces these when several
-// nodes run behind one REDIS_URL.
+// Single-process implementations of the ports: the state of a server without REDIS_URL. The
+// Redis-backed set in scale/ replaces them when several processes run behind one REDIS_URL.
+
+/** The state of one server process alone: nobody else to agree with. */
+export function inProcessState(typingTimeoutMs: number): SharedState {
+  const typing = new InProcessTyping(typingTimeoutMs);
+  return {
+    presence: new InProcessPresence(),
+    typing,
+    limiter: (_name, points, durationSeconds) => inProcessRateLimiter(points, durationSeconds),
+    redisStatus: () => undefined,
+    close: () => {
+      typing.clear();
+      return Promise.resolve();
+    },
+  };
+}
 
 export class InProcessPresence implements PresenceStore {
   private readonly sockets = new Map<string, Set<string>>();
+  // Announced online, which outlives the last socket by the grace: a reconnect inside it finds
+  // the user still announced and announces nothing.
+  private readonly announced = new Set<string>();
   // Places are counted apart from presence: a handshake holds one before its socket is online,
   // and one that fails afterwards must leave no trace of having been online.
   private readonly places = new Map<string, Set<string>>();
@@ -15,7 +33,9 @@ export class InProcessPresence implements PresenceStore {
     let set = this.sockets.get(userId);
     if (!set) this.sockets.set(userId, (set = new Set()));
     set.add(socketId);
-    return Promise.resolve(set.size === 1);
+    if (this.announced.has(userId)) return Promise.resolve(false);
+    this.announced.add(userId);
+    return Promise.resolve(true);
   }
 
   disconnect(userId: string, socketId: string): Promise<boolean> {
@@ -26,8 +46,13 @@ export class InProcessPresence implements PresenceStore {
     return Promise.resolve(true);
   }
 
+  settleOffline(userId: string): Promise<boolean> {
+    if (this.sockets.has(userId)) return Promise.resolve(false);
+    return Promise.resolve(this.announced.delete(userId));
+  }
+
   onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
-    return Promise.resolve(new Set(userIds.filter((id) => this.sockets.has(id))));
+    return Promise.resolve(new Set(userIds.filter((id) => this.announced.has(id))));
   }
 
   claimPlace(userId: string, socketId: string, max: number): Promise<boolean> {
@@ -43,11 +68,18 @@ export class InProcessPresence implements PresenceStore {
     if (set?.delete(socketId) && set.size === 0) this.places.delete(userId);
     return Promise.resolve();
   }
+
+  /** One process never outlives itself: nothing to sweep. */
+  sweep(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
 }
 
 interface TypingEntry {
   socketId: string;
   timer: NodeJS.Timeout;
+  /** The latest caller's: whoever renewed last hears of the expiry. */
+  onExpire: () => void;
 }
 
 export class InProcessTyping implements TypingStore {
@@ -55,36 +87,36 @@ export class InProcessTyping implements TypingStore {
 
   constructor(private readonly timeoutMs: number) {}
 
-  start(chatId: string, userId: string, socketId: string, onExpire: () => void): boolean {
-    if (this.renew(chatId, userId, socketId)) return false;
+  start(chatId: string, userId: string, socketId: string, onExpire: () => void): Promise<boolean> {
+    if (this.renewNow(chatId, userId, socketId, onExpire)) return Promise.resolve(false);
     const key = `${chatId}|${userId}`;
-    const timer = setTimeout(() => {
-      this.entries.delete(key);
-      onExpire();
-    }, this.timeoutMs);
-    timer.unref();
-    this.entries.set(key, { socketId, timer });
-    return true;
+    const entry: TypingEntry = {
+      socketId,
+      onExpire,
+      timer: setTimeout(() => {
+        this.entries.delete(key);
+        entry.onExpire();
+      }, this.timeoutMs),
+    };
+    entry.timer.unref();
+    this.entries.set(key, entry);
+    return Promise.resolve(true);
   }
 
-  renew(chatId: string, userId: string, socketId: string): boolean {
-    const entry = this.entries.get(`${chatId}|${userId}`);
-    if (!entry) return false;
-    entry.socketId = socketId;
-    entry.timer.refresh(); // the same timer, pushed back: nothing allocated per repeat
-    return true;
+  renew(chatId: string, userId: string, socketId: string, onExpire: () => void): Promise<boolean> {
+    return Promise.resolve(this.renewNow(chatId, userId, socketId, onExpire));
   }
 
-  stop(chatId: string, userId: string): boolean {
+  stop(chatId: string, userId: string): Promise<boolean> {
     const key = `${chatId}|${userId}`;
     const entry = this.entries.get(key);
-    if (!entry) return false;
+    if (!entry) return Promise.resolve(false);
     clearTimeout(entry.timer);
     this.entries.delete(key);
-    return true;
+    return Promise.resolve(true);
   }
 
-  dropSocket(socketId: string): { chatId: string; userId: string }[] {
+  dropSocket(socketId: string): Promise<{ chatId: string; userId: string }[]> {
     const dropped: { chatId: string; userId: string }[] = [];
     for (const [key, entry] of this.entries) {
       if (entry.socketId !== socketId) continue;
@@ -93,12 +125,26 @@ export class InProcessTyping implements TypingStore {
       const [chatId = '', userId = ''] = key.split('|');
       dropped.push({ chatId, userId });
     }
-    return dropped;
+    return Promise.resolve(dropped);
   }
 
   clear(): void {
     for (const entry of this.entries.values()) clearTimeout(entry.timer);
     this.entries.clear();
+  }
+
+  private renewNow(
+    chatId: string,
+    userId: string,
+    socketId: string,
+    onExpire: () => void,
+  ): boolean {
+    const entry = this.entries.get(`${chatId}|${userId}`);
+    if (!entry) return false;
+    entry.socketId = socketId;
+    entry.onExpire = onExpire;
+    entry.timer.refresh(); // the same timer, pushed back: nothing allocated per repeat
+    return true;
   }
 }
 
