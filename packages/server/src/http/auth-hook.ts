@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { UserRow } from '../db/schema.js';
 import type { AuthService, Session } from '../services/auth.service.js';
+import type { Account } from '../services/models.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user; set by `requireUser` on every route that needs one. */
-    user: UserRow | null;
+    user: Account | null;
   }
 }
 
@@ -24,7 +24,7 @@ export const requireUser =
   };
 
 /** For handlers behind `requireUser`: the user, which the hook guarantees. */
-export function currentUser(request: FastifyRequest): UserRow {
+export function currentUser(request: FastifyRequest): Account {
   if (!request.user) throw new Error('route is missing the requireUser hook');
   return request.user;
 }

@@ -16,6 +16,7 @@ import {
 } from '@parley/protocol';
 import { z } from 'zod';
 import type { Services } from '../services/index.js';
+import { toSummary } from '../services/users.service.js';
 import { currentUser, requireUser } from './auth-hook.js';
 import { errorResponses } from './schemas.js';
 
@@ -165,8 +166,8 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       },
     },
     async (request, reply) => {
-      const user = currentUser(request);
-      const { message, created } = await messages.send(user, {
+      // The sender as messages carry them, as a socket's send does (socket.data.user).
+      const { message, created } = await messages.send(toSummary(currentUser(request)), {
         chatId: request.params.chatId,
         ...request.body,
       });

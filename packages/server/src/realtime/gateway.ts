@@ -110,7 +110,7 @@ export function attachGateway(
     lifecycle
       .track(services.auth.session(handshakeToken(socket)))
       .then(async ({ user: now }) => {
-        if (now.membership_version === socket.data.membershipVersion) return;
+        if (now.membershipVersion === socket.data.membershipVersion) return;
         await syncChatRooms(
           socket,
           () => services.chats.membershipOf(user.id),

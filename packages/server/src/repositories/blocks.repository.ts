@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { DB, UserRow } from '../db/schema.js';
+import type { DB } from '../db/schema.js';
+import type { Account } from '../services/models.js';
+import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 
 /** Who blocked whom: `user_blocks`, one row per (blocker, blocked). */
 export class BlocksRepository {
@@ -23,16 +25,17 @@ export class BlocksRepository {
   }
 
   /** The users `blockerId` blocked, most recently blocked first; deleted accounts left out. */
-  blockedBy(blockerId: string): Promise<UserRow[]> {
-    return this.db
+  async blockedBy(blockerId: string): Promise<Account[]> {
+    const rows = await this.db
       .selectFrom('user_blocks as b')
       .innerJoin('users as u', 'u.id', 'b.blocked_id')
-      .selectAll('u')
+      .select(ACCOUNT_COLUMNS_U)
       .where('b.blocker_id', '=', blockerId)
       .where('u.deleted_at', 'is', null)
       .orderBy('b.created_at', 'desc')
       .orderBy('u.username')
       .execute();
+    return rows.map(toAccount);
   }
 
   /** Those among `userIds` who blocked `blockedId`: one query for a whole group's list. */

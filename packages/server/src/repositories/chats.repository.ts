@@ -1,14 +1,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Role } from '@parley/protocol';
-import type { ChatRow, DB, UserRow } from '../db/schema.js';
-
-export type ParticipantRecord = UserRow & {
-  chat_id: string;
-  role: Role;
-  joined_at: Date;
-  last_read_seq: number;
-  last_read_at: Date | null;
-};
+import type { ChatRow, DB } from '../db/schema.js';
+import type { ChatParticipant } from '../services/models.js';
+import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 
 /** Where a page of the chat list ends: the last chat's exact updated_at (ISO text) and id. */
 export interface ChatListKey {
@@ -142,18 +136,26 @@ export class ChatsRepository {
     return rows.map((r) => r.chat_id);
   }
 
-  /** Participants with their user rows, oldest member first. */
-  participants(chatIds: readonly string[]): Promise<ParticipantRecord[]> {
-    if (chatIds.length === 0) return Promise.resolve([]);
-    return this.db
+  /** Participants with their accounts, oldest member first. */
+  async participants(chatIds: readonly string[]): Promise<ChatParticipant[]> {
+    if (chatIds.length === 0) return [];
+    const rows = await this.db
       .selectFrom('chat_participants as p')
       .innerJoin('users as u', 'u.id', 'p.user_id')
-      .selectAll('u')
+      .select(ACCOUNT_COLUMNS_U)
       .select(['p.chat_id', 'p.role', 'p.joined_at', 'p.last_read_seq', 'p.last_read_at'])
       .where('p.chat_id', 'in', [...chatIds])
       .orderBy('p.joined_at')
       .orderBy('u.username')
       .execute();
+    return rows.map((row) => ({
+      chatId: row.chat_id,
+      role: row.role,
+      joinedAt: row.joined_at,
+      lastReadSeq: row.last_read_seq,
+      lastReadAt: row.last_read_at,
+      account: toAccount(row),
+    }));
   }
 
   /** The direct chat of two users, if they have one. */

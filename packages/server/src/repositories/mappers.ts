@@ -1,9 +1,46 @@
 import type { Message, UserSummary } from '@parley/protocol';
+import type { UserRow } from '../db/schema.js';
+import type { Account } from '../services/models.js';
 
 /** Both drivers give Date for timestamptz; the wire wants ISO 8601 in UTC. */
 export const iso = (d: Date | string): string =>
   (typeof d === 'string' ? new Date(d) : d).toISOString();
 export const isoOrNull = (d: Date | string | null): string | null => (d === null ? null : iso(d));
+
+/**
+ * The users columns an Account is made of: every one but the password hash, which repositories
+ * select only where sign-in or a password confirmation asks for it.
+ */
+export const ACCOUNT_COLUMNS = [
+  'id',
+  'username',
+  'display_name',
+  'email',
+  'avatar_url',
+  'created_at',
+  'last_seen_at',
+  'deleted_at',
+  'token_version',
+  'membership_version',
+] as const satisfies readonly (keyof UserRow)[];
+
+/** The same columns of the users table joined as `u`. */
+export const ACCOUNT_COLUMNS_U = ACCOUNT_COLUMNS.map((c) => `u.${c}` as const);
+
+export type AccountRow = Pick<UserRow, (typeof ACCOUNT_COLUMNS)[number]>;
+
+export const toAccount = (row: AccountRow): Account => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  email: row.email,
+  avatarUrl: row.avatar_url,
+  createdAt: row.created_at,
+  lastSeenAt: row.last_seen_at,
+  deletedAt: row.deleted_at,
+  tokenVersion: row.token_version,
+  membershipVersion: row.membership_version,
+});
 
 export interface MessageRecord {
   id: string;

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, UserRow } from '../db/schema.js';
+import type { DB } from '../db/schema.js';
+import type { Account } from '../services/models.js';
+import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
 
 /** Expired revocations cleared per sign-out: bounded, so a sign-out never waits on a backlog. */
 const PURGE_BATCH = 100;
@@ -11,10 +13,13 @@ export class TokensRepository {
    * The token's user and whether the token was signed out, in one round trip: every request and
    * every handshake asks this.
    */
-  session(userId: string, tokenId: string): Promise<(UserRow & { revoked: boolean }) | undefined> {
-    return this.db
+  async session(
+    userId: string,
+    tokenId: string,
+  ): Promise<{ account: Account; revoked: boolean } | undefined> {
+    const row = await this.db
       .selectFrom('users')
-      .selectAll('users')
+      .select(ACCOUNT_COLUMNS)
       .select((eb) =>
         eb
           .exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', tokenId))
@@ -23,6 +28,7 @@ export class TokensRepository {
       )
       .where('id', '=', userId)
       .executeTakeFirst();
+    return row && { account: toAccount(row), revoked: row.revoked };
   }
 
   /**

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, NewUserRow, UserRow } from '../db/schema.js';
+import type { DB } from '../db/schema.js';
+import type { Account } from '../services/models.js';
+import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
 
 /** `%`, `_` and the escape character itself match themselves in a LIKE prefix. */
 const likePrefix = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
@@ -7,41 +9,86 @@ const likePrefix = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\$
 /** Not an Argon2 string: nothing verifies against it (and sign-in never reads a deleted row). */
 const DELETED_HASH = '!deleted';
 
+export interface NewAccount {
+  username: string;
+  email: string | null;
+  displayName: string;
+  passwordHash: string;
+}
+
 export class UsersRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   /** Throws a unique violation (users_username_lower_key / users_email_lower_key) when taken. */
-  create(user: NewUserRow): Promise<UserRow> {
-    return this.db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+  async create(user: NewAccount): Promise<Account> {
+    const row = await this.db
+      .insertInto('users')
+      .values({
+        username: user.username,
+        email: user.email,
+        display_name: user.displayName,
+        password_hash: user.passwordHash,
+        avatar_url: null,
+      })
+      .returning(ACCOUNT_COLUMNS)
+      .executeTakeFirstOrThrow();
+    return toAccount(row);
   }
 
-  findById(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
-  findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.db
+  async findById(id: string): Promise<Account | undefined> {
+    const row = await this.db
       .selectFrom('users')
-      .selectAll()
+      .select(ACCOUNT_COLUMNS)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Account[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('users')
+      .select(ACCOUNT_COLUMNS)
       .where('id', 'in', [...ids])
       .execute();
+    return rows.map(toAccount);
   }
 
-  /** A deleted account is never found: it can never sign in again. */
-  findByLogin(login: { username: string } | { email: string }): Promise<UserRow | undefined> {
-    const q = this.db.selectFrom('users').selectAll().where('deleted_at', 'is', null);
-    return 'username' in login
+  /**
+   * Sign-in's lookup, and one of the two ways the password hash leaves this repository. A
+   * deleted account is never found: it can never sign in again.
+   */
+  async findByLogin(
+    login: { username: string } | { email: string },
+  ): Promise<{ account: Account; passwordHash: string } | undefined> {
+    const q = this.db
+      .selectFrom('users')
+      .select(ACCOUNT_COLUMNS)
+      .select('password_hash')
+      .where('deleted_at', 'is', null);
+    const row = await ('username' in login
       ? q.where(sql`lower(username)`, '=', login.username.toLowerCase()).executeTakeFirst()
-      : q.where(sql`lower(email)`, '=', login.email.toLowerCase()).executeTakeFirst();
+      : q.where(sql`lower(email)`, '=', login.email.toLowerCase()).executeTakeFirst());
+    return row && { account: toAccount(row), passwordHash: row.password_hash };
+  }
+
+  /** For confirming the password of a signed-in user; undefined once the account is deleted. */
+  async passwordHash(id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return row?.password_hash;
   }
 
   /** Users whose username or display name starts with `prefix`, any case; deleted ones never. */
-  search(prefix: string, excludeId: string, limit: number): Promise<UserRow[]> {
+  async search(prefix: string, excludeId: string, limit: number): Promise<Account[]> {
     const pattern = likePrefix(prefix);
-    return this.db
+    const rows = await this.db
       .selectFrom('users')
-      .selectAll()
+      .select(ACCOUNT_COLUMNS)
       .where('id', '<>', excludeId)
       .where('deleted_at', 'is', null)
       .where((eb) =>
@@ -53,27 +100,30 @@ export class UsersRepository {
       .orderBy(sql`lower(username)`)
       .limit(limit)
       .execute();
+    return rows.map(toAccount);
   }
 
-  updateDisplayName(id: string, displayName: string): Promise<UserRow | undefined> {
-    return this.db
+  async updateDisplayName(id: string, displayName: string): Promise<Account | undefined> {
+    const row = await this.db
       .updateTable('users')
       .set({ display_name: displayName })
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
-      .returningAll()
+      .returning(ACCOUNT_COLUMNS)
       .executeTakeFirst();
+    return row && toAccount(row);
   }
 
   /** Sets the hash and moves the token version on, so that every earlier token is refused. */
-  setPassword(id: string, passwordHash: string): Promise<UserRow | undefined> {
-    return this.db
+  async setPassword(id: string, passwordHash: string): Promise<Account | undefined> {
+    const row = await this.db
       .updateTable('users')
       .set((eb) => ({ password_hash: passwordHash, token_version: eb('token_version', '+', 1) }))
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
-      .returningAll()
+      .returning(ACCOUNT_COLUMNS)
       .executeTakeFirst();
+    return row && toAccount(row);
   }
 
   /** Every token issued so far is refused from now on. */

@@ -7,18 +7,18 @@ import type {
   Me,
   RegisterRequest,
 } from '@parley/protocol';
-import type { UserRow } from '../db/schema.js';
 import { conflict, isUniqueViolation, unauthorized } from '../errors.js';
 import type { TokensRepository } from '../repositories/tokens.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from './passwords.js';
 import type { DomainEvents } from './events.js';
+import type { Account } from './models.js';
 import type { FailureLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
 /** The token a request or a socket came with, as `logout` needs it. */
 export interface Session {
-  user: UserRow;
+  user: Account;
   tokenId: string;
   expiresAt: Date;
 }
@@ -46,14 +46,13 @@ export class AuthService {
 
   async register(input: RegisterRequest): Promise<AuthResponse> {
     assertAcceptablePassword(input.password, input.username, 'password');
-    let row: UserRow;
+    let account: Account;
     try {
-      row = await this.users.create({
+      account = await this.users.create({
         username: input.username,
         email: input.email ?? null,
-        display_name: input.displayName ?? input.username,
-        password_hash: await hashPassword(input.password),
-        avatar_url: null,
+        displayName: input.displayName ?? input.username,
+        passwordHash: await hashPassword(input.password),
       });
     } catch (err) {
       // The username is public anyway; whether an email has an account is not ours to confirm.
@@ -63,7 +62,7 @@ export class AuthService {
       }
       throw err;
     }
-    return { token: await this.issue(row), user: await this.userViews.me(row) };
+    return { token: await this.issue(account), user: await this.userViews.me(account) };
   }
 
   /**
@@ -74,15 +73,16 @@ export class AuthService {
     const login = 'username' in input ? { username: input.username } : { email: input.email };
     const limitKey = ('username' in input ? input.username : input.email).toLowerCase();
     await this.passwordFailures.consume(limitKey);
-    const row = await this.users.findByLogin(login);
-    const ok = await verifyPassword(row?.password_hash ?? (await this.decoyHash), input.password);
-    if (!row || !ok) throw unauthorized('wrong username or password');
+    const found = await this.users.findByLogin(login);
+    const ok = await verifyPassword(found?.passwordHash ?? (await this.decoyHash), input.password);
+    if (!found || !ok) throw unauthorized('wrong username or password');
     await this.passwordFailures.refund(limitKey);
-    return { token: await this.issue(row), user: await this.userViews.me(row) };
+    const { account } = found;
+    return { token: await this.issue(account), user: await this.userViews.me(account) };
   }
 
   /** The user behind a token; see `session`. */
-  async authenticate(token: string | undefined): Promise<UserRow> {
+  async authenticate(token: string | undefined): Promise<Account> {
     return (await this.session(token)).user;
   }
 
@@ -114,32 +114,36 @@ export class AuthService {
     if (!/^[0-9a-f-]{36}$/i.test(claims.sub) || !Number.isSafeInteger(claims.ver)) {
       throw invalidToken();
     }
-    const row = await this.tokens.session(claims.sub, claims.jti);
-    if (!row || row.revoked || row.deleted_at || row.token_version !== claims.ver) {
+    const found = await this.tokens.session(claims.sub, claims.jti);
+    if (
+      !found ||
+      found.revoked ||
+      found.account.deletedAt ||
+      found.account.tokenVersion !== claims.ver
+    ) {
       throw invalidToken();
     }
-    const { revoked: _revoked, ...user } = row;
-    return { user, tokenId: claims.jti, expiresAt: new Date(claims.exp * 1000) };
+    return { user: found.account, tokenId: claims.jti, expiresAt: new Date(claims.exp * 1000) };
   }
 
-  async updateMe(user: UserRow, displayName: string): Promise<Me> {
-    const row = await this.users.updateDisplayName(user.id, displayName);
-    if (!row) throw invalidToken();
-    return this.userViews.me(row);
+  async updateMe(user: Account, displayName: string): Promise<Me> {
+    const updated = await this.users.updateDisplayName(user.id, displayName);
+    if (!updated) throw invalidToken();
+    return this.userViews.me(updated);
   }
 
   /** A fresh token for the caller; every earlier one, and its sockets, ends. */
-  async changePassword(user: UserRow, input: ChangePasswordRequest): Promise<string> {
+  async changePassword(user: Account, input: ChangePasswordRequest): Promise<string> {
     await this.confirmPassword(user, input.currentPassword);
     assertAcceptablePassword(input.newPassword, user.username, 'newPassword');
-    const row = await this.users.setPassword(user.id, await hashPassword(input.newPassword));
-    if (!row) throw invalidToken();
+    const updated = await this.users.setPassword(user.id, await hashPassword(input.newPassword));
+    if (!updated) throw invalidToken();
     this.events.publish({ type: 'SessionsRevoked', userId: user.id });
-    return this.issue(row);
+    return this.issue(updated);
   }
 
   /** Sign out everywhere: every token of the user, and every socket, ends. */
-  async logoutAll(user: UserRow): Promise<void> {
+  async logoutAll(user: Account): Promise<void> {
     await this.users.bumpTokenVersion(user.id);
     this.events.publish({ type: 'SessionsRevoked', userId: user.id });
   }
@@ -155,23 +159,28 @@ export class AuthService {
   }
 
   /** The row stays (see UsersRepository.markDeleted); sign-in and every token end. */
-  async deleteAccount(user: UserRow, password: string): Promise<void> {
+  async deleteAccount(user: Account, password: string): Promise<void> {
     await this.confirmPassword(user, password);
     if (!(await this.users.markDeleted(user.id))) throw invalidToken();
     this.events.publish({ type: 'SessionsRevoked', userId: user.id });
   }
 
-  /** A borrowed session is not enough to change the account: the password is asked again. */
-  private async confirmPassword(user: UserRow, password: string): Promise<void> {
+  /**
+   * A borrowed session is not enough to change the account: the password is asked again. An
+   * account deleted since the request's token was checked has no password left to confirm.
+   */
+  private async confirmPassword(user: Account, password: string): Promise<void> {
     const key = user.username.toLowerCase();
     await this.passwordFailures.consume(key);
-    if (!(await verifyPassword(user.password_hash, password))) throw unauthorized('wrong password');
+    const passwordHash = await this.users.passwordHash(user.id);
+    if (passwordHash === undefined) throw invalidToken();
+    if (!(await verifyPassword(passwordHash, password))) throw unauthorized('wrong password');
     await this.passwordFailures.refund(key);
   }
 
-  private issue(user: Pick<UserRow, 'id' | 'token_version'>): Promise<string> {
+  private issue(user: Pick<Account, 'id' | 'tokenVersion'>): Promise<string> {
     return (
-      new SignJWT({ ver: user.token_version })
+      new SignJWT({ ver: user.tokenVersion })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(user.id)
         // Names this one token, so that signing it out (and its sockets) leaves the others be.

@@ -9,11 +9,7 @@ import type {
 import type { ChatRow } from '../db/schema.js';
 import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
-import type {
-  ChatListKey,
-  ChatsRepository,
-  ParticipantRecord,
-} from '../repositories/chats.repository.js';
+import type { ChatListKey, ChatsRepository } from '../repositories/chats.repository.js';
 import { iso, isoOrNull } from '../repositories/mappers.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
@@ -25,6 +21,7 @@ import {
   type AccessPolicy,
 } from './access.js';
 import type { DomainEvents } from './events.js';
+import type { ChatParticipant } from './models.js';
 import type { RateLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
@@ -180,13 +177,18 @@ export class ChatsService {
     }
     if (!(await this.chats.removeParticipant(chatId, userId))) throw notFound('participant');
     this.events.publish({ type: 'MembershipChanged', chatId, added: [], removed: [userId] });
-    this.events.publish({ type: 'ChatChanged', chatId, views: await this.views(chatId), added: [] });
+    this.events.publish({
+      type: 'ChatChanged',
+      chatId,
+      views: await this.views(chatId),
+      added: [],
+    });
   }
 
   private async requireUsers(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     // A deleted account keeps its row for its messages' sake, but no one can bring it into a chat.
-    const found = (await this.users.findByIds(ids)).filter((u) => u.deleted_at === null);
+    const found = (await this.users.findByIds(ids)).filter((u) => u.deletedAt === null);
     if (found.length !== new Set(ids).size) throw notFound('user');
   }
 
@@ -230,10 +232,10 @@ export class ChatsService {
     const records = await this.chats.participants(chatIds);
     const presented = await this.userViews.present(records);
     const byChat = new Map<string, Participant[]>();
-    for (const { row, ...user } of presented) {
-      const list = byChat.get(row.chat_id) ?? [];
-      list.push(toParticipant(user, row));
-      byChat.set(row.chat_id, list);
+    for (const { record, ...user } of presented) {
+      const list = byChat.get(record.chatId) ?? [];
+      list.push(toParticipant(user, record));
+      byChat.set(record.chatId, list);
     }
     return byChat;
   }
@@ -264,14 +266,14 @@ function decodeCursor(cursor: string): ChatListKey {
 
 function toParticipant(
   user: Omit<Participant, 'role' | 'joined_at' | 'last_read_seq' | 'last_read_at'>,
-  r: ParticipantRecord,
+  p: ChatParticipant,
 ): Participant {
   return {
     ...user,
-    role: r.role,
-    joined_at: iso(r.joined_at),
-    last_read_seq: r.last_read_seq,
-    last_read_at: isoOrNull(r.last_read_at),
+    role: p.role,
+    joined_at: iso(p.joinedAt),
+    last_read_seq: p.lastReadSeq,
+    last_read_at: isoOrNull(p.lastReadAt),
   };
 }
 

@@ -1,19 +1,19 @@
 import type { Me, User, UserSummary } from '@parley/protocol';
-import type { UserRow } from '../db/schema.js';
 import { notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type { ChatsRepository } from '../repositories/chats.repository.js';
 import { iso, isoOrNull } from '../repositories/mappers.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
+import type { Account } from './models.js';
 import type { PresenceStore } from './ports.js';
 
 const SEARCH_LIMIT = 20;
 
-export const toSummary = (row: UserRow): UserSummary => ({
-  id: row.id,
-  username: row.username,
-  display_name: row.display_name,
-  avatar_url: row.avatar_url,
+export const toSummary = (account: Account): UserSummary => ({
+  id: account.id,
+  username: account.username,
+  display_name: account.displayName,
+  avatar_url: account.avatarUrl,
 });
 
 /**
@@ -32,35 +32,40 @@ export class UsersService {
    * Chat participants with live presence. Only for a chat's views: everyone who sees one shares
    * that chat with every participant, so all of them are contacts.
    */
-  async present<R extends UserRow>(rows: readonly R[]): Promise<(User & { row: R })[]> {
-    const online = await this.presence.onlineAmong(rows.map((r) => r.id));
-    return rows.map((row) => ({ ...toUser(row, online.has(row.id)), row }));
+  async present<R extends { account: Account }>(
+    records: readonly R[],
+  ): Promise<(User & { record: R })[]> {
+    const online = await this.presence.onlineAmong(records.map((r) => r.account.id));
+    return records.map((record) => ({
+      ...toUser(record.account, online.has(record.account.id)),
+      record,
+    }));
   }
 
   /** These users as `viewerId` may see them: one query tells contacts from strangers. */
-  async presentTo(viewerId: string, rows: readonly UserRow[]): Promise<User[]> {
-    const ids = rows.map((r) => r.id);
+  async presentTo(viewerId: string, accounts: readonly Account[]): Promise<User[]> {
+    const ids = accounts.map((a) => a.id);
     const [contacts, online] = await Promise.all([
       this.chats.sharingAChatWith(viewerId, ids),
       this.presence.onlineAmong(ids),
     ]);
-    return rows.map((row) =>
-      row.id === viewerId || contacts.has(row.id)
-        ? toUser(row, online.has(row.id))
-        : { ...toUser(row, false), status: null, last_seen_at: null },
+    return accounts.map((account) =>
+      account.id === viewerId || contacts.has(account.id)
+        ? toUser(account, online.has(account.id))
+        : { ...toUser(account, false), status: null, last_seen_at: null },
     );
   }
 
   /** The user as they see themself: with email. */
-  async me(row: UserRow): Promise<Me> {
-    const online = await this.presence.onlineAmong([row.id]);
-    return { ...toUser(row, online.has(row.id)), email: row.email };
+  async me(account: Account): Promise<Me> {
+    const online = await this.presence.onlineAmong([account.id]);
+    return { ...toUser(account, online.has(account.id)), email: account.email };
   }
 
   async get(userId: string, viewerId: string): Promise<User> {
-    const row = await this.users.findById(userId);
-    if (!row) throw notFound('user');
-    const [user] = await this.presentTo(viewerId, [row]);
+    const account = await this.users.findById(userId);
+    if (!account) throw notFound('user');
+    const [user] = await this.presentTo(viewerId, [account]);
     if (!user) throw notFound('user');
     return user;
   }
@@ -93,11 +98,11 @@ export class UsersService {
   }
 }
 
-function toUser(row: UserRow, online: boolean): User {
+function toUser(account: Account, online: boolean): User {
   return {
-    ...toSummary(row),
+    ...toSummary(account),
     status: online ? 'online' : 'offline',
-    last_seen_at: isoOrNull(row.last_seen_at),
-    created_at: iso(row.created_at),
+    last_seen_at: isoOrNull(account.lastSeenAt),
+    created_at: iso(account.createdAt),
   };
 }
