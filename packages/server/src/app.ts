@@ -25,6 +25,7 @@ import { announceListening } from './logger.js';
 import { originAllowed } from './origin.js';
 import { socketDelivery } from './realtime/delivery.js';
 import { attachGateway, createSocketServer } from './realtime/gateway.js';
+import { guardRecovery } from './realtime/recovery.js';
 import type { ParleyServer } from './realtime/types.js';
 import type { RedisScale } from './scale/redis.js';
 import { inProcessState } from './services/in-process.js';
@@ -70,13 +71,19 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
     checkpointIntervalMs: config.checkpointIntervalMs,
   });
   let redis: RedisScale | undefined;
+  // Presence that Redis lost (a restart) and this process put back is announced again, once the
+  // services that announce exist.
+  const restored = { announce: (_userIds: string[]) => {} };
   try {
     if (config.redisUrl) {
       // Loaded only when asked for: one process on the embedded database never pays for it.
       const { connectRedis } = await import('./scale/redis.js');
-      redis = await connectRedis(config.redisUrl, log, { typingTimeoutMs: config.typingTimeoutMs });
+      redis = await connectRedis(config.redisUrl, log, {
+        typingTimeoutMs: config.typingTimeoutMs,
+        onPresenceRestored: (userIds) => restored.announce(userIds),
+      });
     }
-    return await assemble(config, log, database, redis);
+    return await assemble(config, log, database, redis, restored);
   } catch (err) {
     await redis?.close();
     await database.close();
@@ -89,6 +96,7 @@ async function assemble(
   log: Logger,
   database: Database,
   redis: RedisScale | undefined,
+  restored: { announce: (userIds: string[]) => void },
 ): Promise<ParleyApp> {
   const lifecycle = new Lifecycle();
   const loggerInstance: FastifyBaseLogger = log;
@@ -122,9 +130,27 @@ async function assemble(
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
   const services = createServices(database.db, config, socketDelivery(io), state, log);
+  if (redis) {
+    guardRecovery(io, (data) =>
+      services.auth.resumable({
+        userId: data.user.id,
+        tokenId: data.tokenId,
+        tokenVersion: data.tokenVersion,
+        membershipVersion: data.membershipVersion,
+        expiresAt: data.expiresAt,
+      }),
+    );
+  }
+  restored.announce = (userIds) => {
+    services.presence
+      .restored(userIds)
+      .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+  };
   const sweeper = redis
     ? setInterval(() => {
-        services.presence.sweep().catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
+        services.presence
+          .sweep()
+          .catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
       }, SWEEP_INTERVAL_MS).unref()
     : undefined;
 
@@ -227,7 +253,6 @@ async function assemble(
       await lifecycle.drain(Math.max(0, budget - Date.now()));
       await services.presence.flush();
       await state.close();
-      await redis?.close();
       await database.close();
     })());
 

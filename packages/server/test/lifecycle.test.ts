@@ -229,13 +229,12 @@ describe('refusing to start', () => {
     return { ...result, output: result.stderr + result.stdout, dataDir };
   };
 
-  it('refuses REDIS_URL: several nodes are not supported yet', async () => {
+  it('refuses REDIS_URL with the embedded database, saying why', async () => {
     const result = await refusal({ REDIS_URL: 'redis://127.0.0.1:6379' });
     expect(result.listened).toBe(false);
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull();
-    expect(result.output).toMatch(/several nodes are not supported/i);
-    expect(result.output).toContain('REDIS_URL');
+    expect(result.output).toContain('REDIS_URL needs DATABASE_URL');
   });
 
   it('refuses NODE_ENV=production without JWT_SECRET, and generates none', async () => {

@@ -125,7 +125,10 @@ describe('presence is for contacts only', () => {
     expect(await viaSearch(viewer, target)).toEqual(hidden);
     expect(await viaGet(viewer, target)).toEqual(hidden);
     socket.disconnect();
-    await expect.poll(async () => (await viaGet(target, target)).last_seen_at).not.toBeNull();
+    // Offline, and last seen, once the presence grace (1 s) has passed.
+    await expect
+      .poll(async () => (await viaGet(target, target)).last_seen_at, { timeout: 5000 })
+      .not.toBeNull();
     expect(await viaGet(viewer, target)).toEqual(hidden);
 
     // The user themself sees their own.

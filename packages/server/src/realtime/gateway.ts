@@ -12,6 +12,7 @@ import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
+import { RECOVERY_WINDOW_MS } from './recovery.js';
 import { syncChatRooms } from './rooms.js';
 import type { ParleyServer, ParleySocket } from './types.js';
 
@@ -40,6 +41,14 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
       callback(null, originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)),
     cors: { origin: [...config.corsOrigins], credentials: true },
     wsEngine: FairWebSocketServer,
+    // Across processes (REDIS_URL), a reconnect inside the window gets its missed packets from
+    // the Redis stream; the handshake middleware runs again all the same (see recovery.ts).
+    ...(config.redisUrl && {
+      connectionStateRecovery: {
+        maxDisconnectionDuration: RECOVERY_WINDOW_MS,
+        skipMiddlewares: false,
+      },
+    }),
   });
   return io;
 }
@@ -77,6 +86,7 @@ export function attachGateway(
         socket.data.user = toSummary(user);
         socket.data.expiresAt = expiresAt;
         socket.data.tokenId = tokenId;
+        socket.data.tokenVersion = user.tokenVersion;
         // The rooms are joined before the client hears it is connected, so that nothing sent
         // after its `connect` is missed. Membership moves during the handshake skip this socket
         // (it is not connected yet): the version read with the chats tells the connection handler.

@@ -11,6 +11,8 @@ export interface SocketData {
   expiresAt: Date;
   /** The handshake token's `jti`: the socket sits in its `session:` room. */
   tokenId: string;
+  /** The token version the handshake token was issued under (see recovery.ts). */
+  tokenVersion: number;
   /** The user's membership version when the handshake read their chats. */
   membershipVersion: number;
 }

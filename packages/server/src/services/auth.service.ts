@@ -126,6 +126,29 @@ export class AuthService {
     return { user: found.account, tokenId: claims.jti, expiresAt: new Date(claims.exp * 1000) };
   }
 
+  /**
+   * Whether a socket's earlier session may be resumed as it was (connection state recovery): its
+   * token still valid (not signed out or expired, the same token version) and its user's
+   * memberships unchanged since, so that nothing replayed reaches someone it no longer should.
+   */
+  async resumable(earlier: {
+    userId: string;
+    tokenId: string;
+    tokenVersion: number;
+    membershipVersion: number;
+    expiresAt: Date;
+  }): Promise<boolean> {
+    if (new Date(earlier.expiresAt).getTime() <= Date.now()) return false;
+    const found = await this.tokens.session(earlier.userId, earlier.tokenId);
+    return (
+      !!found &&
+      !found.revoked &&
+      !found.account.deletedAt &&
+      found.account.tokenVersion === earlier.tokenVersion &&
+      found.account.membershipVersion === earlier.membershipVersion
+    );
+  }
+
   async updateMe(user: Account, displayName: string): Promise<Me> {
     const updated = await this.users.updateDisplayName(user.id, displayName);
     if (!updated) throw invalidToken();

@@ -9,7 +9,12 @@ export type DomainEvent =
   | { type: 'MessageCreated'; message: Message }
   | { type: 'MessageRead'; chatId: string; messageId: string; userId: string; seq: number }
   /** Users who joined or left the chat's membership (their sockets must follow). */
-  | { type: 'MembershipChanged'; chatId: string; added: readonly string[]; removed: readonly string[] }
+  | {
+      type: 'MembershipChanged';
+      chatId: string;
+      added: readonly string[];
+      removed: readonly string[];
+    }
   /**
    * The chat as each participant now sees it (`views`, by user id); `added` are the participants
    * who learn of it for the first time. An added user missing from `views` was removed meanwhile.

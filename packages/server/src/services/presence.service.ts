@@ -52,7 +52,9 @@ export class PresenceService {
       if (!(await this.store.disconnect(userId, socketId))) return;
       clearTimeout(this.graces.get(userId)?.timer);
       const timer = setTimeout(() => {
-        this.settle(userId).catch((err: unknown) => this.log.error({ err }, 'presence update failed'));
+        this.settle(userId).catch((err: unknown) =>
+          this.log.error({ err }, 'presence update failed'),
+        );
       }, this.graceMs);
       timer.unref();
       this.graces.set(userId, { timer, since: new Date() });
@@ -67,6 +69,14 @@ export class PresenceService {
     for (const userId of await this.store.sweep()) {
       await this.inOrder(userId, () => this.announce(userId, 'offline', new Date()));
     }
+  }
+
+  /**
+   * Users whose sockets this process registered again after Redis lost them (a restart): the
+   * processes that asked Redis meanwhile saw them offline, so they are announced online again.
+   */
+  async restored(userIds: readonly string[]): Promise<void> {
+    await Promise.all(userIds.map((id) => this.inOrder(id, () => this.announce(id, 'online'))));
   }
 
   /** Shutdown: every grace under way ends now, so last-seen times are written before the close. */
