@@ -80,6 +80,7 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
       const { connectRedis } = await import('./scale/redis.js');
       redis = await connectRedis(config.redisUrl, log, {
         typingTimeoutMs: config.typingTimeoutMs,
+        prefix: config.redisPrefix,
         onPresenceRestored: (userIds) => restored.announce(userIds),
       });
     }

@@ -11,6 +11,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key, stream and channel: deployments (or test runs) sharing a Redis. */
+  readonly redisPrefix: string;
   readonly jwtSecret: string;
   readonly jwtTtlSeconds: number;
   readonly corsOrigins: readonly string[];
@@ -56,6 +58,11 @@ const Env = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /** Deployments (or test runs) sharing one Redis keep apart by this prefix. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, 'must be 1 to 64 of a-z A-Z 0-9 _ . : -')
+    .default('parley:'),
   JWT_SECRET: z
     .string()
     .refine((s) => Buffer.byteLength(s) >= 32, 'must be at least 32 bytes')
@@ -112,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     jwtSecret,
     jwtTtlSeconds: e.JWT_TTL,
     corsOrigins: Object.freeze(

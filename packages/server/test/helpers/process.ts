@@ -24,6 +24,7 @@ const PARLEY_VARS = [
   'DATABASE_URL',
   'DATA_DIR',
   'REDIS_URL',
+  'REDIS_PREFIX',
   'JWT_SECRET',
   'JWT_TTL',
   'CORS_ORIGINS',

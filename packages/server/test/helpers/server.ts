@@ -18,6 +18,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: undefined,
     dataDir: 'memory://',
     redisUrl: undefined,
+    redisPrefix: `parley-test-${randomBytes(4).toString('hex')}:`,
     jwtSecret: randomBytes(32).toString('hex'),
     jwtTtlSeconds: 3600,
     corsOrigins: [],
