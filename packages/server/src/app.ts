@@ -244,15 +244,19 @@ async function assemble(
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
       clearInterval(sweeper);
-      services.typing.clear();
       io.local.disconnectSockets(true);
       io.engine.close();
       // Not io.close(): it waits on the HTTP server, whose keep-alive connections Fastify's
       // close() drops below.
       await http.close();
-      // Presence writes started by the disconnects above; graces end now, not after the close.
+      // Presence and typing updates started by the disconnects above (the others hear
+      // `typing:stop` for this process's typists).
       await lifecycle.drain(Math.max(0, budget - Date.now()));
-      await services.presence.flush();
+      services.typing.clear();
+      // Alone, the graces under way end now, so that last-seen times are written. With other
+      // processes, users who reconnect to them within the grace must not flap: Redis keeps them
+      // pending and the others settle whoever does not come back.
+      if (!redis) await services.presence.flush();
       await state.close();
       await database.close();
     })());

@@ -54,9 +54,10 @@ const Env = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  // Never echoed back in a message: the URL may carry a password.
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .refine((u) => /^rediss?:\/\//.test(u) && URL.canParse(u), 'must be a valid redis:// URL')
     .optional(),
   /** Deployments (or test runs) sharing one Redis keep apart by this prefix. */
   REDIS_PREFIX: z

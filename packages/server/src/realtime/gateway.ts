@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { WebSocketServer, type ServerOptions } from 'ws';
-import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
+import { isChatRoom, sessionRoom, userRoom } from '@parley/protocol';
 import type { Config } from '../config.js';
 import { errorBody } from '../errors.js';
 import { originAllowed } from '../origin.js';
@@ -13,7 +13,7 @@ import { registerTypingHandlers } from './handlers/typing.handlers.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
-import { syncChatRooms } from './rooms.js';
+import { joinOnlyChats, syncChatRooms } from './rooms.js';
 import type { ParleyServer, ParleySocket } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -90,10 +90,15 @@ export function attachGateway(
         // The rooms are joined before the client hears it is connected, so that nothing sent
         // after its `connect` is missed. Membership moves during the handshake skip this socket
         // (it is not connected yet): the version read with the chats tells the connection handler.
+        // A recovered session (REDIS_URL) comes back with its former rooms: only the ones this
+        // token and these memberships give are kept.
+        for (const room of socket.rooms) {
+          if (room !== socket.id && !isChatRoom(room)) void socket.leave(room);
+        }
         await socket.join([userRoom(user.id), sessionRoom(tokenId)]);
         const { version, chatIds } = await services.chats.membershipOf(user.id);
         socket.data.membershipVersion = version;
-        await socket.join(chatIds.map(chatRoom));
+        joinOnlyChats(socket, chatIds);
         next();
       } catch (err) {
         if (placeOf) releasePlace(placeOf, socket.id);

@@ -1,4 +1,4 @@
-import { chatRoom } from '@parley/protocol';
+import { chatRoom, isChatRoom } from '@parley/protocol';
 import type { ParleySocket } from './types.js';
 
 /** A user's chats, and the membership version they were read under (one snapshot). */
@@ -21,13 +21,17 @@ export async function syncChatRooms(
   for (;;) {
     const { version, chatIds } = await read();
     if (socket.disconnected) return;
-    const wanted = new Set(chatIds.map(chatRoom));
-    for (const room of socket.rooms) {
-      if (room.startsWith(chatRoom('')) && !wanted.has(room as `chat:${string}`)) {
-        void socket.leave(room);
-      }
-    }
-    void socket.join([...wanted]);
+    joinOnlyChats(socket, chatIds);
+    socket.data.membershipVersion = version;
     if ((await currentVersion()) === version) return;
   }
+}
+
+/** Puts the socket in the rooms of exactly these chats, out of any other chat's room. */
+export function joinOnlyChats(socket: ParleySocket, chatIds: readonly string[]): void {
+  const wanted = new Set(chatIds.map(chatRoom));
+  for (const room of socket.rooms) {
+    if (isChatRoom(room) && !wanted.has(room)) void socket.leave(room);
+  }
+  void socket.join([...wanted]);
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Role } from '@parley/protocol';
 import type { ChatRow, DB } from '../db/schema.js';
-import type { ChatParticipant } from '../services/models.js';
+import type { ChatParticipant, ChatRecord } from '../services/models.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 
 /** Where a page of the chat list ends: the last chat's exact updated_at (ISO text) and id. */
@@ -81,8 +81,13 @@ export class ChatsRepository {
     return row?.membership_version ?? 0;
   }
 
-  findById(chatId: string): Promise<ChatRow | undefined> {
-    return this.db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
+  async findById(chatId: string): Promise<ChatRecord | undefined> {
+    const row = await this.db
+      .selectFrom('chats')
+      .selectAll()
+      .where('id', '=', chatId)
+      .executeTakeFirst();
+    return row && toChatRecord(row);
   }
 
   /**
@@ -90,11 +95,11 @@ export class ChatsRepository {
    * descending. `activity_key` is updated_at to the microsecond, as text: a JS Date keeps only
    * milliseconds, and a cursor rounded to them would skip chats within the same millisecond.
    */
-  listForUser(
+  async listForUser(
     userId: string,
     limit: number,
     after: ChatListKey | null,
-  ): Promise<(ChatRow & { activity_key: string })[]> {
+  ): Promise<(ChatRecord & { activityKey: string })[]> {
     let query = this.db
       .selectFrom('chats as c')
       .innerJoin('chat_participants as p', 'p.chat_id', 'c.id')
@@ -110,7 +115,12 @@ export class ChatsRepository {
         sql<boolean>`(c.updated_at, c.id) < (${after.updatedAt}::timestamptz, ${after.id}::uuid)`,
       );
     }
-    return query.orderBy('c.updated_at', 'desc').orderBy('c.id', 'desc').limit(limit).execute();
+    const rows = await query
+      .orderBy('c.updated_at', 'desc')
+      .orderBy('c.id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ ...toChatRecord(row), activityKey: row.activity_key }));
   }
 
   /** Of `userIds`, those who share at least one chat with `viewerId`: one query for a set. */
@@ -295,6 +305,15 @@ export class ChatsRepository {
 }
 
 const directKey = (a: string, b: string): string => [a, b].sort().join(':');
+
+const toChatRecord = (row: ChatRow): ChatRecord => ({
+  id: row.id,
+  type: row.type,
+  name: row.name,
+  createdBy: row.created_by,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
 
 /**
  * In the transaction that changes these users' memberships: see `membershipOf`. The rows are

@@ -3,9 +3,7 @@ import type { UserRow } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 
 /** Both drivers give Date for timestamptz; the wire wants ISO 8601 in UTC. */
-export const iso = (d: Date | string): string =>
-  (typeof d === 'string' ? new Date(d) : d).toISOString();
-export const isoOrNull = (d: Date | string | null): string | null => (d === null ? null : iso(d));
+import { iso, isoOrNull } from '../time.js';
 
 /**
  * The users columns an Account is made of: every one but the password hash, which repositories

@@ -81,11 +81,6 @@ export class AuthService {
     return { token: await this.issue(account), user: await this.userViews.me(account) };
   }
 
-  /** The user behind a token; see `session`. */
-  async authenticate(token: string | undefined): Promise<Account> {
-    return (await this.session(token)).user;
-  }
-
   /**
    * Refuses expired, malformed and wrongly signed tokens, and those whose user is gone or
    * deleted, whose version the user has moved past (password change, sign out everywhere), or

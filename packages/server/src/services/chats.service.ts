@@ -6,11 +6,10 @@ import type {
   Message,
   Participant,
 } from '@parley/protocol';
-import type { ChatRow } from '../db/schema.js';
 import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type { ChatListKey, ChatsRepository } from '../repositories/chats.repository.js';
-import { iso, isoOrNull } from '../repositories/mappers.js';
+import { iso, isoOrNull } from '../time.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import {
@@ -21,7 +20,7 @@ import {
   type AccessPolicy,
 } from './access.js';
 import type { DomainEvents } from './events.js';
-import type { ChatParticipant } from './models.js';
+import type { ChatParticipant, ChatRecord } from './models.js';
 import type { RateLimiter } from './ports.js';
 import type { UsersService } from './users.service.js';
 
@@ -72,7 +71,7 @@ export class ChatsService {
       ),
       next_cursor:
         found.length > query.limit && last
-          ? encodeCursor({ updatedAt: last.activity_key, id: last.id })
+          ? encodeCursor({ updatedAt: last.activityKey, id: last.id })
           : null,
     };
   }
@@ -278,7 +277,7 @@ function toParticipant(
 }
 
 function toChat(
-  row: ChatRow,
+  row: ChatRecord,
   participants: Participant[],
   last: Message | null,
   unread: number,
@@ -287,9 +286,9 @@ function toChat(
     id: row.id,
     type: row.type,
     name: row.name,
-    created_by: row.created_by,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
+    created_by: row.createdBy,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
     participants,
     last_message: last,
     unread_count: unread,

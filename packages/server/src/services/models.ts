@@ -30,3 +30,13 @@ export interface ChatParticipant {
   lastReadAt: Date | null;
   account: Account;
 }
+
+/** A chat's own fields, without its participants or messages. */
+export interface ChatRecord {
+  id: string;
+  type: 'direct' | 'group';
+  name: string | null;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -119,6 +119,11 @@ export class PresenceService {
       status,
       lastSeenAt: lastSeen.toISOString(),
     });
+    // Another process may have announced the user online after our transition but before our
+    // publish (its queries were quicker): whoever is online now is said so last.
+    if ((await this.store.onlineAmong([userId])).has(userId)) {
+      this.events.publish({ type: 'PresenceChanged', userId, contactIds, status: 'online' });
+    }
   }
 
   private inOrder(userId: string, work: () => Promise<void>): Promise<void> {

@@ -8,8 +8,11 @@ export interface Typist {
   socketId: string;
   /** Still connected: a socket gone while its membership was read starts nothing. */
   isLive(): boolean;
-  /** Sits in the chat's room, where only participants are: a removal takes its sockets out. */
-  inChatRoom(chatId: string): boolean;
+  /**
+   * Known, without a query, to be a participant there still (the transport knows: a removal
+   * takes the user's connections out of the chat's delivery at once).
+   */
+  knownParticipant(chatId: string): boolean;
 }
 
 /**
@@ -27,8 +30,11 @@ export class TypingService {
     const { user, socketId } = typist;
     const expire = () => this.stopped(chatId, user.id);
     // A repeat while the indicator lasts only pushes its expiry back: no query, no event.
-    // (Still in the room: a participant removed meanwhile is refused below.)
-    if (typist.inChatRoom(chatId) && (await this.store.renew(chatId, user.id, socketId, expire))) {
+    // (Known a participant: one removed meanwhile is refused below.)
+    if (
+      typist.knownParticipant(chatId) &&
+      (await this.store.renew(chatId, user.id, socketId, expire))
+    ) {
       return;
     }
     const { silenced } = await this.access.participant(chatId, user.id);
@@ -50,8 +56,8 @@ export class TypingService {
   /** Only a user who was typing there is announced as stopped. */
   async stop(chatId: string, typist: Typist): Promise<void> {
     const userId = typist.user.id;
-    // In the chat's room the socket is a participant already: no query to know it may stop.
-    if (!typist.inChatRoom(chatId)) await this.access.participant(chatId, userId);
+    // Known to be a participant already: no query to know it may stop.
+    if (!typist.knownParticipant(chatId)) await this.access.participant(chatId, userId);
     if (await this.store.stop(chatId, userId)) this.stopped(chatId, userId);
   }
 

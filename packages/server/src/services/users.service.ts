@@ -2,7 +2,7 @@ import type { Me, User, UserSummary } from '@parley/protocol';
 import { notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type { ChatsRepository } from '../repositories/chats.repository.js';
-import { iso, isoOrNull } from '../repositories/mappers.js';
+import { iso, isoOrNull } from '../time.js';
 import type { UsersRepository } from '../repositories/users.repository.js';
 import type { Account } from './models.js';
 import type { PresenceStore } from './ports.js';

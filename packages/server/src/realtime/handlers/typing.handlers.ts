@@ -13,7 +13,8 @@ export function registerTypingHandlers(
     user: socket.data.user,
     socketId: socket.id,
     isLive: () => socket.connected,
-    inChatRoom: (chatId) => socket.rooms.has(chatRoom(chatId)),
+    // In the chat's room: only participants are there, and a removal takes the sockets out.
+    knownParticipant: (chatId) => socket.rooms.has(chatRoom(chatId)),
   };
 
   handle(socket, ctx, 'typing:start', async ({ chatId }) => {
