@@ -330,7 +330,8 @@ describe('a socket that disconnects in the middle of a flood', () => {
 describe('the handlers of one socket (a server of its own, RATE_LIMIT_EVENTS=0)', () => {
   let own: TestServer;
   beforeAll(async () => {
-    own = await startServer({ rateLimitEvents: 0 });
+    // One node: the tests hold its services and look at its server-side socket.
+    own = await startServer({ rateLimitEvents: 0 }, { nodes: 1 });
   });
   afterAll(() => own.close());
 

@@ -202,7 +202,8 @@ describe('a database outage', () => {
     const broken = await startServer();
     try {
       const user = await registerUser(broken.url);
-      await broken.app.database.close();
+      // PostgreSQL gone for every node, as an outage is.
+      await Promise.all(broken.nodes.map((node) => node.database.close()));
       const res = await user.api.get<ErrorResponse>('/chats');
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('unavailable');

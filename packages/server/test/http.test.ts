@@ -147,7 +147,9 @@ describe('conventions', () => {
 
   it('GET /api/health answers 200 { status: "ok" } without auth', async () => {
     const res = await api(server.url).get('/health');
-    expect(res).toEqual({ status: 200, body: { status: 'ok' } });
+    // With REDIS_URL it says how Redis is, beside (docs/API.md, docs/SCALING.md).
+    const body = server.config.redisUrl ? { status: 'ok', redis: 'up' } : { status: 'ok' };
+    expect(res).toEqual({ status: 200, body });
   });
 
   it('serves the OpenAPI document without auth, listing the contract’s paths', async () => {
@@ -184,9 +186,11 @@ describe('conventions', () => {
     await alice.api.post(`/chats/${chat.id}/messages`, { content: 'one' });
     await alice.api.post(`/chats/${chat.id}/messages`, { content: 'two' });
     const a = await connect(server.url, alice.token);
-    a.disconnect(); // so alice has a last_seen_at
+    a.disconnect(); // so alice has a last_seen_at, once the presence grace is over
     await expect
-      .poll(async () => (await bob.api.get<User>(`/users/${alice.user.id}`)).body.last_seen_at)
+      .poll(async () => (await bob.api.get<User>(`/users/${alice.user.id}`)).body.last_seen_at, {
+        timeout: 5000,
+      })
       .toMatch(ISO_UTC);
 
     const isInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v);
@@ -533,7 +537,8 @@ describe('GET /api/health when the database is gone', () => {
   it('answers 503 unavailable in the error shape', async () => {
     const broken = await startServer();
     try {
-      await broken.app.database.close();
+      // PostgreSQL gone for every node, as an outage is.
+      await Promise.all(broken.nodes.map((node) => node.database.close()));
       const res = await api(broken.url).get<ErrorResponse>('/health');
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('unavailable');

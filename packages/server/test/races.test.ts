@@ -16,6 +16,9 @@ import { startServer, type TestServer } from './helpers/server.js';
 
 // Membership changes that land while a socket is between two steps of its own. Each test holds
 // one step back (the real service call, delayed: no fake data) to open the window every time.
+// The step is held on the first node, so the held socket connects to that node itself
+// (`heldNode()`); everything else goes through `server.url`: with several nodes, the racing
+// change lands on any of them.
 
 let server: TestServer;
 beforeAll(async () => {
@@ -23,6 +26,9 @@ beforeAll(async () => {
 });
 afterEach(() => closeSockets());
 afterAll(() => server.close());
+
+/** The URL of the node whose services holdFirstCall() wraps. */
+const heldNode = () => server.nodeUrls[0] ?? server.url;
 
 /** A promise and the function that resolves it. */
 function gate(): { open: () => void; opened: Promise<void> } {
@@ -37,8 +43,7 @@ function gate(): { open: () => void; opened: Promise<void> } {
  * `reached` resolves when that call has its answer.
  */
 function holdFirstCall(name: 'membershipOf' | 'participant', hold: Promise<void>) {
-  const target =
-    name === 'membershipOf' ? server.app.services.chats : server.app.services.access;
+  const target = name === 'membershipOf' ? server.app.services.chats : server.app.services.access;
   const chats = target as unknown as Record<string, (...args: never[]) => Promise<unknown>>;
   const original = (chats[name] as (...args: never[]) => Promise<unknown>).bind(target);
   const reached = gate();
@@ -60,7 +65,7 @@ function holdFirstCall(name: 'membershipOf' | 'participant', hold: Promise<void>
 
 /** Connects without waiting, so the test can act while the handshake is held. */
 function startConnecting(token: string): { socket: ClientSocket; connected: Promise<void> } {
-  const socket: ClientSocket = io(server.url, {
+  const socket: ClientSocket = io(heldNode(), {
     auth: { token },
     transports: ['websocket'],
     reconnection: false,
@@ -155,7 +160,7 @@ describe('chat:join racing a removal', () => {
     const owner = await registerUser(server.url);
     const bob = await registerUser(server.url);
     const group = await createGroup(owner, [bob]);
-    const b = await connect(server.url, bob.token);
+    const b = await connect(heldNode(), bob.token);
     const release = gate();
     const held = holdFirstCall('participant', release.opened);
     try {
@@ -183,7 +188,7 @@ describe('typing:start from a socket that disconnects before it is authorized', 
     const bob = await registerUser(server.url);
     const group = await createGroup(owner, [bob]);
     const o = await connect(server.url, owner.token);
-    const b = await connect(server.url, bob.token);
+    const b = await connect(heldNode(), bob.token);
     const seen = record(o, 'typing:start');
     const release = gate();
     const held = holdFirstCall('participant', release.opened);
@@ -204,7 +209,8 @@ describe('typing:start from a socket that disconnects before it is authorized', 
 
 describe('a shutdown while a request whose client gave up is still writing', () => {
   it('waits for the write before closing the database', async () => {
-    const own = await startServer();
+    // One node: this is one process's shutdown, and the write held is that process's.
+    const own = await startServer({}, { nodes: 1 });
     const alice = await registerUser(own.url);
     const bob = await registerUser(own.url);
     const chat = await createDirect(alice, bob);
