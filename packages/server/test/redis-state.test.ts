@@ -10,6 +10,7 @@ import { Server } from 'socket.io';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
+import type { RedisPresence } from '../src/scale/presence.js';
 import { connectRedis, type RedisScale, type RedisScaleOptions } from '../src/scale/redis.js';
 import { freePort } from './helpers/pg-instance.js';
 
@@ -149,31 +150,46 @@ describe('presence across processes', () => {
     expect(claims.filter(Boolean)).toHaveLength(4);
   });
 
-  it('sweeps a killed process: its users go offline, once, and its places are freed', async () => {
+  it('sweeps a killed process: its users go offline, once, as last seen alive; its places and typing end', async () => {
     const prefix = newPrefix();
     const [a, b] = [await open(prefix), await open(prefix)];
-    const [gone, stays] = ids(2) as [string, string];
+    const [gone, stays, chat] = ids(3) as [string, string, string];
     expect(await a.state.presence.connect(stays, 'a-1')).toBe(true);
 
-    const child = await spawnHolder(prefix, gone, stays);
+    const child = await spawnHolder(prefix, gone, stays, chat);
     expect(await a.state.presence.onlineAmong([gone, stays])).toEqual(new Set([gone, stays]));
     expect(await a.state.presence.claimPlace(gone, 'a-9', 1)).toBe(false); // the child's place
+    const killedAt = Date.now();
     child.kill('SIGKILL');
     await once(child, 'exit');
 
-    const swept: string[] = [];
+    const swept: { userId: string; lastSeenAt: Date }[] = [];
+    const stopped: { chatId: string; userId: string }[] = [];
     await until(async () => {
-      const [fromA, fromB] = await Promise.all([
+      const [fromA, fromB, typingA, typingB] = await Promise.all([
         a.state.presence.sweep(),
         b.state.presence.sweep(),
+        a.state.typing.sweep(),
+        b.state.typing.sweep(),
       ]);
       swept.push(...fromA, ...fromB);
-      return swept.length > 0;
+      stopped.push(...typingA, ...typingB);
+      return swept.length > 0 && stopped.length > 0;
     });
+    const sweptAt = Date.now();
     // Later sweeps find nothing more: each of the dead process's users is told of once.
     await sleep(timings.renewEveryMs * 2);
     swept.push(...(await a.state.presence.sweep()), ...(await b.state.presence.sweep()));
-    expect(swept).toEqual([gone]);
+    stopped.push(...(await a.state.typing.sweep()), ...(await b.state.typing.sweep()));
+    expect(swept.map((s) => s.userId)).toEqual([gone]);
+    // Last seen when the process last renewed its lease, not when it was found dead.
+    const lastSeen = swept[0]!.lastSeenAt.getTime();
+    expect(lastSeen).toBeLessThanOrEqual(killedAt);
+    expect(lastSeen).toBeGreaterThan(killedAt - timings.renewEveryMs * 3);
+    expect(sweptAt - lastSeen).toBeGreaterThanOrEqual(timings.leaseTtlMs);
+    // The indicator the child held ends, announced by one sweeper; a new one is news again.
+    expect(stopped).toEqual([{ chatId: chat, userId: gone }]);
+    expect(await a.state.typing.start(chat, gone, 'a-9', () => {})).toBe(true);
     expect(await b.state.presence.onlineAmong([gone, stays])).toEqual(new Set([stays]));
     expect(await a.state.presence.claimPlace(gone, 'a-9', 1)).toBe(true);
     // The user with a socket elsewhere stays online until that one goes.
@@ -186,37 +202,79 @@ describe('presence across processes', () => {
     const [user] = ids(1) as [string];
     expect(await a.state.presence.connect(user, 'a-1')).toBe(true);
     expect(await a.state.presence.disconnect(user, 'a-1')).toBe(true);
+    const goneAt = Date.now();
     await a.close(); // nobody ever calls settleOffline
-    await until(async () => (await b.state.presence.sweep()).includes(user));
+    let swept: { userId: string; lastSeenAt: Date }[] = [];
+    await until(async () => (swept = await b.state.presence.sweep()).length > 0);
+    expect(swept.map((s) => s.userId)).toEqual([user]);
+    // Last seen when their last socket went.
+    expect(swept[0]!.lastSeenAt.getTime()).toBeLessThanOrEqual(goneAt);
     expect(await b.state.presence.onlineAmong([user])).toEqual(new Set());
+  });
+
+  it('a socket that came back on another process is not removed by the old one', async () => {
+    const prefix = newPrefix();
+    const [a, b] = [await open(prefix), await open(prefix)];
+    const [user] = ids(1) as [string];
+    expect(await a.state.presence.claimPlace(user, 's1', 1)).toBe(true);
+    expect(await a.state.presence.connect(user, 's1')).toBe(true);
+    // Connection state recovery: the same socket id, now on B, before A noticed it left.
+    expect(await b.state.presence.claimPlace(user, 's1', 1)).toBe(true);
+    expect(await b.state.presence.connect(user, 's1')).toBe(false);
+    // A resyncs with s1 still among its sockets, then hears of the disconnect, late.
+    (a.state.presence as RedisPresence).reconnected();
+    await sleep(timings.renewEveryMs * 2);
+    expect(await a.state.presence.disconnect(user, 's1')).toBe(false);
+    await a.state.presence.releasePlace(user, 's1');
+    (a.state.presence as RedisPresence).reconnected();
+    await sleep(timings.renewEveryMs * 2);
+    // The user is still online, s1's place is still taken, and B's disconnect is the last one.
+    expect(await a.state.presence.onlineAmong([user])).toEqual(new Set([user]));
+    expect(await a.state.presence.claimPlace(user, 's2', 1)).toBe(false);
+    expect(await b.state.presence.disconnect(user, 's1')).toBe(true);
   });
 
   it('a clean close deregisters the process without announcing anything', async () => {
     const prefix = newPrefix();
     const [a, b] = [await open(prefix), await open(prefix)];
-    const [user] = ids(1) as [string];
+    const [user, chat] = ids(2) as [string, string];
     expect(await a.state.presence.claimPlace(user, 'a-1', 1)).toBe(true);
     expect(await a.state.presence.connect(user, 'a-1')).toBe(true);
+    expect(await a.state.typing.start(chat, user, 'a-1', () => {})).toBe(true);
     await a.close();
     // Its place is free at once; the user, left without sockets, is settled by a sweep later.
     expect(await b.state.presence.claimPlace(user, 'b-1', 1)).toBe(true);
     expect(await b.state.presence.connect(user, 'b-1')).toBe(false);
     expect(await b.state.presence.disconnect(user, 'b-1')).toBe(true);
     expect(await b.state.presence.settleOffline(user)).toBe(true);
+    // Its typing indicator is ended by a sweep, for the others to hear typing:stop, once.
+    let stopped: { chatId: string; userId: string }[] = [];
+    await until(async () => (stopped = await b.state.typing.sweep()).length > 0);
+    expect(stopped).toEqual([{ chatId: chat, userId: user }]);
+    expect(await b.state.typing.sweep()).toEqual([]);
   });
 });
 
-/** A child process that registers `gone`'s and `stays`'s sockets, then waits to be killed. */
-async function spawnHolder(prefix: string, gone: string, stays: string): Promise<ChildProcess> {
+/**
+ * A child process that registers `gone`'s and `stays`'s sockets and `gone`'s typing in `chat`
+ * (with a typing timeout long enough to outlive the sweep), then waits to be killed.
+ */
+async function spawnHolder(
+  prefix: string,
+  gone: string,
+  stays: string,
+  chat: string,
+): Promise<ChildProcess> {
   const code = `
     import { pino } from 'pino';
     import { connectRedis } from ${JSON.stringify(REDIS_MODULE)};
     const scale = await connectRedis(${JSON.stringify(REDIS_URL)}, pino({ level: 'silent' }),
-      ${JSON.stringify({ ...timings, prefix })});
+      ${JSON.stringify({ ...timings, prefix, typingTimeoutMs: 10_000 })});
     const p = scale.state.presence;
     await p.claimPlace(${JSON.stringify(gone)}, 'child-1', 1);
     await p.connect(${JSON.stringify(gone)}, 'child-1');
     await p.connect(${JSON.stringify(stays)}, 'child-2');
+    await scale.state.typing.start(${JSON.stringify(chat)}, ${JSON.stringify(gone)}, 'child-1', () => {});
     process.stdout.write('ready\\n');
     setInterval(() => {}, 1000);
   `;
@@ -368,35 +426,57 @@ describe('a Redis outage', () => {
     );
   });
 
-  it('rejects or lets through as documented, never crashes, and recovers by itself', async () => {
+  it('rejects, answers alone or lets through as documented, never crashes, and recovers by itself', async () => {
     const redis = await startRedis();
     try {
       const prefix = newPrefix();
       const logA = captureLog();
       const restored: string[] = [];
+      let deliveryRestored = 0;
       const a = await open(prefix, {
         url: redis.url,
         log: logA.log,
+        // Long enough that its timer fires only once Redis is gone.
+        typingTimeoutMs: 1_500,
         onPresenceRestored: (users) => restored.push(...users),
+        onDeliveryRestored: () => deliveryRestored++,
       });
       const b = await open(prefix, { url: redis.url });
       const [ioA, urlA] = await serve(a);
       const [ioB, urlB] = await serve(b);
       const [onA, onB] = [await joinRoom(urlA), await joinRoom(urlB)];
-      const [user, late, chat] = ids(3) as [string, string, string];
+      const [user, late, leaver, stranger, chat] = ids(5) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       expect(await a.state.presence.claimPlace(user, 'a-1', 2)).toBe(true);
       expect(await a.state.presence.connect(user, 'a-1')).toBe(true);
+      expect(await a.state.presence.connect(leaver, 'a-4')).toBe(true);
+      let expired = 0;
+      expect(await a.state.typing.start(chat, leaver, 'a-4', () => expired++)).toBe(true);
 
       await redis.stop();
       await until(() => a.state.redisStatus() === 'down' && b.state.redisStatus() === 'down');
 
-      // Presence and typing reject; places and limits let people through.
+      // Writes are `unavailable`; presence reads answer from this process's own sockets; places
+      // and limits let people through.
       const p = a.state.presence;
-      await expect(p.connect(late, 'a-2')).rejects.toThrow();
-      await expect(p.onlineAmong([user])).rejects.toThrow();
-      await expect(p.settleOffline(user)).rejects.toThrow();
+      await expect(p.connect(late, 'a-2')).rejects.toMatchObject({ code: 'unavailable' });
+      expect(await p.onlineAmong([user, late, stranger])).toEqual(new Set([user, late]));
+      expect(await p.onlineAmong([stranger])).toEqual(new Set());
+      await expect(p.settleOffline(user)).rejects.toMatchObject({ code: 'unavailable' });
+      // The leaver's last socket goes while Redis cannot hear of it.
+      await expect(p.disconnect(leaver, 'a-4')).rejects.toMatchObject({ code: 'unavailable' });
       expect(await p.claimPlace(user, 'a-3', 2)).toBe(true);
-      await expect(a.state.typing.start(chat, user, 'a-1', () => {})).rejects.toThrow();
+      await p.releasePlace(user, 'a-9'); // nothing to tell, and no failure either
+      await expect(a.state.typing.start(chat, user, 'a-1', () => {})).rejects.toMatchObject({
+        code: 'unavailable',
+      });
+      expect(await p.sweep()).toEqual([]);
+      expect(await a.state.typing.sweep()).toEqual([]);
       const limiter = a.state.limiter('outage', 2, 60);
       await limiter.consume('k');
       await limiter.consume('k');
@@ -411,21 +491,39 @@ describe('a Redis outage', () => {
       onA.io.engine.close();
       await back;
       await sleep(500); // several reconnection attempts
-      expect(logA.lines.filter((l) => l.msg === 'redis: down')).toHaveLength(1);
+      const said = (msg: string) => logA.lines.filter((l) => l.msg === msg);
+      expect(said('redis: down')).toHaveLength(1);
+      expect(said('redis: presence answered from this process’s own sockets')).toHaveLength(1);
+      // Nothing logged as an error, per call or otherwise.
+      expect(logA.lines.filter((l) => l.level >= 50)).toEqual([]);
       expect(JSON.stringify(logA.lines)).not.toContain('secret');
+      expect(deliveryRestored).toBe(0);
 
       // The restarted Redis is empty (no persistence): process A puts its users back.
       await redis.start();
       await until(() => a.state.redisStatus() === 'up' && b.state.redisStatus() === 'up');
       await until(() => restored.length === 2);
       expect(new Set(restored)).toEqual(new Set([user, late]));
-      expect(logA.lines.filter((l) => l.msg === 'redis: back')).toHaveLength(1);
+      expect(said('redis: back')).toHaveLength(1);
+      expect(deliveryRestored).toBe(1);
       expect(await b.state.presence.onlineAmong([user, late])).toEqual(new Set([user, late]));
       // Both places, the one let through included, count again.
       expect(await b.state.presence.claimPlace(user, 'b-1', 2)).toBe(false);
       expect(await b.state.typing.start(chat, user, 'b-1', () => {})).toBe(true);
+      // The indicator Redis lost ends at its time, announced by the process that held it.
+      await until(() => expired === 1);
       // Delivery across processes resumes by itself.
       expect(await deliver(ioA, onB, 'after', 2)).toBe(2);
+      // The leaver, whose disconnect Redis never heard of, is settled offline by a sweep, once.
+      const swept: string[] = [];
+      await until(async () => {
+        const found = [...(await a.state.presence.sweep()), ...(await b.state.presence.sweep())];
+        swept.push(...found.map((s) => s.userId));
+        return swept.length > 0;
+      });
+      expect(swept).toEqual([leaver]);
+      expect(await b.state.presence.onlineAmong([leaver])).toEqual(new Set());
+      expect(expired).toBe(1);
       onA.close();
       onB.close();
       await Promise.all([ioA.close(), ioB.close()]);
@@ -434,35 +532,59 @@ describe('a Redis outage', () => {
     }
   });
 
-  it('a Redis that stops answering holds no handshake and no limit', async () => {
+  it('a Redis that stops answering holds no handshake, no limit and no local delivery', async () => {
     const redis = await startRedis();
     try {
-      const a = await open(newPrefix(), { url: redis.url });
-      const [user] = ids(1) as [string];
+      let deliveryRestored = 0;
+      const a = await open(newPrefix(), {
+        url: redis.url,
+        onDeliveryRestored: () => deliveryRestored++,
+      });
+      const [io, url] = await serve(a);
+      const client = await joinRoom(url);
+      const [user, leaver] = ids(2) as [string, string];
+      expect(await a.state.presence.connect(leaver, 'l-1')).toBe(true);
       const limiter = a.state.limiter('frozen', 1, 60);
       redis.process?.kill('SIGSTOP');
       try {
+        // A broadcast reaches the process's own sockets although its publish is never answered,
+        // and those after it too, in order.
+        const heard: number[] = [];
+        client.on('frozen', (n: number) => heard.push(n));
+        for (let n = 1; n <= 5; n++) io.to('room').emit('frozen', n);
+        await until(() => heard.length === 5, 3_000);
+        expect(heard).toEqual([1, 2, 3, 4, 5]);
+        expect(a.state.redisStatus()).toBe('down');
+
         const limited = (async () => {
           await limiter.consume('k');
           await limiter.consume('k');
         })();
         limited.catch(() => {}); // awaited below
-        const [placed, connected] = await Promise.allSettled([
+        const [placed, connected, disconnected, online] = await Promise.allSettled([
           a.state.presence.claimPlace(user, 's1', 1),
           a.state.presence.connect(user, 's1'),
+          a.state.presence.disconnect(leaver, 'l-1'),
+          a.state.presence.onlineAmong([user, leaver]),
         ]);
         expect(placed).toEqual({ status: 'fulfilled', value: true });
-        expect(connected).toMatchObject({
-          status: 'rejected',
-          reason: { message: /did not answer/ },
-        });
+        expect(connected).toMatchObject({ status: 'rejected', reason: { code: 'unavailable' } });
+        expect(disconnected).toMatchObject({ status: 'rejected', reason: { code: 'unavailable' } });
+        expect(online).toEqual({ status: 'fulfilled', value: new Set([user]) });
         await expect(limited).rejects.toMatchObject({ code: 'rate_limited' });
       } finally {
         redis.process?.kill('SIGCONT');
       }
+      await until(() => a.state.redisStatus() === 'up');
+      expect(deliveryRestored).toBe(1);
       // The late calls land once it answers again; the place is the socket's.
       expect(await a.state.presence.claimPlace(user, 's1', 1)).toBe(true);
       expect(await a.state.presence.claimPlace(user, 's2', 1)).toBe(false);
+      // The disconnect that failed is settled by a sweep once Redis answers again.
+      await until(async () => (await a.state.presence.sweep()).some((s) => s.userId === leaver));
+      expect(await a.state.presence.onlineAmong([leaver])).toEqual(new Set());
+      client.close();
+      await io.close();
     } finally {
       await redis.stop();
     }

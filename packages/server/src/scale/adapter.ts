@@ -10,14 +10,17 @@ export type AdapterOptions = Omit<
 
 /*
  * How @socket.io/redis-streams-adapter 0.3.1 uses the client it is given (dist/adapter.js):
- * - it publishes on it (XADD, PUBLISH, SET), and `broadcast` awaits the XADD before delivering to
- *   the process's own sockets: with node-redis's offline queue, a Redis outage would hold every
- *   broadcast, local ones too, until Redis is back. So the client we give it has no offline
- *   queue: while Redis is down an XADD fails at once, local delivery goes on, and the other
- *   processes' clients catch up by `seq`.
+ * - it publishes on it (XADD, PUBLISH, SET), and `broadcast`, `addSockets`, `delSockets` and
+ *   `disconnectSockets` await the XADD before acting on the process's own sockets: with
+ *   node-redis's offline queue, a Redis outage would hold every broadcast and room move, local
+ *   ones too, until Redis is back. So the client we give it has no offline queue (while Redis is
+ *   down an XADD fails at once) and its commands are bounded (redis.ts: a frozen Redis fails an
+ *   XADD after `publishTimeoutMs`, then every one at once until it answers, in the order made):
+ *   local delivery goes on, and the other processes' clients catch up by `seq`.
  * - it duplicates it for a stream reader and a subscriber. The reader's XREAD loop retries at once
  *   on an error, so without the offline queue it would spin while Redis is down: the duplicates
- *   get it back, and XREAD waits for Redis instead.
+ *   get it back, and XREAD waits for Redis instead. The bound on commands stays with the
+ *   original (a copy is a new client): an XREAD BLOCKs for `blockTimeInMs` by design.
  * - it drops the promises of PUBLISH (ephemeral messages), SET (persistSession) and SUBSCRIBE:
  *   one that rejects would be an unhandled rejection, which ends a Node process. Those calls are
  *   wrapped here to swallow their errors (an outage is logged once, by the connection; a lost

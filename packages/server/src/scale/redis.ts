@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import type { SharedState } from '../services/ports.js';
 import { streamsAdapter, type AdapterFactory, type AdapterOptions } from './adapter.js';
-import { reason, type RedisClient } from './client.js';
+import {
+  boundCommands,
+  OutageNotes,
+  reason,
+  RedisTimeoutError,
+  type RedisClient,
+} from './client.js';
 import { redisLimiter } from './limiter.js';
 import { RedisPresence } from './presence.js';
 import { RedisTyping } from './typing.js';
@@ -23,8 +29,16 @@ export interface RedisScaleOptions {
   prefix?: string;
   /** How long start waits for Redis before it fails. */
   startTimeoutMs?: number;
-  /** How long a call waits for an answer before it fails (or, for limits and places, is let through). */
+  /**
+   * How long a call of the shared state waits for an answer before it fails (or, for presence
+   * reads, places and limits, is answered by this process alone).
+   */
   callTimeoutMs?: number;
+  /**
+   * How long a publish of the Socket.IO adapter waits for Redis: the adapter delivers to this
+   * process's own sockets only after its publish settles, so this bounds local delivery too.
+   */
+  publishTimeoutMs?: number;
   /** A process's lease, and how often it renews it: its users go offline this long after it dies (plus a sweep's period). */
   leaseTtlMs?: number;
   renewEveryMs?: number;
@@ -35,6 +49,13 @@ export interface RedisScaleOptions {
    * them (a restart without persistence, or another process swept this one while it was cut off).
    */
   onPresenceRestored?: (userIds: string[]) => void;
+  /**
+   * Called once each time the adapter's publishing connection works again after an outage (down,
+   * or not answering), never at the first start: what other processes published meanwhile (room
+   * moves, sign-outs) may never have reached this one, so each local socket's rooms and token are
+   * worth checking again.
+   */
+  onDeliveryRestored?: () => void;
   /** Passed on to the streams adapter (maxLen and such); its names are prefixed here. */
   adapter?: AdapterOptions;
 }
@@ -44,12 +65,16 @@ export interface RedisScaleOptions {
  *
  * Two connections of ours, each with an 'error' listener (node-redis emits one at every failed
  * reconnection attempt, and an unheard 'error' ends the process) and reconnecting forever with a
- * capped backoff; an outage is logged once when it starts and once when it ends:
+ * capped backoff:
  * - `store`, for presence, typing and limits, has no offline queue: a call made while Redis is
- *   down fails at once, and each caller decides (presence and typing reject and are logged, places
- *   and limits let the user through);
+ *   down fails at once, and each caller decides (see each port's methods: writes reject with
+ *   `unavailable`; presence reads, places and limits are answered by this process alone);
  * - `bus`, for the Socket.IO adapter, fails fast as well, and the adapter's own reader and
  *   subscriber (copies of it) queue instead: see adapter.ts.
+ * Both bound every command (`boundCommands`): a Redis that stops answering without closing the
+ * connection fails a call after `callTimeoutMs` (store) or `publishTimeoutMs` (bus), and then
+ * every call at once until it answers again. An outage, down or frozen, is logged once when it
+ * starts and once when it ends, and `redisStatus()` says 'down' while either connection is in one.
  *
  * Start fails, rather than waiting forever, when Redis does not answer within `startTimeoutMs`
  * (10 s): a process that cannot reach Redis at boot is misconfigured more often than unlucky, and
@@ -65,6 +90,7 @@ export async function connectRedis(
   const prefix = opts.prefix ?? 'parley:';
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const callTimeoutMs = opts.callTimeoutMs ?? 2_000;
+  const publishTimeoutMs = opts.publishTimeoutMs ?? 1_000;
   const leaseTtlMs = opts.leaseTtlMs ?? 10_000;
   const renewEveryMs = opts.renewEveryMs ?? 3_000;
   const orphanMs = opts.orphanMs ?? 15_000;
@@ -91,18 +117,29 @@ export async function connectRedis(
 
   const store = newClient();
   const bus = newClient();
-  const outage = trackOutage(log, where);
+  const notes = new OutageNotes(log);
+  const outage = trackOutage(log, where, notes);
   const presence = new RedisPresence(
     store,
     prefix,
     pid,
-    { leaseTtlMs, renewEveryMs, orphanMs, callTimeoutMs },
+    { leaseTtlMs, renewEveryMs, orphanMs },
     log,
+    notes,
     opts.onPresenceRestored ?? (() => {}),
   );
-  const typing = new RedisTyping(store, prefix, pid, opts.typingTimeoutMs, callTimeoutMs, log);
-  outage.watch(store, () => presence.reconnected());
-  outage.watch(bus, () => {});
+  const typing = new RedisTyping(store, prefix, pid, opts.typingTimeoutMs, log, notes, () =>
+    presence.maySweep(),
+  );
+  const onDeliveryRestored = opts.onDeliveryRestored ?? (() => {});
+  const storeLink = outage.watch(store, callTimeoutMs, () => presence.reconnected());
+  const busLink = outage.watch(bus, publishTimeoutMs, () => {
+    try {
+      onDeliveryRestored();
+    } catch (err) {
+      log.error({ err }, 'redis: delivery restore failed');
+    }
+  });
 
   try {
     await Promise.all([store.connect(), bus.connect()]);
@@ -140,7 +177,7 @@ export async function connectRedis(
     typing,
     limiter: (name, points, durationSeconds) =>
       redisLimiter(store, prefix, name, points, durationSeconds, callTimeoutMs),
-    redisStatus: () => (store.isReady ? 'up' : 'down'),
+    redisStatus: () => (storeLink.healthy && busLink.healthy ? 'up' : 'down'),
     close,
   };
   return { state, adapter: delivery.adapter, close };
@@ -155,28 +192,63 @@ function redisHost(url: string): string {
   }
 }
 
+/** One of our connections, as the outage tracker sees it. */
+interface Link {
+  /** Connected, and answering: neither down nor frozen. */
+  readonly healthy: boolean;
+}
+
 /**
- * Logs an outage once: node-redis emits 'error' at every failed reconnection attempt, and an
- * 'error' without a listener would crash the process, so every client gets one here.
+ * Logs an outage once when it starts (the first of our connections to lose Redis or find it not
+ * answering) and once when it ends (the last one back). node-redis emits 'error' at every failed
+ * reconnection attempt, and an 'error' without a listener would crash the process, so every client
+ * gets one here. `onBack` runs each time that connection works again after an outage of its own.
  */
-function trackOutage(log: Logger, where: string) {
+function trackOutage(log: Logger, where: string, notes: OutageNotes) {
   const down = new Set<RedisClient>();
   let live = false;
   let stopped = false;
+  const fell = (client: RedisClient, err: unknown) => {
+    if (down.size === 0) log.warn({ redis: where, err: reason(err) }, 'redis: down');
+    down.add(client);
+  };
+  const rose = (client: RedisClient, onBack: () => void) => {
+    if (!down.delete(client)) return;
+    if (down.size === 0) {
+      log.info({ redis: where }, 'redis: back');
+      notes.reset();
+    }
+    onBack();
+  };
   return {
-    watch(client: RedisClient, onBack: () => void) {
+    watch(client: RedisClient, timeoutMs: number, onBack: () => void): Link {
+      const stall = boundCommands(
+        client,
+        timeoutMs,
+        () => {
+          if (live && !stopped) {
+            fell(client, new RedisTimeoutError(`Redis did not answer within ${timeoutMs} ms`));
+          }
+        },
+        () => {
+          if (live && !stopped) rose(client, onBack);
+        },
+      );
       client.on('error', (err: unknown) => {
         if (!live || stopped || !client.isOpen) return; // start reports its own failure
         // Still ready: an error that did not cost the connection (a reply it could not parse).
         if (client.isReady) return log.warn({ redis: where, err: reason(err) }, 'redis: error');
-        if (down.size === 0) log.warn({ redis: where, err: reason(err) }, 'redis: down');
-        down.add(client);
+        fell(client, err);
       });
       client.on('ready', () => {
-        if (!live || stopped) return;
-        if (down.delete(client) && down.size === 0) log.info({ redis: where }, 'redis: back');
-        onBack();
+        stall.reset(); // a new connection: whatever froze the old one is gone
+        if (live && !stopped) rose(client, onBack);
       });
+      return {
+        get healthy() {
+          return client.isReady && !stall.stalled;
+        },
+      };
     },
     started() {
       live = true;
@@ -198,4 +270,6 @@ async function quit(client: RedisClient): Promise<void> {
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
   await Promise.race([client.close(), late]);
   clearTimeout(timer);
+  // A frozen Redis never answers the close: end the connection without it.
+  if (client.isOpen) client.destroy();
 }
