@@ -24,7 +24,7 @@ import { Lifecycle } from './lifecycle.js';
 import { announceListening } from './logger.js';
 import { originAllowed } from './origin.js';
 import { socketDelivery } from './realtime/delivery.js';
-import { attachGateway, createSocketServer } from './realtime/gateway.js';
+import { attachGateway, createSocketServer, recheckSockets } from './realtime/gateway.js';
 import { guardRecovery } from './realtime/recovery.js';
 import type { ParleyServer } from './realtime/types.js';
 import type { RedisScale } from './scale/redis.js';
@@ -53,6 +53,12 @@ const SHUTDOWN_BUDGET_MS = 8000;
 const SWEEP_INTERVAL_MS = 5000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+/** Late-bound: Redis connects before the services that act on its recoveries exist. */
+interface RedisRecovery {
+  presence: (userIds: string[]) => void;
+  delivery: () => void;
+}
+
 export interface ParleyApp {
   readonly http: FastifyInstance;
   readonly io: ParleyServer;
@@ -71,9 +77,8 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
     checkpointIntervalMs: config.checkpointIntervalMs,
   });
   let redis: RedisScale | undefined;
-  // Presence that Redis lost (a restart) and this process put back is announced again, once the
-  // services that announce exist.
-  const restored = { announce: (_userIds: string[]) => {} };
+  // What Redis tells of its recoveries, acted on once the services exist (see assemble).
+  const restored: RedisRecovery = { presence: () => {}, delivery: () => {} };
   try {
     if (config.redisUrl) {
       // Loaded only when asked for: one process on the embedded database never pays for it.
@@ -81,7 +86,8 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
       redis = await connectRedis(config.redisUrl, log, {
         typingTimeoutMs: config.typingTimeoutMs,
         prefix: config.redisPrefix,
-        onPresenceRestored: (userIds) => restored.announce(userIds),
+        onPresenceRestored: (userIds) => restored.presence(userIds),
+        onDeliveryRestored: () => restored.delivery(),
       });
     }
     return await assemble(config, log, database, redis, restored);
@@ -97,7 +103,7 @@ async function assemble(
   log: Logger,
   database: Database,
   redis: RedisScale | undefined,
-  restored: { announce: (userIds: string[]) => void },
+  restored: RedisRecovery,
 ): Promise<ParleyApp> {
   const lifecycle = new Lifecycle();
   const loggerInstance: FastifyBaseLogger = log;
@@ -142,16 +148,23 @@ async function assemble(
       }),
     );
   }
-  restored.announce = (userIds) => {
+  // Presence that Redis lost (a restart) and this process put back is announced again.
+  restored.presence = (userIds) => {
     services.presence
       .restored(userIds)
       .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
   };
+  // Room moves and sign-outs published while Redis was down never reached this process.
+  restored.delivery = () => {
+    lifecycle
+      .track(recheckSockets(io, services))
+      .catch((err: unknown) => log.warn({ err }, 'socket recheck failed'));
+  };
   const sweeper = redis
     ? setInterval(() => {
-        services.presence
-          .sweep()
-          .catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
+        Promise.all([services.presence.sweep(), services.typing.sweep()]).catch((err: unknown) =>
+          log.warn({ err }, 'sweep failed'),
+        );
       }, SWEEP_INTERVAL_MS).unref()
     : undefined;
 

@@ -64,10 +64,14 @@ export function attachGateway(
   ctx: GatewayContext & { eventsPerWindow: number },
 ): void {
   const { lifecycle, log } = ctx;
+  // An outage (database or Redis) is logged where it is noticed, once; each call it fails is
+  // not worth another line.
+  const failed = (what: string) => (err: unknown) => {
+    if (errorBody(err).code === 'internal') log.error({ err }, what);
+    else log.debug({ err }, what);
+  };
   const releasePlace = (userId: string, socketId: string) => {
-    services.presence
-      .release(userId, socketId)
-      .catch((err: unknown) => log.error({ err }, 'socket place release failed'));
+    services.presence.release(userId, socketId).catch(failed('socket place release failed'));
   };
 
   io.use((socket, next) => {
@@ -134,7 +138,7 @@ export function attachGateway(
       })
       .catch((err: unknown) => {
         if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
-        else log.error({ err }, 'room sync failed');
+        else failed('room sync failed')(err);
       });
 
     // A socket lives no longer than its token: the client reconnects with a fresh one (or is
@@ -149,16 +153,12 @@ export function attachGateway(
       clearTimeout(expiry);
       flow.close();
       releasePlace(user.id, socket.id);
-      lifecycle
-        .track(services.typing.socketGone(socket.id))
-        .catch((err: unknown) => log.error({ err }, 'typing update failed'));
+      lifecycle.track(services.typing.socketGone(socket.id)).catch(failed('typing update failed'));
       lifecycle
         .track(services.presence.disconnected(user.id, socket.id))
-        .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+        .catch(failed('presence update failed'));
     });
-    services.presence
-      .connected(user.id, socket.id)
-      .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+    services.presence.connected(user.id, socket.id).catch(failed('presence update failed'));
   });
 }
 
@@ -167,4 +167,35 @@ function handshakeToken(socket: ParleySocket): string | undefined {
   const token =
     typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
   return typeof token === 'string' ? token : undefined;
+}
+
+/** Sockets re-checked at once after an outage: enough to be quick, few enough to spare the pool. */
+const RECHECK_CONCURRENCY = 4;
+
+/**
+ * After a Redis outage: room moves and sign-outs that other processes published meanwhile never
+ * arrived here. Every local socket's token is checked again (a revoked one is disconnected) and
+ * its rooms set from the database.
+ */
+export async function recheckSockets(io: ParleyServer, services: Services): Promise<void> {
+  const queue = [...io.of('/').sockets.values()];
+  const worker = async () => {
+    for (let socket = queue.shift(); socket; socket = queue.shift()) {
+      if (socket.disconnected) continue;
+      try {
+        await services.auth.session(handshakeToken(socket));
+      } catch (err) {
+        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
+        else throw err;
+        continue;
+      }
+      const userId = socket.data.user.id;
+      await syncChatRooms(
+        socket,
+        () => services.chats.membershipOf(userId),
+        () => services.chats.membershipVersion(userId),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));
 }

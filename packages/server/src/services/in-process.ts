@@ -70,7 +70,7 @@ export class InProcessPresence implements PresenceStore {
   }
 
   /** One process never outlives itself: nothing to sweep. */
-  sweep(): Promise<string[]> {
+  sweep(): Promise<{ userId: string; lastSeenAt: Date }[]> {
     return Promise.resolve([]);
   }
 }
@@ -126,6 +126,11 @@ export class InProcessTyping implements TypingStore {
       dropped.push({ chatId, userId });
     }
     return Promise.resolve(dropped);
+  }
+
+  /** One process never outlives itself: nothing to sweep. */
+  sweep(): Promise<{ chatId: string; userId: string }[]> {
+    return Promise.resolve([]);
   }
 
   clear(): void {

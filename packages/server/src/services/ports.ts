@@ -29,10 +29,11 @@ export interface PresenceStore {
   releasePlace(userId: string, socketId: string): Promise<void>;
   /**
    * Forgets the sockets and places of processes that died (stopped renewing their lease) and
-   * returns the users that leaves with no socket anywhere, to announce offline. Run periodically
-   * by every process; each dead process's users are returned to one caller only.
+   * returns the users that leaves with no socket anywhere, with when they were last seen (their
+   * process's last sign of life), to announce offline. Run periodically by every process; each
+   * dead process's users are returned to one caller only.
    */
-  sweep(): Promise<string[]>;
+  sweep(): Promise<{ userId: string; lastSeenAt: Date }[]>;
 }
 
 /**
@@ -48,6 +49,11 @@ export interface TypingStore {
   stop(chatId: string, userId: string): Promise<boolean>;
   /** Ends every entry the socket (one of this process's) holds; returns them, for `typing:stop`. */
   dropSocket(socketId: string): Promise<{ chatId: string; userId: string }[]>;
+  /**
+   * Ends the indicators held by processes that died, returning them once (to one caller), for
+   * the `typing:stop` their process can no longer send. Run periodically by every process.
+   */
+  sweep(): Promise<{ chatId: string; userId: string }[]>;
   /** Forgets this process's timers (shutdown). */
   clear(): void;
 }

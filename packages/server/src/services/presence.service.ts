@@ -66,8 +66,8 @@ export class PresenceService {
    * announced offline, by whichever process sweeps first. Every process runs this periodically.
    */
   async sweep(): Promise<void> {
-    for (const userId of await this.store.sweep()) {
-      await this.inOrder(userId, () => this.announce(userId, 'offline', new Date()));
+    for (const { userId, lastSeenAt } of await this.store.sweep()) {
+      await this.inOrder(userId, () => this.announce(userId, 'offline', lastSeenAt));
     }
   }
 

@@ -68,6 +68,11 @@ export class TypingService {
     }
   }
 
+  /** Indicators of processes that died: the others hear `typing:stop` from whoever sweeps. */
+  async sweep(): Promise<void> {
+    for (const { chatId, userId } of await this.store.sweep()) this.stopped(chatId, userId);
+  }
+
   private stopped(chatId: string, userId: string): void {
     this.events.publish({ type: 'TypingChanged', chatId, userId, typing: false });
   }
