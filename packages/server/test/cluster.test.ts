@@ -5,6 +5,7 @@ import {
   createGroup,
   emitAck,
   registerUser,
+  settle,
   waitFor,
   type TestUser,
 } from './helpers/client.js';
@@ -690,6 +691,133 @@ describe.runIf(runShared)('three processes on one PostgreSQL and one Redis', () 
       expect(await everyMemberProblems(members, chat.id, history, url(0))).toEqual([]);
       for (const node of [0, 1, 2]) expect(cluster.alive(node)).toBe(true);
     }, 90_000);
+  });
+
+  describe('sign-outs and room moves made while Redis is down', () => {
+    /** Polls each process's /api/health until it says `redis: want` (false after 15 s). */
+    async function redisSays(want: 'up' | 'down'): Promise<boolean> {
+      const deadline = Date.now() + 15_000;
+      for (const node of [0, 1, 2]) {
+        for (;;) {
+          const res = await fetch(`${url(node)}/api/health`, { signal: AbortSignal.timeout(5000) });
+          if (((await res.json()) as { redis?: string }).redis === want) break;
+          if (Date.now() > deadline) return false;
+          await sleep(50);
+        }
+      }
+      return true;
+    }
+
+    it('reach the other processes once Redis is back', async () => {
+      for (const node of [0, 1, 2]) if (!cluster.alive(node)) await cluster.replace(node);
+      // The owner is on process 2 (C), everyone else on process 1 (B); the changes go through
+      // process 0 (A), where no socket of theirs is. x connects before z: B rechecks its sockets
+      // in the order they connected (a few at a time, each with the same queries), so once z is
+      // in the room, x is out of it, give or take a query.
+      const [owner, x, y, w, z] = (await newClients(5, 'outage')) as [
+        ClusterClient,
+        ClusterClient,
+        ClusterClient,
+        ClusterClient,
+        ClusterClient,
+      ];
+      const chat = await group(owner, [x, w], 0);
+      await connectAll([owner, x, y, w, z], [2, 1, 1, 1, 1]);
+      const ySocket = y.socket!;
+      let yGone: { at: number; reason: string } | undefined;
+      ySocket.once('disconnect', (reason) => (yGone = { at: Date.now(), reason }));
+      const xRemoved: number[] = [];
+      x.socket!.on('chat:removed', (e) => {
+        if (e.chatId === chat.id) xRemoved.push(Date.now());
+      });
+      const zAdded: number[] = [];
+      z.socket!.on('chat:new', (c) => {
+        if (c.id === chat.id) zAdded.push(Date.now());
+      });
+      // Before: x on B hears the group from C (the room was joined across processes).
+      await barrier([owner], [x, w], chat.id, 'outage-before');
+
+      let restartAt = 0;
+      let yConnectedAtRestart = false;
+      let xInRoomDuringOutage = false;
+      try {
+        await redis!.stop();
+        // Every process has noticed: A's publishes fail, and B has an outage to come back from.
+        expect(await redisSays('down'), 'every process says "redis": "down"').toBe(true);
+        const api = (c: ClusterClient) => c.api(url(0));
+        expect((await api(owner).delete(`/chats/${chat.id}/participants/${x.id}`)).status).toBe(
+          204,
+        );
+        expect((await api(y).post('/auth/logout-all')).status).toBe(204);
+        expect(
+          (await api(owner).post(`/chats/${chat.id}/participants`, { userId: z.id })).status,
+        ).toBe(201);
+        // Not asserted (it is the outage's loss, which the recheck makes good), only reported:
+        // whether the sign-out and the removal reached B all the same. A message w sends on B
+        // reaches whoever is in the room there.
+        const local = ackedMessage(await sendOne(w, chat.id, 'outage-local'));
+        xInRoomDuringOutage = Boolean(
+          local && (await x.waitForMessage((m) => m.id === local.id, 1000)),
+        );
+        yConnectedAtRestart = ySocket.connected;
+      } finally {
+        restartAt = Date.now();
+        await redis!.start();
+      }
+
+      // The sign-out: y's socket on B is disconnected, and its token opens no other.
+      while (!yGone && Date.now() < restartAt + 10_000) await sleep(25);
+      const refused = await y.connect(url(1), 1).then(
+        () => 'connected',
+        (err: Error & { data?: { code?: string } }) => err.data?.code ?? err.message,
+      );
+
+      // The moves: messages from C until both w and z (on B) hear one (B's rooms were set
+      // again); then one more, which w and z (added) hear and x (removed) does not.
+      const probes: Send[] = [];
+      let heardAt: number | undefined;
+      const probeUntil = Date.now() + 10_000;
+      while (heardAt === undefined && Date.now() < probeUntil) {
+        const probe = await sendOne(owner, chat.id, `outage-probe-${probes.length}`);
+        probes.push(probe);
+        const id = ackedMessage(probe)?.id;
+        const [byW, byZ] = await Promise.all(
+          [w, z].map((m) => m.waitForMessage((h) => h.id === id, 200)),
+        );
+        if (byW && byZ) heardAt = Math.max(byW.at, byZ.at);
+      }
+      const after = ackedMessage(await sendOne(owner, chat.id, 'outage-after'));
+      expect(after, 'a message sent after the restart is acked').toBeDefined();
+      const [wHeard, zHeard] = await Promise.all(
+        [w, z].map((m) => m.waitForMessage((h) => h.id === after!.id, FEW_SECONDS)),
+      );
+      // x is on the process w heard it on: a round trip on x's socket after that makes sure that
+      // whatever B sent x before has arrived.
+      await settle(x.socket!);
+      const probeIds = new Set(probes.map((p) => ackedMessage(p)?.id));
+      const xHeard = x.messages.filter((h) => h.event.chat_id === chat.id && h.at > restartAt);
+      console.info(
+        `changes during a Redis outage: on B, removed x ${xInRoomDuringOutage ? 'still' : 'no longer'} ` +
+          `heard the chat and signed-out y was ${yConnectedAtRestart ? 'still' : 'no longer'} ` +
+          `connected before Redis restarted; y disconnected ` +
+          `${yGone ? `${round(yGone.at - restartAt)} ms after the restart (${yGone.reason})` : 'never'}; ` +
+          `w and added z heard C after ` +
+          `${heardAt ? `${round(heardAt - restartAt)} ms` : '-'} (${probes.length} probes, ` +
+          `${xHeard.filter((h) => probeIds.has(h.event.id)).length} heard by removed x); ` +
+          `chat:removed to x: ${xRemoved.length}, chat:new to z: ${zAdded.length}`,
+      );
+
+      // Everything a user would notice, at once, so that a failure names them all.
+      const problems: string[] = [];
+      if (!yGone) problems.push('y, signed out everywhere, kept its socket on B');
+      if (refused !== 'unauthorized') problems.push(`y's old token on B: ${refused}`);
+      if (!wHeard) problems.push('w never heard the message C sent after the restart');
+      if (!zHeard) problems.push('z, added during the outage, never heard the chat');
+      if (xHeard.some((h) => h.event.id === after!.id)) {
+        problems.push('x, removed during the outage, still heard the chat');
+      }
+      expect(problems).toEqual([]);
+    }, 60_000);
   });
 });
 
