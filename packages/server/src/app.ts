@@ -154,11 +154,17 @@ async function assemble(
       .restored(userIds)
       .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
   };
-  // Room moves and sign-outs published while Redis was down never reached this process.
-  restored.delivery = () => {
+  // Room moves and sign-outs published while Redis was down reached no other process, nor theirs
+  // this one: every process checks its sockets again.
+  const recheck = () => {
     lifecycle
       .track(recheckSockets(io, services))
       .catch((err: unknown) => log.warn({ err }, 'socket recheck failed'));
+  };
+  io.on('parley:recheck', recheck);
+  restored.delivery = () => {
+    io.serverSideEmit('parley:recheck');
+    recheck();
   };
   const sweeper = redis
     ? setInterval(() => {
@@ -266,10 +272,9 @@ async function assemble(
       // `typing:stop` for this process's typists).
       await lifecycle.drain(Math.max(0, budget - Date.now()));
       services.typing.clear();
-      // Alone, the graces under way end now, so that last-seen times are written. With other
-      // processes, users who reconnect to them within the grace must not flap: Redis keeps them
-      // pending and the others settle whoever does not come back.
-      if (!redis) await services.presence.flush();
+      // Users inside their grace: left to the other processes (one who reconnects there must not
+      // flap), or, when none is left, announced offline now so that last-seen is written.
+      await services.presence.shutdown();
       await state.close();
       await database.close();
     })());

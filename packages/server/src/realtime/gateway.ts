@@ -173,9 +173,11 @@ function handshakeToken(socket: ParleySocket): string | undefined {
 const RECHECK_CONCURRENCY = 4;
 
 /**
- * After a Redis outage: room moves and sign-outs that other processes published meanwhile never
- * arrived here. Every local socket's token is checked again (a revoked one is disconnected) and
- * its rooms set from the database.
+ * After a Redis outage: room moves and sign-outs published meanwhile never arrived (those of this
+ * process reached no other, those of the others none here). Every local socket's token is checked
+ * again (a revoked one is disconnected) and its rooms set from the database, telling it of the
+ * chats it gained or lost. The process whose Redis came back asks every other to do the same
+ * (`parley:recheck`): it may have been the only one cut off.
  */
 export async function recheckSockets(io: ParleyServer, services: Services): Promise<void> {
   const queue = [...io.of('/').sockets.values()];
@@ -190,11 +192,15 @@ export async function recheckSockets(io: ParleyServer, services: Services): Prom
         continue;
       }
       const userId = socket.data.user.id;
-      await syncChatRooms(
+      const { joined, left } = await syncChatRooms(
         socket,
         () => services.chats.membershipOf(userId),
         () => services.chats.membershipVersion(userId),
       );
+      // The `chat:new` and `chat:removed` this socket missed, as the moves would have said.
+      for (const chatId of left) socket.emit('chat:removed', { chatId });
+      for (const chatId of joined)
+        socket.emit('chat:new', await services.chats.get(chatId, userId));
     }
   };
   await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));

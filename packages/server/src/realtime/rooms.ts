@@ -17,15 +17,29 @@ export async function syncChatRooms(
   socket: ParleySocket,
   read: () => Promise<MembershipRead>,
   currentVersion: () => Promise<number>,
-): Promise<void> {
+): Promise<RoomChanges> {
+  const before = new Set([...socket.rooms].filter(isChatRoom));
   for (;;) {
     const { version, chatIds } = await read();
-    if (socket.disconnected) return;
+    if (socket.disconnected) return { joined: [], left: [] };
     joinOnlyChats(socket, chatIds);
     socket.data.membershipVersion = version;
-    if ((await currentVersion()) === version) return;
+    if ((await currentVersion()) !== version) continue;
+    const after = new Set(chatIds.map(chatRoom));
+    return {
+      joined: chatIds.filter((id) => !before.has(chatRoom(id))),
+      left: [...before].filter((room) => !after.has(room)).map(chatIdOf),
+    };
   }
 }
+
+/** The chats a socket entered and left, by id. */
+export interface RoomChanges {
+  joined: string[];
+  left: string[];
+}
+
+const chatIdOf = (room: `chat:${string}`): string => room.slice(chatRoom('').length);
 
 /** Puts the socket in the rooms of exactly these chats, out of any other chat's room. */
 export function joinOnlyChats(socket: ParleySocket, chatIds: readonly string[]): void {

@@ -1,8 +1,11 @@
 import type { ClientToServerEvents, ServerToClientEvents, UserSummary } from '@parley/protocol';
 import type { Server, Socket } from 'socket.io';
 
-/** Rooms and broadcasts only: no server-to-server events of our own. */
-export type InterServerEvents = Record<string, never>;
+/** Between processes (REDIS_URL), besides Socket.IO's own rooms and broadcasts. */
+export interface InterServerEvents {
+  /** A process's Redis came back: what it published meanwhile reached no one; check again. */
+  'parley:recheck': () => void;
+}
 
 export interface SocketData {
   /** The authenticated user, as messages carry them: sends need no further query. */

@@ -242,7 +242,10 @@ return { epoch, online }
 
 /**
  * ARGV: P, pid. A clean shutdown: the process's registration goes at once, announcing nothing
- * (its sockets' disconnects did that); a user it leaves socketless but online waits in pending.
+ * (its sockets' disconnects did that); a user it leaves socketless but online waits in pending,
+ * for the other processes to settle. When no other process is alive, nobody would: the users
+ * pending with no socket are settled here instead, returned as user / ms pairs (when their last
+ * socket went). Atomic, so of processes stopping together the last one settles everyone.
  */
 const CLOSE = `${LUA_NOW}${LUA_FORGET}
 local P, pid = ARGV[1], ARGV[2]
@@ -250,7 +253,22 @@ local now = now_ms()
 for user in pairs(forget(P, pid, {}, {})) do orphaned(P, user, now) end
 redis.call('DEL', P .. 'lease:' .. pid)
 redis.call('ZREM', P .. 'alive', pid)
-return 0
+local offline = {}
+local others = redis.call('ZRANGE', P .. 'alive', 0, -1)
+for _, other in ipairs(others) do
+  if redis.call('EXISTS', P .. 'lease:' .. other) == 1 then return offline end
+end
+local pending = redis.call('ZRANGE', P .. 'pending', 0, -1, 'WITHSCORES')
+for i = 1, #pending, 2 do
+  local user, since = pending[i], pending[i + 1]
+  redis.call('ZREM', P .. 'pending', user)
+  if redis.call('HLEN', P .. 'user:' .. user .. ':sockets') == 0
+    and redis.call('SREM', P .. 'online', user) == 1 then
+    table.insert(offline, user)
+    table.insert(offline, since)
+  end
+end
+return offline
 `;
 
 export interface PresenceTimings {
@@ -279,6 +297,7 @@ export class RedisPresence implements PresenceStore {
    * without them (a restart without persistence): `resync` puts them back in pending.
    */
   private readonly unsettled = new Map<string, Unsettled>();
+  private left = false;
   /** The epoch this process last saw in Redis: another one means Redis lost its data meanwhile. */
   private epoch = '';
   private renewTimer: NodeJS.Timeout | undefined;
@@ -421,16 +440,33 @@ export class RedisPresence implements PresenceStore {
     return swept;
   }
 
-  /** Stops renewing and takes this process's lease and registration out of Redis. */
-  async close(): Promise<void> {
+  /**
+   * Stops renewing and takes this process's lease and registration out of Redis; when it was the
+   * last process alive, settles the users still pending (see CLOSE).
+   */
+  async leave(): Promise<{ userId: string; lastSeenAt: Date }[]> {
+    if (this.left) return [];
+    this.left = true;
     clearInterval(this.renewTimer);
     await this.renewing;
+    let flat: string[];
     try {
-      await this.call(CLOSE, this.pid);
+      flat = await this.call<string[]>(CLOSE, this.pid);
     } catch (err) {
       // Its lease lapses by itself and a sweep by another process forgets the rest.
       this.log.warn({ err: reason(err) }, 'redis: could not deregister this process');
+      return [];
     }
+    const settled: { userId: string; lastSeenAt: Date }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      settled.push({ userId: flat[i]!, lastSeenAt: new Date(Number(flat[i + 1])) });
+    }
+    return settled;
+  }
+
+  /** Shutdown without the settling: `leave` unless it ran already. */
+  async close(): Promise<void> {
+    await this.leave();
   }
 
   private unsettledFailed(userId: string): void {

@@ -28,11 +28,14 @@ export class InProcessPresence implements PresenceStore {
   // Places are counted apart from presence: a handshake holds one before its socket is online,
   // and one that fails afterwards must leave no trace of having been online.
   private readonly places = new Map<string, Set<string>>();
+  // Users whose last socket went (and when), still announced online: inside their grace.
+  private readonly pending = new Map<string, Date>();
 
   connect(userId: string, socketId: string): Promise<boolean> {
     let set = this.sockets.get(userId);
     if (!set) this.sockets.set(userId, (set = new Set()));
     set.add(socketId);
+    this.pending.delete(userId);
     if (this.announced.has(userId)) return Promise.resolve(false);
     this.announced.add(userId);
     return Promise.resolve(true);
@@ -43,12 +46,22 @@ export class InProcessPresence implements PresenceStore {
     if (!set?.delete(socketId)) return Promise.resolve(false);
     if (set.size > 0) return Promise.resolve(false);
     this.sockets.delete(userId);
+    if (this.announced.has(userId)) this.pending.set(userId, new Date());
     return Promise.resolve(true);
   }
 
   settleOffline(userId: string): Promise<boolean> {
     if (this.sockets.has(userId)) return Promise.resolve(false);
+    this.pending.delete(userId);
     return Promise.resolve(this.announced.delete(userId));
+  }
+
+  /** Alone, always the last: every user inside their grace goes offline now. */
+  leave(): Promise<{ userId: string; lastSeenAt: Date }[]> {
+    const left = [...this.pending].map(([userId, lastSeenAt]) => ({ userId, lastSeenAt }));
+    for (const { userId } of left) this.announced.delete(userId);
+    this.pending.clear();
+    return Promise.resolve(left);
   }
 
   onlineAmong(userIds: readonly string[]): Promise<Set<string>> {

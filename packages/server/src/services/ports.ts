@@ -34,6 +34,13 @@ export interface PresenceStore {
    * dead process's users are returned to one caller only.
    */
   sweep(): Promise<{ userId: string; lastSeenAt: Date }[]>;
+  /**
+   * This process stops (a clean shutdown; its sockets have disconnected): its registration goes.
+   * Users waiting out their grace are left to the other processes (a user who reconnects to one
+   * of them must not flap), unless none is left: then they are returned, with when their last
+   * socket went, to announce offline now. Nothing else is called afterwards.
+   */
+  leave(): Promise<{ userId: string; lastSeenAt: Date }[]>;
 }
 
 /**

@@ -79,9 +79,16 @@ export class PresenceService {
     await Promise.all(userIds.map((id) => this.inOrder(id, () => this.announce(id, 'online'))));
   }
 
-  /** Shutdown: every grace under way ends now, so last-seen times are written before the close. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.graces.keys()].map((userId) => this.settle(userId)));
+  /**
+   * Shutdown, once the sockets have gone: the graces under way end here when no other process is
+   * left to end them (always, alone), so that last-seen times are written before the close.
+   */
+  async shutdown(): Promise<void> {
+    for (const { timer } of this.graces.values()) clearTimeout(timer);
+    this.graces.clear();
+    for (const { userId, lastSeenAt } of await this.store.leave()) {
+      await this.inOrder(userId, () => this.announce(userId, 'offline', lastSeenAt));
+    }
   }
 
   private settle(userId: string): Promise<void> {
