@@ -16,6 +16,8 @@ export interface Config {
   readonly jwtSecret: string;
   readonly jwtTtlSeconds: number;
   readonly corsOrigins: readonly string[];
+  /** Seconds after sending during which the sender may edit; 0 is no limit. */
+  readonly messageEditWindow: number;
   readonly rateLimitAuth: number;
   readonly rateLimitMessages: number;
   /** Client events of any kind per socket per 10 seconds; 0 turns the limit off. */
@@ -70,6 +72,7 @@ const Env = z.object({
     .optional(),
   JWT_TTL: int(1, 10 * 365 * 24 * 3600).default(604_800),
   CORS_ORIGINS: z.string().default(''),
+  MESSAGE_EDIT_WINDOW: int(0, 10 * 365 * 24 * 3600).default(0),
   RATE_LIMIT_AUTH: int(0, 1_000_000).default(30),
   RATE_LIMIT_MESSAGES: int(0, 1_000_000).default(100),
   RATE_LIMIT_EVENTS: int(0, 1_000_000).default(300),
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((o) => o.trim().replace(/\/+$/, ''))
         .filter(Boolean),
     ),
+    messageEditWindow: e.MESSAGE_EDIT_WINDOW,
     rateLimitAuth: e.RATE_LIMIT_AUTH,
     rateLimitMessages: e.RATE_LIMIT_MESSAGES,
     rateLimitEvents: e.RATE_LIMIT_EVENTS,

@@ -68,6 +68,11 @@ describe('POST /api/chats/:chatId/messages', () => {
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
       edited_at: null,
       deleted_at: null,
+      version: 1,
+      reply_to: null,
+      reactions: [],
+      mentions: [],
+      attachments: [],
     });
     await settle(a, b);
     expect(seenA).toEqual([res.body]);

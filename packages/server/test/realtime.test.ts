@@ -484,6 +484,11 @@ describe('message:send', () => {
       created_at: expect.stringMatching(ISO_UTC) as unknown,
       edited_at: null,
       deleted_at: null,
+      version: 1,
+      reply_to: null,
+      reactions: [],
+      mentions: [],
+      attachments: [],
     });
     expect(Object.keys(m.sender).sort()).toEqual(['avatar_url', 'display_name', 'id', 'username']);
     expect(Object.keys(m).filter((k) => /[A-Z]/.test(k))).toEqual([]);

@@ -70,3 +70,38 @@ export type MessagePageQuery = z.infer<typeof MessagePageQuery>;
 
 export const MessagePage = z.object({ messages: z.array(Message), has_more: z.boolean() });
 export type MessagePage = z.infer<typeof MessagePage>;
+
+export const MessageParams = z.object({ chatId: id(), messageId: id() });
+
+export const EditMessageRequest = z.object({ content: messageContent() });
+export type EditMessageRequest = z.infer<typeof EditMessageRequest>;
+
+export const MessageEdit = z.object({
+  content: z.string(),
+  /** When this content was replaced by the next. */
+  edited_at: z.string(),
+});
+export const MessageEdits = z.object({ edits: z.array(MessageEdit) });
+export type MessageEdits = z.infer<typeof MessageEdits>;
+
+export const CHANGES_PAGE_DEFAULT = 200;
+export const CHANGES_PAGE_MAX = 500;
+
+export const ChangesQuery = z.object({
+  /** The chat version the client holds: plain decimal digits, as the page limits. */
+  since: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number')
+    .transform(Number),
+  limit: pageLimit(CHANGES_PAGE_DEFAULT, CHANGES_PAGE_MAX),
+});
+export type ChangesQuery = z.infer<typeof ChangesQuery>;
+
+export const ChangesPage = z.object({
+  /** Every message changed after `since`, tombstones included, in version order. */
+  messages: z.array(Message),
+  /** The last version returned, or `since` when none. */
+  version: z.number().int(),
+  has_more: z.boolean(),
+});
+export type ChangesPage = z.infer<typeof ChangesPage>;

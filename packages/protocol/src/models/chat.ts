@@ -29,5 +29,7 @@ export const Chat = z.object({
   last_message: Message.nullable(),
   /** Other people's messages above the caller's read mark. */
   unread_count: z.number().int(),
+  /** Bumped by every change to the chat's messages: `changes?since` starts from it. */
+  version: z.number().int(),
 });
 export type Chat = z.infer<typeof Chat>;

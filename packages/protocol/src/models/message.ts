@@ -8,6 +8,37 @@ export type MessageType = z.infer<typeof MessageType>;
 /** What a client may send today; `system` is the server's alone, files come with uploads. */
 export const ClientMessageType = z.enum(['text']);
 
+/** The answered message, as a reply shows it. */
+export const ReplyPreview = z.object({
+  id: id(),
+  seq: z.number().int(),
+  sender_id: id(),
+  /** Its first 200 characters; `""` once deleted. */
+  content: z.string(),
+  deleted: z.boolean(),
+});
+export type ReplyPreview = z.infer<typeof ReplyPreview>;
+
+export const Reaction = z.object({
+  emoji: z.string(),
+  count: z.number().int(),
+  user_ids: z.array(id()),
+});
+export type Reaction = z.infer<typeof Reaction>;
+
+export const Attachment = z.object({
+  id: id(),
+  name: z.string(),
+  size: z.number().int(),
+  mime: z.string(),
+  kind: z.enum(['image', 'file']),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  url: z.string(),
+  thumbnail_url: z.string().nullable(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
 export const Message = z.object({
   id: id(),
   chat_id: id(),
@@ -21,5 +52,13 @@ export const Message = z.object({
   created_at: isoTime(),
   edited_at: isoTime().nullable(),
   deleted_at: isoTime().nullable(),
+  /** The chat's version at this message's last change (send, edit, delete). */
+  version: z.number().int(),
+  reply_to: ReplyPreview.nullable(),
+  /** In the order each emoji was first added. */
+  reactions: z.array(Reaction),
+  /** Ids of the participants the content names as `@username`. */
+  mentions: z.array(id()),
+  attachments: z.array(Attachment),
 });
 export type Message = z.infer<typeof Message>;

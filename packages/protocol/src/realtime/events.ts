@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../errors.js';
-import { SendMessageRequest } from '../http/chats.js';
+import { EditMessageRequest, SendMessageRequest } from '../http/chats.js';
 import type { Chat } from '../models/chat.js';
 import type { Message } from '../models/message.js';
 import { PresenceStatus } from '../models/user.js';
@@ -16,6 +16,12 @@ export type MessageSendPayload = z.infer<typeof MessageSendPayload>;
 
 export const MessageReadPayload = z.object({ messageId: id(), chatId: id() });
 export type MessageReadPayload = z.infer<typeof MessageReadPayload>;
+
+export const MessageEditPayload = EditMessageRequest.extend({ chatId: id(), messageId: id() });
+export type MessageEditPayload = z.infer<typeof MessageEditPayload>;
+
+export const MessageDeletePayload = z.object({ chatId: id(), messageId: id() });
+export type MessageDeletePayload = z.infer<typeof MessageDeletePayload>;
 
 // ---- server → client payloads -------------------------------------------------------------
 
@@ -40,6 +46,15 @@ export const MessageReadEvent = z.object({
 });
 export type MessageReadEvent = z.infer<typeof MessageReadEvent>;
 
+export const MessageDeletedEvent = z.object({
+  chatId: id(),
+  messageId: id(),
+  seq: z.number().int(),
+  version: z.number().int(),
+  deletedAt: isoTime(),
+});
+export type MessageDeletedEvent = z.infer<typeof MessageDeletedEvent>;
+
 export const ChatRemovedEvent = z.object({ chatId: id() });
 export type ChatRemovedEvent = z.infer<typeof ChatRemovedEvent>;
 
@@ -61,6 +76,8 @@ export interface ClientToServerEvents {
   'chat:leave': (payload: ChatRef, ack?: AckCallback) => void;
   'message:send': (payload: MessageSendPayload, ack?: AckCallback<{ message: Message }>) => void;
   'message:read': (payload: MessageReadPayload, ack?: AckCallback) => void;
+  'message:edit': (payload: MessageEditPayload, ack?: AckCallback<{ message: Message }>) => void;
+  'message:delete': (payload: MessageDeletePayload, ack?: AckCallback) => void;
   'typing:start': (payload: ChatRef, ack?: AckCallback) => void;
   'typing:stop': (payload: ChatRef, ack?: AckCallback) => void;
 }
@@ -71,6 +88,8 @@ export interface ServerToClientEvents {
   'typing:start': (event: TypingStartEvent) => void;
   'typing:stop': (event: TypingStopEvent) => void;
   'message:read': (event: MessageReadEvent) => void;
+  'message:updated': (message: Message) => void;
+  'message:deleted': (event: MessageDeletedEvent) => void;
   'chat:new': (chat: Chat) => void;
   'chat:updated': (chat: Chat) => void;
   'chat:removed': (event: ChatRemovedEvent) => void;
@@ -83,6 +102,8 @@ export const clientEventSchemas = {
   'chat:leave': ChatRef,
   'message:send': MessageSendPayload,
   'message:read': MessageReadPayload,
+  'message:edit': MessageEditPayload,
+  'message:delete': MessageDeletePayload,
   'typing:start': ChatRef,
   'typing:stop': ChatRef,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

@@ -36,6 +36,8 @@ export interface ChatsTable {
   last_seq: Generated<number>;
   /** For direct chats, the two user ids in order, so that racing creations meet on one row. */
   direct_key: string | null;
+  /** Bumped under the row lock by every change to the chat's messages (send, edit, delete). */
+  version: Generated<number>;
 }
 
 export interface ChatParticipantsTable {
@@ -58,6 +60,17 @@ export interface MessagesTable {
   created_at: Timestamp;
   edited_at: NullableTimestamp;
   deleted_at: NullableTimestamp;
+  /** The chat's version at this message's last change. */
+  version: number;
+}
+
+export interface MessageEditsTable {
+  id: Generated<string>;
+  message_id: string;
+  /** The content before the edit. */
+  content: string;
+  /** When this content was replaced. */
+  edited_at: Timestamp;
 }
 
 export interface MessageReadsTable {
@@ -83,6 +96,7 @@ export interface DB {
   chats: ChatsTable;
   chat_participants: ChatParticipantsTable;
   messages: MessagesTable;
+  message_edits: MessageEditsTable;
   message_reads: MessageReadsTable;
   revoked_tokens: RevokedTokensTable;
   user_blocks: UserBlocksTable;

@@ -2,14 +2,19 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   AddParticipantRequest,
   ChangeRoleRequest,
+  ChangesPage,
+  ChangesQuery,
   Chat,
   ChatListQuery,
   ChatListResponse,
   ChatParams,
   CreateChatRequest,
+  EditMessageRequest,
   Message,
+  MessageEdits,
   MessagePage,
   MessagePageQuery,
+  MessageParams,
   ParticipantParams,
   RenameChatRequest,
   SendMessageRequest,
@@ -173,5 +178,67 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       });
       return reply.status(created ? 201 : 200).send(message);
     },
+  );
+
+  app.get(
+    '/chats/:chatId/changes',
+    {
+      schema: {
+        summary:
+          'Every message changed after version `since` (new, edited, deleted), in version order: the catch-up call',
+        params: ChatParams,
+        querystring: ChangesQuery,
+        response: { 200: ChangesPage, ...errorResponses },
+      },
+    },
+    async (request) =>
+      messages.changes(request.params.chatId, currentUser(request).id, request.query),
+  );
+
+  app.patch(
+    '/chats/:chatId/messages/:messageId',
+    {
+      schema: {
+        summary: 'Edit a message, as the socket event message:edit does (the sender only)',
+        params: MessageParams,
+        body: EditMessageRequest,
+        response: { 200: Message, ...errorResponses },
+      },
+    },
+    async (request) =>
+      messages.edit(currentUser(request).id, { ...request.params, ...request.body }),
+  );
+
+  app.delete(
+    '/chats/:chatId/messages/:messageId',
+    {
+      schema: {
+        summary:
+          'Delete a message, leaving a tombstone, as message:delete does (the sender, or a group owner or admin)',
+        params: MessageParams,
+        response: { 204: z.null().describe('deleted'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await messages.delete(
+        currentUser(request).id,
+        request.params.chatId,
+        request.params.messageId,
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/chats/:chatId/messages/:messageId/edits',
+    {
+      schema: {
+        summary: "A message's earlier contents, oldest first, each with the time it was replaced",
+        params: MessageParams,
+        response: { 200: MessageEdits, ...errorResponses },
+      },
+    },
+    async (request) =>
+      messages.edits(currentUser(request).id, request.params.chatId, request.params.messageId),
   );
 };

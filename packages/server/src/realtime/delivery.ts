@@ -16,6 +16,20 @@ function deliver(io: ParleyServer, event: DomainEvent): void {
     case 'MessageCreated':
       io.to(chatRoom(event.message.chat_id)).emit('message:new', event.message);
       return;
+    case 'MessageUpdated':
+      io.to(chatRoom(event.message.chat_id)).emit('message:updated', event.message);
+      return;
+    case 'MessageDeleted': {
+      const { chatId, messageId, seq, version, deletedAt } = event;
+      io.to(chatRoom(chatId)).emit('message:deleted', {
+        chatId,
+        messageId,
+        seq,
+        version,
+        deletedAt,
+      });
+      return;
+    }
     case 'MessageRead': {
       const { chatId, messageId, userId, seq } = event;
       io.to(chatRoom(chatId)).emit('message:read', { messageId, userId, chatId, seq });

@@ -313,6 +313,7 @@ const toChatRecord = (row: ChatRow): ChatRecord => ({
   createdBy: row.created_by,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  version: row.version,
 });
 
 /**

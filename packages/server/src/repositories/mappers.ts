@@ -51,6 +51,7 @@ export interface MessageRecord {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  version: number;
 }
 
 export const toMessage = (row: MessageRecord, sender: UserSummary): Message => ({
@@ -71,4 +72,10 @@ export const toMessage = (row: MessageRecord, sender: UserSummary): Message => (
   created_at: iso(row.created_at),
   edited_at: isoOrNull(row.edited_at),
   deleted_at: isoOrNull(row.deleted_at),
+  version: row.version,
+  // Replies, reactions, mentions and attachments are not stored yet: every message has none.
+  reply_to: null,
+  reactions: [],
+  mentions: [],
+  attachments: [],
 });

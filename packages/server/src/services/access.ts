@@ -48,6 +48,33 @@ export function asManager(place: ChatPlace): Membership {
   return member;
 }
 
+/**
+ * Editing a message: its sender alone, within `windowSeconds` of sending (0: no limit). Past the
+ * window it is `forbidden` too: the edit is refused for who and when, not for what it says.
+ */
+export function asMessageEditor(
+  userId: string,
+  message: { sender_id: string; created_at: string },
+  windowSeconds: number,
+  now: Date,
+): void {
+  if (message.sender_id !== userId) throw forbidden('only the sender can edit a message');
+  if (windowSeconds > 0 && now.getTime() - Date.parse(message.created_at) > windowSeconds * 1000) {
+    throw forbidden(`messages can be edited for ${windowSeconds} seconds after sending`);
+  }
+}
+
+/** Deleting a message: its sender, or an owner or admin of a group. */
+export function asMessageDeleter(
+  member: Membership,
+  userId: string,
+  message: { sender_id: string },
+): void {
+  if (message.sender_id === userId) return;
+  if (member.type === 'group' && member.role !== 'member') return;
+  throw forbidden('only the sender or a group owner or admin can delete a message');
+}
+
 /** Changing roles: the owner alone. */
 export function asOwner(place: ChatPlace): Membership {
   const member = asParticipant(place);

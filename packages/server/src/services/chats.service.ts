@@ -292,5 +292,6 @@ function toChat(
     participants,
     last_message: last,
     unread_count: unread,
+    version: row.version,
   };
 }

@@ -7,6 +7,17 @@ import type { Chat, Message } from '@parley/protocol';
  */
 export type DomainEvent =
   | { type: 'MessageCreated'; message: Message }
+  /** An edit: the message as it now is. */
+  | { type: 'MessageUpdated'; message: Message }
+  /** A tombstone left in place of the message. */
+  | {
+      type: 'MessageDeleted';
+      chatId: string;
+      messageId: string;
+      seq: number;
+      version: number;
+      deletedAt: string;
+    }
   | { type: 'MessageRead'; chatId: string; messageId: string; userId: string; seq: number }
   /** Users who joined or left the chat's membership (their sockets must follow). */
   | {

@@ -76,6 +76,7 @@ export function createServices(
       access,
       events,
       state.limiter('messages', config.rateLimitMessages, 10),
+      config.messageEditWindow,
     ),
     presence: new PresenceService(
       state.presence,

@@ -1,8 +1,24 @@
-import type { Message, MessagePage, MessagePageQuery, MessageType } from '@parley/protocol';
+import type {
+  ChangesPage,
+  ChangesQuery,
+  Message,
+  MessageEdits,
+  MessagePage,
+  MessagePageQuery,
+  MessageType,
+} from '@parley/protocol';
 import type { UserSummary } from '@parley/protocol';
-import { isUniqueViolation, notFound, validationFailed } from '../errors.js';
+import { conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
-import { asParticipant, blockedSender, type AccessPolicy } from './access.js';
+import {
+  asMessageDeleter,
+  asMessageEditor,
+  asParticipant,
+  blockedSender,
+  type AccessPolicy,
+  type Membership,
+} from './access.js';
+import { iso } from '../time.js';
 import type { DomainEvents } from './events.js';
 import type { RateLimiter } from './ports.js';
 
@@ -13,6 +29,14 @@ export interface SendInput {
   clientMessageId?: string | undefined;
 }
 
+export interface EditInput {
+  chatId: string;
+  messageId: string;
+  content: string;
+}
+
+const deletedMessage = () => conflict('the message was deleted');
+
 /** The send path, history and read marks: one service for the socket events and REST alike. */
 export class MessagesService {
   constructor(
@@ -20,6 +44,8 @@ export class MessagesService {
     private readonly access: AccessPolicy,
     private readonly events: DomainEvents,
     private readonly sendLimiter: RateLimiter,
+    /** MESSAGE_EDIT_WINDOW, in seconds; 0 is no limit. */
+    private readonly editWindowSeconds: number,
   ) {}
 
   /**
@@ -77,6 +103,87 @@ export class MessagesService {
     asParticipant(place);
     const { messages, hasMore } = await this.messages.page(chatId, cursor, query.limit);
     return { messages, has_more: hasMore };
+  }
+
+  /** What changed in the chat after version `since`: new messages, edits and tombstones. */
+  async changes(chatId: string, userId: string, query: ChangesQuery): Promise<ChangesPage> {
+    await this.access.participant(chatId, userId);
+    const { messages, hasMore } = await this.messages.changes(chatId, query.since, query.limit);
+    const version = messages.at(-1)?.version ?? query.since;
+    return { messages, version, has_more: hasMore };
+  }
+
+  /**
+   * Replaces a message's content: the socket's message:edit and the REST twin. The same content
+   * again stores and publishes nothing, and answers with the message as it is.
+   */
+  async edit(userId: string, input: EditInput): Promise<Message> {
+    const { message } = await this.target(userId, input.chatId, input.messageId);
+    asMessageEditor(userId, message, this.editWindowSeconds, new Date());
+    if (message.deleted_at !== null) throw deletedMessage();
+    if (message.content === input.content) return message;
+    const result = await this.messages.edit(input.chatId, input.messageId, input.content);
+    switch (result.status) {
+      case 'changed':
+        this.events.publish({ type: 'MessageUpdated', message: result.value });
+        return result.value;
+      case 'deleted':
+        throw deletedMessage();
+      case 'unchanged': {
+        // A racing edit stored this very content meanwhile: answer with the message as it is.
+        const now = await this.messages.find(input.chatId, input.messageId);
+        if (!now) throw notFound('message');
+        return now;
+      }
+      case 'missing':
+        throw notFound('message');
+    }
+  }
+
+  /** Leaves a tombstone: the socket's message:delete and the REST twin. Twice is fine. */
+  async delete(userId: string, chatId: string, messageId: string): Promise<void> {
+    const { message, member } = await this.target(userId, chatId, messageId);
+    asMessageDeleter(member, userId, message);
+    if (message.deleted_at !== null) return;
+    const result = await this.messages.delete(chatId, messageId);
+    switch (result.status) {
+      case 'changed': {
+        const { seq, version, deletedAt } = result.value;
+        this.events.publish({
+          type: 'MessageDeleted',
+          chatId,
+          messageId,
+          seq,
+          version,
+          deletedAt: iso(deletedAt),
+        });
+        return;
+      }
+      case 'deleted':
+      case 'unchanged':
+        return;
+      case 'missing':
+        throw notFound('message');
+    }
+  }
+
+  /** A message's earlier contents, oldest first: participants only. */
+  async edits(userId: string, chatId: string, messageId: string): Promise<MessageEdits> {
+    await this.target(userId, chatId, messageId);
+    const edits = await this.messages.edits(messageId);
+    return { edits: edits.map((e) => ({ content: e.content, edited_at: iso(e.editedAt) })) };
+  }
+
+  /** The chat (404), the message in it (404), then the caller's place (403): the contract's order. */
+  private async target(
+    userId: string,
+    chatId: string,
+    messageId: string,
+  ): Promise<{ message: Message; member: Membership }> {
+    const place = await this.access.chat(chatId, userId);
+    const message = await this.messages.find(chatId, messageId);
+    if (!message) throw notFound('message');
+    return { message, member: asParticipant(place) };
   }
 
   /** Moves the reader's mark up (never back) and announces it only when it moved. */

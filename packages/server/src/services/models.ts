@@ -39,4 +39,5 @@ export interface ChatRecord {
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;
+  version: number;
 }

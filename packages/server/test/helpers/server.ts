@@ -27,6 +27,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: randomBytes(32).toString('hex'),
     jwtTtlSeconds: 3600,
     corsOrigins: [],
+    messageEditWindow: 0,
     rateLimitAuth: 0,
     rateLimitMessages: 0,
     rateLimitEvents: 0,

@@ -57,6 +57,11 @@ export function message(
     created_at: new Date(Date.UTC(2026, 0, 1, 10, seq)).toISOString(),
     edited_at: null,
     deleted_at: null,
+    version: seq,
+    reply_to: null,
+    reactions: [],
+    mentions: [],
+    attachments: [],
   };
 }
 
@@ -72,6 +77,7 @@ export function chat(members: User[], overrides: Partial<Chat> = {}): Chat {
     participants: members.map((m) => participant(m)),
     last_message: null,
     unread_count: 0,
+    version: 0,
     ...overrides,
   };
 }

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-28T0100_initial.js';
 import * as hardening from './2026-12-01T0100_hardening.js';
 import * as scaleOut from './2026-12-02T0100_scale_out.js';
+import * as messageChanges from './2026-12-03T0100_message_changes.js';
 
 /** Every migration, by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
   '2026-11-28T0100_initial': initial,
   '2026-12-01T0100_hardening': hardening,
   '2026-12-02T0100_scale_out': scaleOut,
+  '2026-12-03T0100_message_changes': messageChanges,
 };

@@ -21,6 +21,15 @@ export function registerMessageHandlers(
     return { message };
   });
 
+  // The service publishes message:updated to the room; the ack carries the message as it now is.
+  handle(socket, ctx, 'message:edit', async (input) => ({
+    message: await services.messages.edit(user.id, input),
+  }));
+
+  handle(socket, ctx, 'message:delete', async ({ chatId, messageId }) => {
+    await services.messages.delete(user.id, chatId, messageId);
+  });
+
   handle(socket, ctx, 'message:read', async ({ chatId, messageId }) => {
     await services.messages.markRead(user.id, chatId, messageId);
   });
