@@ -100,6 +100,38 @@ describe('versions', () => {
     expect(all.version).toBe(5);
     expect((await alice.api.get<Chat>(`/chats/${chat.id}`)).body.version).toBe(5);
   });
+
+  it('has no gap when sends, edits and deletes race on several connections', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const sent: Message[] = [];
+    for (let i = 0; i < 10; i++) sent.push(await send(i % 2 ? bob : alice, chat.id, `m${i}`));
+    const [a, b] = await Promise.all([
+      connect(server.url, alice.token),
+      connect(server.url, bob.token),
+    ]);
+    const ownerOf = (i: number) => (i % 2 ? b : a);
+    const acks = await Promise.all([
+      ...sent
+        .slice(0, 5)
+        .map((m, i) =>
+          editEvent(ownerOf(i), { chatId: chat.id, messageId: m.id, content: `m${i}, edited` }),
+        ),
+      ...sent
+        .slice(5)
+        .map((m, i) => deleteEvent(ownerOf(i + 5), { chatId: chat.id, messageId: m.id })),
+      ...[0, 1, 2, 3, 4].map((i) =>
+        sendMessage(ownerOf(i), { chatId: chat.id, content: `new ${i}` }),
+      ),
+    ]);
+    expect(acks.map(code)).toEqual(Array<string>(15).fill('ok'));
+    const all = (await changes(alice, chat.id, '?since=0')).body;
+    const versions = all.messages.map((m) => m.version);
+    // 10 sends, then 15 changes: versions 11 to 25 each taken once, none skipped.
+    expect(versions.filter((v) => v > 10)).toEqual(Array.from({ length: 15 }, (_, i) => 11 + i));
+    expect(all.version).toBe(25);
+    expect((await alice.api.get<Chat>(`/chats/${chat.id}`)).body.version).toBe(25);
+  });
 });
 
 describe('message:edit and PATCH /api/chats/:chatId/messages/:messageId', () => {
