@@ -30,6 +30,7 @@ export function participant(u: User, overrides: Partial<Participant> = {}): Part
     joined_at: '2026-01-01T10:00:00.000Z',
     last_read_seq: 0,
     last_read_at: null,
+    unread_mentions: 0,
     ...overrides,
   };
 }
@@ -78,6 +79,7 @@ export function chat(members: User[], overrides: Partial<Chat> = {}): Chat {
     last_message: null,
     unread_count: 0,
     version: 0,
+    muted: false,
     ...overrides,
   };
 }
