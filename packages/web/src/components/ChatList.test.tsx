@@ -42,4 +42,63 @@ describe('ChatList', () => {
     await userEvent.click(links[2]!);
     expect(onOpen).toHaveBeenCalledExactlyOnceWith(team.id);
   });
+
+  it('marks unread mentions with "@" and muted chats, in words too', () => {
+    const alice = f.me({ username: 'alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const carol = f.user({ username: 'carol', display_name: 'Carol' });
+    const team = f.chat([alice, bob, carol], {
+      name: 'Team',
+      unread_count: 5,
+      participants: [
+        f.participant(alice, { unread_mentions: 2 }),
+        f.participant(bob, { unread_mentions: 0 }),
+        f.participant(carol, { unread_mentions: 0 }),
+      ],
+    });
+    const noisy = f.chat([alice, bob, carol], {
+      name: 'Noisy',
+      unread_count: 3,
+      muted: true,
+      participants: [
+        f.participant(alice, { unread_mentions: 1 }),
+        f.participant(bob, { unread_mentions: 4 }),
+        f.participant(carol, { unread_mentions: 0 }),
+      ],
+    });
+    const quiet = f.chat([alice, carol], {
+      muted: true,
+      participants: [
+        f.participant(alice, { unread_mentions: 0 }),
+        f.participant(carol, { unread_mentions: 0 }),
+      ],
+    });
+    render(
+      <ChatList
+        chats={[team, noisy, quiet]}
+        meId={alice.id}
+        openChatId={null}
+        loaded
+        now={now}
+        onOpen={() => {}}
+      />,
+    );
+
+    const list = screen.getByRole('list', { name: 'Chats' });
+    const teamLink = within(list).getByRole('link', {
+      name: 'Team, Group created, 5 unread, 2 unread mentions',
+    });
+    // Only my own count: Bob's 4 mentions in Noisy are not mine.
+    const noisyLink = within(list).getByRole('link', {
+      name: 'Noisy, Group created, 3 unread, 1 unread mention, muted',
+    });
+    const quietLink = within(list).getByRole('link', { name: /^Carol, .*muted$/ });
+
+    expect(teamLink.querySelector('.mention-badge')?.textContent).toBe('@2');
+    expect(noisyLink.querySelector('.mention-badge')?.textContent).toBe('@1');
+    expect(quietLink.querySelector('.mention-badge')).toBeNull();
+    expect(teamLink.classList.contains('muted')).toBe(false);
+    expect(noisyLink.classList.contains('muted')).toBe(true);
+    expect(quietLink.classList.contains('muted')).toBe(true);
+  });
 });

@@ -4,6 +4,7 @@ import { formatListTime, presenceText } from '../format.js';
 import { chatPath } from '../router.js';
 import { chatTitle, otherParticipant } from '../state.js';
 import { Avatar } from './Avatar.js';
+import './search.css';
 
 interface ChatListProps {
   chats: readonly Chat[];
@@ -22,7 +23,16 @@ function preview(chat: Chat, meId: string): string {
   return chat.type === 'group' ? `${m.sender.display_name}: ${m.content}` : m.content;
 }
 
-/** The person's chats, newest activity first (the order is the caller's). */
+/** Messages above my read mark that mention me. */
+const unreadMentions = (chat: Chat, meId: string): number =>
+  chat.participants.find((p) => p.id === meId)?.unread_mentions ?? 0;
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The person's chats, newest activity first (the order is the caller's): unread counts, an "@"
+ * badge for unread mentions, and muted chats drawn quieter.
+ */
 export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatListProps) {
   if (loaded && chats.length === 0) {
     return (
@@ -38,6 +48,7 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
         const other = chat.type === 'direct' ? otherParticipant(chat, meId) : undefined;
         const active = chat.id === openChatId;
         const time = chat.last_message ? formatListTime(chat.last_message.created_at, now) : '';
+        const mentions = unreadMentions(chat, meId);
         // One clear sentence for screen readers, starting with the chat's name.
         const label = [
           title,
@@ -45,6 +56,8 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
           preview(chat, meId),
           time || null,
           chat.unread_count > 0 ? `${chat.unread_count} unread` : null,
+          mentions > 0 ? plural(mentions, 'unread mention', 'unread mentions') : null,
+          chat.muted ? 'muted' : null,
         ]
           .filter(Boolean)
           .join(', ');
@@ -57,7 +70,7 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
           <li key={chat.id}>
             <a
               href={chatPath(chat.id)}
-              className={`chat-item${active ? ' active' : ''}${chat.unread_count > 0 ? ' unread' : ''}`}
+              className={`chat-item${active ? ' active' : ''}${chat.unread_count > 0 ? ' unread' : ''}${chat.muted ? ' muted' : ''}`}
               aria-current={active ? 'page' : undefined}
               aria-label={label}
               onClick={onClick}
@@ -66,12 +79,18 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
               <span className="chat-item-body">
                 <span className="chat-item-top">
                   <span className="chat-item-name">{title}</span>
+                  {chat.muted && <MutedIcon />}
                   <time className="chat-item-time" dateTime={chat.last_message?.created_at}>
                     {time}
                   </time>
                 </span>
                 <span className="chat-item-bottom">
                   <span className="chat-item-preview">{preview(chat, meId)}</span>
+                  {mentions > 0 && (
+                    <span className="mention-badge" aria-hidden="true">
+                      @{mentions}
+                    </span>
+                  )}
                   {chat.unread_count > 0 && <span className="badge">{chat.unread_count}</span>}
                 </span>
               </span>
@@ -80,5 +99,21 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
         );
       })}
     </ul>
+  );
+}
+
+/** A bell struck through: the chat does not notify. */
+function MutedIcon() {
+  return (
+    <svg className="muted-icon" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+      <path
+        d="M18 16v-5a6 6 0 0 0-9.3-5M6.3 8.6A6 6 0 0 0 6 11v5l-2 2h13M10 21h4M3 3l18 18"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
+    </svg>
   );
 }
