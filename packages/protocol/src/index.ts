@@ -1,4 +1,5 @@
 export * from './primitives.js';
+export * from './mentions.js';
 export * from './errors.js';
 export * from './models/user.js';
 export * from './models/message.js';

@@ -80,3 +80,35 @@ export const messageContent = () =>
     .refine((s) => codePointLength(s.trim()) <= MESSAGE_MAX_LENGTH, {
       message: `is too long (at most ${MESSAGE_MAX_LENGTH} characters)`,
     });
+
+/** Bytes of UTF-8 a well-formed string takes. */
+export const utf8Length = (s: string): number => {
+  let n = 0;
+  for (const c of s) {
+    const cp = c.codePointAt(0) ?? 0;
+    n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  }
+  return n;
+};
+
+export const EMOJI_MAX_BYTES = 64;
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// A pictograph, a flag's regional indicator, or a keycap's combining mark: what makes a grapheme
+// an emoji (plain digits, letters and symbols are not, even with U+FE0F after them).
+const EMOJI_PART = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
+/** True for one grapheme cluster that is or holds an emoji (keycaps and flags included). */
+export const isSingleEmoji = (s: string): boolean => {
+  if (s.length === 0 || !EMOJI_PART.test(s)) return false;
+  const it = segmenter.segment(s)[Symbol.iterator]();
+  const first = it.next();
+  return !first.done && it.next().done === true;
+};
+/** One emoji, kept as sent (`❤` and `❤️` are two): at most 64 bytes of UTF-8. */
+export const emoji = () =>
+  z
+    .string()
+    .refine(wellFormed, { message: 'must be well-formed Unicode (no lone surrogates)' })
+    .refine((s) => utf8Length(s) <= EMOJI_MAX_BYTES, {
+      message: `must be at most ${EMOJI_MAX_BYTES} bytes of UTF-8`,
+    })
+    .refine(isSingleEmoji, { message: 'must be one emoji' });

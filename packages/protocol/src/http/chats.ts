@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Chat } from '../models/chat.js';
 import { ClientMessageType, Message } from '../models/message.js';
-import { id, label, messageContent, text } from '../primitives.js';
+import { emoji, id, label, messageContent, text } from '../primitives.js';
 
 export const CreateChatRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('direct'), userId: id() }),
@@ -53,6 +53,8 @@ export const SendMessageRequest = z.object({
   content: messageContent(),
   messageType: ClientMessageType.optional(),
   clientMessageId: text(1, 64).optional(),
+  /** The answered message: one of the same chat, else not_found. */
+  replyToId: id().optional(),
 });
 export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
 
@@ -105,3 +107,29 @@ export const ChangesPage = z.object({
   has_more: z.boolean(),
 });
 export type ChangesPage = z.infer<typeof ChangesPage>;
+
+/** `PUT`/`DELETE .../reactions/:emoji`: the emoji comes URL-encoded in the path. */
+export const ReactionParams = z.object({ chatId: id(), messageId: id(), emoji: emoji() });
+export type ReactionParams = z.infer<typeof ReactionParams>;
+
+/** At most this many distinct emoji on one message. */
+export const REACTIONS_PER_MESSAGE_MAX = 20;
+
+export const ChatSettingsRequest = z.object({ muted: z.boolean() });
+export type ChatSettingsRequest = z.infer<typeof ChatSettingsRequest>;
+
+export const SEARCH_PAGE_DEFAULT = 20;
+export const SEARCH_PAGE_MAX = 50;
+
+export const SearchQuery = z.object({
+  /** Every word must match: a prefix of a word, or a substring in scripts without spaces. */
+  q: text(1, 200).refine((s) => s.trim().length > 0, { message: 'must not be only whitespace' }),
+  chatId: id().optional(),
+  /** A message id: the next page, older than it. */
+  before: id().optional(),
+  limit: pageLimit(SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+export const SearchPage = z.object({ messages: z.array(Message), has_more: z.boolean() });
+export type SearchPage = z.infer<typeof SearchPage>;

@@ -15,6 +15,8 @@ export const Participant = User.extend({
   /** The highest seq this participant has read; 0 for none. */
   last_read_seq: z.number().int(),
   last_read_at: isoTime().nullable(),
+  /** Messages above this participant's read mark that mention them. */
+  unread_mentions: z.number().int(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -31,5 +33,7 @@ export const Chat = z.object({
   unread_count: z.number().int(),
   /** Bumped by every change to the chat's messages: `changes?since` starts from it. */
   version: z.number().int(),
+  /** The caller's own setting: a client does not notify for a muted chat. */
+  muted: z.boolean(),
 });
 export type Chat = z.infer<typeof Chat>;

@@ -4,7 +4,7 @@ import { EditMessageRequest, SendMessageRequest } from '../http/chats.js';
 import type { Chat } from '../models/chat.js';
 import type { Message } from '../models/message.js';
 import { PresenceStatus } from '../models/user.js';
-import { id, isoTime } from '../primitives.js';
+import { emoji, id, isoTime } from '../primitives.js';
 
 // ---- client → server payloads -------------------------------------------------------------
 
@@ -22,6 +22,9 @@ export type MessageEditPayload = z.infer<typeof MessageEditPayload>;
 
 export const MessageDeletePayload = z.object({ chatId: id(), messageId: id() });
 export type MessageDeletePayload = z.infer<typeof MessageDeletePayload>;
+
+export const ReactionPayload = z.object({ chatId: id(), messageId: id(), emoji: emoji() });
+export type ReactionPayload = z.infer<typeof ReactionPayload>;
 
 // ---- server → client payloads -------------------------------------------------------------
 
@@ -55,6 +58,18 @@ export const MessageDeletedEvent = z.object({
 });
 export type MessageDeletedEvent = z.infer<typeof MessageDeletedEvent>;
 
+export const ReactionUpdatedEvent = z.object({
+  chatId: id(),
+  messageId: id(),
+  emoji: z.string(),
+  userId: id(),
+  op: z.enum(['add', 'remove']),
+  /** How many users keep this emoji on the message now. */
+  count: z.number().int(),
+  version: z.number().int(),
+});
+export type ReactionUpdatedEvent = z.infer<typeof ReactionUpdatedEvent>;
+
 export const ChatRemovedEvent = z.object({ chatId: id() });
 export type ChatRemovedEvent = z.infer<typeof ChatRemovedEvent>;
 
@@ -78,6 +93,8 @@ export interface ClientToServerEvents {
   'message:read': (payload: MessageReadPayload, ack?: AckCallback) => void;
   'message:edit': (payload: MessageEditPayload, ack?: AckCallback<{ message: Message }>) => void;
   'message:delete': (payload: MessageDeletePayload, ack?: AckCallback) => void;
+  'reaction:add': (payload: ReactionPayload, ack?: AckCallback) => void;
+  'reaction:remove': (payload: ReactionPayload, ack?: AckCallback) => void;
   'typing:start': (payload: ChatRef, ack?: AckCallback) => void;
   'typing:stop': (payload: ChatRef, ack?: AckCallback) => void;
 }
@@ -90,6 +107,7 @@ export interface ServerToClientEvents {
   'message:read': (event: MessageReadEvent) => void;
   'message:updated': (message: Message) => void;
   'message:deleted': (event: MessageDeletedEvent) => void;
+  'reaction:updated': (event: ReactionUpdatedEvent) => void;
   'chat:new': (chat: Chat) => void;
   'chat:updated': (chat: Chat) => void;
   'chat:removed': (event: ChatRemovedEvent) => void;
@@ -104,6 +122,8 @@ export const clientEventSchemas = {
   'message:read': MessageReadPayload,
   'message:edit': MessageEditPayload,
   'message:delete': MessageDeletePayload,
+  'reaction:add': ReactionPayload,
+  'reaction:remove': ReactionPayload,
   'typing:start': ChatRef,
   'typing:stop': ChatRef,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

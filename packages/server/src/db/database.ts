@@ -1,6 +1,8 @@
 import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import {
   Kysely,
   Migrator,
@@ -240,7 +242,12 @@ async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promis
     // With a directory, a commit reaches the files before the query returns (never fsynced):
     // it survives a killed process, not a power loss. synchronous_commit stays on: PGlite has
     // no background writer, so an async commit would be lost on a kill.
-    client = await PGlite.create(inMemory ? undefined : dir);
+    client = await PGlite.create({
+      ...(inMemory ? {} : { dataDir: dir }),
+      // Message search (migration 2026-12-04T0200_search) indexes through both: every start
+      // loads them, since every insert of a message runs their functions.
+      extensions: { pg_trgm, unaccent },
+    });
   } catch (err) {
     releaseLock();
     throw err;

@@ -47,6 +47,8 @@ export interface ChatParticipantsTable {
   joined_at: Timestamp;
   last_read_seq: Generated<number>;
   last_read_at: NullableTimestamp;
+  /** The participant's own setting: a client does not notify for a muted chat. */
+  muted: Generated<boolean>;
 }
 
 export interface MessagesTable {
@@ -62,6 +64,19 @@ export interface MessagesTable {
   deleted_at: NullableTimestamp;
   /** The chat's version at this message's last change. */
   version: number;
+  /** The answered message, of the same chat. */
+  reply_to_id: string | null;
+  /** Ids of the participants the content names as `@username`. */
+  mentions: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface MessageReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  /** The chat version at which this emoji first appeared on the message: its place in the list. */
+  position: number;
+  created_at: Timestamp;
 }
 
 export interface MessageEditsTable {
@@ -97,6 +112,7 @@ export interface DB {
   chat_participants: ChatParticipantsTable;
   messages: MessagesTable;
   message_edits: MessageEditsTable;
+  message_reactions: MessageReactionsTable;
   message_reads: MessageReadsTable;
   revoked_tokens: RevokedTokensTable;
   user_blocks: UserBlocksTable;

@@ -9,7 +9,9 @@ import {
   ChatListResponse,
   ChatParams,
   CreateChatRequest,
+  ChatSettingsRequest,
   EditMessageRequest,
+  ReactionParams,
   Message,
   MessageEdits,
   MessagePage,
@@ -240,5 +242,42 @@ export const chatRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     },
     async (request) =>
       messages.edits(currentUser(request).id, request.params.chatId, request.params.messageId),
+  );
+
+  for (const [method, op, summary] of [
+    ['put', 'add', 'React with an emoji (URL-encoded), as reaction:add does'],
+    ['delete', 'remove', 'Take back an emoji (URL-encoded), as reaction:remove does'],
+  ] as const) {
+    app[method](
+      '/chats/:chatId/messages/:messageId/reactions/:emoji',
+      {
+        schema: {
+          summary,
+          params: ReactionParams,
+          response: {
+            204: z.null().describe('done (also when it changed nothing)'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        await messages.react(currentUser(request).id, request.params, op);
+        return reply.status(204).send(null);
+      },
+    );
+  }
+
+  app.patch(
+    '/chats/:chatId/settings',
+    {
+      schema: {
+        summary: "The caller's own settings of the chat (muted): shown to them alone",
+        params: ChatParams,
+        body: ChatSettingsRequest,
+        response: { 200: Chat, ...errorResponses },
+      },
+    },
+    async (request) =>
+      chats.setMuted(request.params.chatId, currentUser(request).id, request.body.muted),
   );
 };

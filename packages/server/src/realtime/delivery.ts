@@ -19,6 +19,19 @@ function deliver(io: ParleyServer, event: DomainEvent): void {
     case 'MessageUpdated':
       io.to(chatRoom(event.message.chat_id)).emit('message:updated', event.message);
       return;
+    case 'ReactionUpdated': {
+      const { chatId, messageId, emoji, userId, op, count, version } = event;
+      io.to(chatRoom(chatId)).emit('reaction:updated', {
+        chatId,
+        messageId,
+        emoji,
+        userId,
+        op,
+        count,
+        version,
+      });
+      return;
+    }
     case 'MessageDeleted': {
       const { chatId, messageId, seq, version, deletedAt } = event;
       io.to(chatRoom(chatId)).emit('message:deleted', {

@@ -153,7 +153,20 @@ export class ChatsRepository {
       .selectFrom('chat_participants as p')
       .innerJoin('users as u', 'u.id', 'p.user_id')
       .select(ACCOUNT_COLUMNS_U)
-      .select(['p.chat_id', 'p.role', 'p.joined_at', 'p.last_read_seq', 'p.last_read_at'])
+      .select([
+        'p.chat_id',
+        'p.role',
+        'p.joined_at',
+        'p.last_read_seq',
+        'p.last_read_at',
+        'p.muted',
+      ])
+      // Served by messages_mentions_idx: only the chat's messages that mention anyone are read.
+      .select(
+        sql<number>`(SELECT count(*)::int FROM messages m
+          WHERE m.chat_id = p.chat_id AND m.mentions <> '{}' AND m.seq > p.last_read_seq
+            AND p.user_id = ANY(m.mentions))`.as('unread_mentions'),
+      )
       .where('p.chat_id', 'in', [...chatIds])
       .orderBy('p.joined_at')
       .orderBy('u.username')
@@ -164,8 +177,21 @@ export class ChatsRepository {
       joinedAt: row.joined_at,
       lastReadSeq: row.last_read_seq,
       lastReadAt: row.last_read_at,
+      muted: row.muted,
+      unreadMentions: row.unread_mentions,
       account: toAccount(row),
     }));
+  }
+
+  /** The participant's own mute setting; false when they are not a participant (left meanwhile). */
+  async setMuted(chatId: string, userId: string, muted: boolean): Promise<boolean> {
+    const result = await this.db
+      .updateTable('chat_participants')
+      .set({ muted })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   /** The direct chat of two users, if they have one. */

@@ -1,4 +1,4 @@
-import type { Message, UserSummary } from '@parley/protocol';
+import type { Message, Reaction, UserSummary } from '@parley/protocol';
 import type { UserRow } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 
@@ -52,6 +52,14 @@ export interface MessageRecord {
   edited_at: Date | null;
   deleted_at: Date | null;
   version: number;
+  mentions: string[];
+  reactions: Reaction[];
+  /** The answered message's preview: all null when the message answers none. */
+  reply_id: string | null;
+  reply_seq: number | null;
+  reply_sender_id: string | null;
+  reply_content: string | null;
+  reply_deleted: boolean | null;
 }
 
 export const toMessage = (row: MessageRecord, sender: UserSummary): Message => ({
@@ -73,9 +81,18 @@ export const toMessage = (row: MessageRecord, sender: UserSummary): Message => (
   edited_at: isoOrNull(row.edited_at),
   deleted_at: isoOrNull(row.deleted_at),
   version: row.version,
-  // Replies, reactions, mentions and attachments are not stored yet: every message has none.
-  reply_to: null,
-  reactions: [],
-  mentions: [],
+  reply_to:
+    row.reply_id === null
+      ? null
+      : {
+          id: row.reply_id,
+          seq: row.reply_seq ?? 0,
+          sender_id: row.reply_sender_id ?? '',
+          content: row.reply_content ?? '',
+          deleted: row.reply_deleted === true,
+        },
+  reactions: row.reactions,
+  mentions: row.mentions,
+  // Attachments come with uploads (issue 11).
   attachments: [],
 });

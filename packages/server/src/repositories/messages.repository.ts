@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Message, UserSummary } from '@parley/protocol';
+import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
 import type { DB } from '../db/schema.js';
 import { toMessage, type MessageRecord } from './mappers.js';
 
@@ -9,6 +9,8 @@ export interface NewMessage {
   content: string;
   messageType: Message['message_type'];
   clientMessageId: string | null;
+  /** The answered message: the statement stores nothing unless it is one of the same chat. */
+  replyToId: string | null;
 }
 
 /** What a change under the chat's lock came to; anything but `changed` stored nothing. */
@@ -19,7 +21,15 @@ export type ChangeResult<T> =
   /** The edit would store the content the message holds. */
   | { status: 'unchanged' }
   /** No such message in the chat (deleted with its chat meanwhile). */
-  | { status: 'missing' };
+  | { status: 'missing' }
+  /** A new emoji on a message that holds the most distinct emoji it may. */
+  | { status: 'full' };
+
+export interface ReactionChange {
+  /** How many users keep the emoji on the message now. */
+  count: number;
+  version: number;
+}
 
 export interface Tombstone {
   seq: number;
@@ -34,6 +44,9 @@ class Unchanged extends Error {
   }
 }
 
+/** A reply preview holds the first 200 characters of the answered message. */
+const REPLY_PREVIEW_LENGTH = 200;
+
 const MESSAGE_COLUMNS = [
   'm.id',
   'm.chat_id',
@@ -44,6 +57,31 @@ const MESSAGE_COLUMNS = [
   'm.edited_at',
   'm.deleted_at',
   'm.version',
+  'm.mentions',
+] as const;
+
+/**
+ * The aggregated reactions of the message `m`, in the order each emoji first appeared (its
+ * `position`), users in the order they added it: one index lookup per message inside the same
+ * statement, never a query per message.
+ */
+const REACTIONS = sql<Reaction[]>`(
+  SELECT coalesce(
+    json_agg(json_build_object('emoji', g.emoji, 'count', g.n, 'user_ids', g.user_ids) ORDER BY g.pos),
+    '[]'::json)
+  FROM (
+    SELECT r.emoji, count(*)::int AS n, min(r.position) AS pos,
+      array_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids
+    FROM message_reactions r WHERE r.message_id = m.id GROUP BY r.emoji
+  ) g)`.as('reactions');
+
+/** What a reply shows of the answered message (`r`), guarded like GUARDED_TEXT. */
+const REPLY_COLUMNS = [
+  'r.id as reply_id',
+  'r.seq as reply_seq',
+  'r.sender_id as reply_sender_id',
+  sql<string | null>`'.' || left(r.content, ${REPLY_PREVIEW_LENGTH})`.as('reply_content'),
+  sql<boolean | null>`r.deleted_at IS NOT NULL`.as('reply_deleted'),
 ] as const;
 
 /**
@@ -63,8 +101,9 @@ export class MessagesRepository {
   /**
    * The hot path, in one statement and so one round trip: check membership, take the chat's next
    * seq and version under its row lock, insert, bump `updated_at`, move the sender's read mark, return the row.
-   * Returns undefined when the sender is not a participant (or the chat does not exist), or in a
-   * direct chat whose other participant blocked them.
+   * Returns undefined when the sender is not a participant (or the chat does not exist), in a
+   * direct chat whose other participant blocked them, or when `replyToId` is no message of the
+   * chat. Mentions are resolved against the chat's participants in the same statement.
    *
    * The time is taken under the row lock and never goes back, so `created_at` follows `seq` (a
    * transaction's now() would be its start, before a wait on the lock).
@@ -74,7 +113,12 @@ export class MessagesRepository {
    * (the second waits on the chat row, then conflicts). The caller then reads the first copy.
    */
   async insert(m: NewMessage): Promise<Message | undefined> {
-    const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id'>>`
+    // The common send names no one and answers nothing: those parts then cost nothing.
+    const replyCheck =
+      m.replyToId === null
+        ? sql``
+        : sql`AND EXISTS (SELECT 1 FROM messages WHERE id = ${m.replyToId} AND chat_id = ${m.chatId})`;
+    const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
       WITH bumped AS (
         UPDATE chats SET last_seq = last_seq + 1, version = version + 1,
           updated_at = GREATEST(updated_at, clock_timestamp())
@@ -83,23 +127,40 @@ export class MessagesRepository {
           AND (direct_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
             WHERE b.blocked_id = ${m.sender.id} AND o.chat_id = ${m.chatId}))
+          ${replyCheck}
         RETURNING last_seq, version, updated_at
       ), inserted AS (
-        INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id, created_at, version)
-        SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${m.messageType}, ${m.clientMessageId}, updated_at, version
+        INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
+          created_at, version, reply_to_id, mentions)
+        SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${m.messageType},
+          ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
+          ${mentionsOf(m.chatId, m.sender.id, m.content)}
         FROM bumped
-        RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at, version
+        RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at,
+          version, mentions, reply_to_id
       ), marked AS (
         UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
         FROM inserted i
         WHERE p.chat_id = i.chat_id AND p.user_id = i.sender_id AND p.last_read_seq < i.seq
       )
-      SELECT * FROM inserted`.execute(this.db);
+      SELECT i.*, r.id AS reply_id, r.seq AS reply_seq, r.sender_id AS reply_sender_id,
+        '.' || left(r.content, ${REPLY_PREVIEW_LENGTH}) AS reply_content,
+        r.deleted_at IS NOT NULL AS reply_deleted
+      FROM inserted i LEFT JOIN messages r ON r.id = i.reply_to_id`.execute(this.db);
     const row = rows[0];
     // Content and clientMessageId are what was just stored: no need to read them back.
     return (
       row &&
-      toMessage({ ...row, content: m.content, client_message_id: m.clientMessageId }, m.sender)
+      toMessage(
+        {
+          ...row,
+          content: m.content,
+          client_message_id: m.clientMessageId,
+          reply_content: unguard(row.reply_content),
+          reactions: [],
+        },
+        m.sender,
+      )
     );
   }
 
@@ -191,7 +252,8 @@ export class MessagesRepository {
       if (unguard(current.content) === content) return { status: 'unchanged' };
       const { rows } = await sql<{ edited_at: Date }>`
         WITH replaced AS (
-          UPDATE messages SET content = ${content}, edited_at = clock_timestamp(), version = ${version}
+          UPDATE messages SET content = ${content}, edited_at = clock_timestamp(), version = ${version},
+            mentions = ${mentionsOf(chatId, current.sender_id, content)}
           WHERE id = ${messageId}
           RETURNING edited_at
         )
@@ -204,7 +266,8 @@ export class MessagesRepository {
   }
 
   /**
-   * Leaves a tombstone (same id and seq, content "", deleted_at set, edit history gone) under the
+   * Leaves a tombstone (same id and seq, content "", deleted_at set; edit history, reactions,
+   * mentions and the reply link gone) under the
    * chat's row lock, as `edit` does. A message deleted already rolls the version bump back.
    */
   async delete(chatId: string, messageId: string): Promise<ChangeResult<Tombstone>> {
@@ -212,15 +275,81 @@ export class MessagesRepository {
       if (current.deleted_at !== null) return { status: 'deleted' };
       const row = await tx
         .updateTable('messages')
-        .set({ content: '', deleted_at: sql`clock_timestamp()`, version })
+        .set({
+          content: '',
+          deleted_at: sql`clock_timestamp()`,
+          version,
+          mentions: [],
+          reply_to_id: null,
+        })
         .where('id', '=', messageId)
         .returning(['seq', 'version', 'deleted_at'])
         .executeTakeFirstOrThrow();
       await tx.deleteFrom('message_edits').where('message_id', '=', messageId).execute();
+      await tx.deleteFrom('message_reactions').where('message_id', '=', messageId).execute();
       return {
         status: 'changed',
         value: { seq: row.seq, version: row.version, deletedAt: row.deleted_at ?? new Date() },
       };
+    });
+  }
+
+  /**
+   * Adds or removes one user's emoji under the chat's row lock, as `edit` does, so that racing
+   * reactions take versions one after another and count right. Adding what the user put there
+   * already, or removing what they did not, is `unchanged` and rolls the bump back; so is a new
+   * emoji past `maxEmoji` distinct ones (`full`). A new emoji takes the chat version as its
+   * position (it goes last); one already there keeps its place.
+   */
+  async react(
+    chatId: string,
+    messageId: string,
+    userId: string,
+    emoji: string,
+    op: 'add' | 'remove',
+    maxEmoji: number,
+  ): Promise<ChangeResult<ReactionChange>> {
+    return this.underChatLock<ReactionChange>(chatId, messageId, async (tx, version, current) => {
+      if (current.deleted_at !== null) return { status: 'deleted' };
+      if (op === 'add') {
+        const { rows } = await sql<{ kinds: number; position: number | null; mine: boolean }>`
+          WITH present AS (
+            SELECT emoji, min(position) AS position, bool_or(user_id = ${userId}) AS mine
+            FROM message_reactions WHERE message_id = ${messageId} GROUP BY emoji
+          )
+          SELECT (SELECT count(*)::int FROM present) AS kinds,
+            (SELECT position FROM present WHERE emoji = ${emoji}) AS position,
+            coalesce((SELECT mine FROM present WHERE emoji = ${emoji}), false) AS mine`.execute(tx);
+        const present = rows[0];
+        if (!present) throw new Error('no answer');
+        if (present.mine) return { status: 'unchanged' };
+        if (present.position === null && present.kinds >= maxEmoji) return { status: 'full' };
+        await tx
+          .insertInto('message_reactions')
+          .values({
+            message_id: messageId,
+            user_id: userId,
+            emoji,
+            position: present.position ?? version,
+          })
+          .execute();
+      } else {
+        const removed = await tx
+          .deleteFrom('message_reactions')
+          .where('message_id', '=', messageId)
+          .where('emoji', '=', emoji)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
+        if (removed.numDeletedRows === 0n) return { status: 'unchanged' };
+      }
+      await tx.updateTable('messages').set({ version }).where('id', '=', messageId).execute();
+      const counted = await tx
+        .selectFrom('message_reactions')
+        .select(sql<number>`count(*)::int`.as('count'))
+        .where('message_id', '=', messageId)
+        .where('emoji', '=', emoji)
+        .executeTakeFirstOrThrow();
+      return { status: 'changed', value: { count: counted.count, version } };
     });
   }
 
@@ -245,7 +374,7 @@ export class MessagesRepository {
     change: (
       tx: Transaction<DB>,
       version: number,
-      current: { content: string; deleted_at: Date | null },
+      current: { content: string; deleted_at: Date | null; sender_id: string },
     ) => Promise<ChangeResult<T>>,
   ): Promise<ChangeResult<T>> {
     try {
@@ -258,7 +387,7 @@ export class MessagesRepository {
           .executeTakeFirst();
         const current = await tx
           .selectFrom('messages as m')
-          .select(['m.deleted_at', sql<string>`'.' || m.content`.as('content')])
+          .select(['m.deleted_at', 'm.sender_id', sql<string>`'.' || m.content`.as('content')])
           .where('m.id', '=', messageId)
           .where('m.chat_id', '=', chatId)
           .executeTakeFirst();
@@ -279,6 +408,15 @@ export class MessagesRepository {
       .where('m.id', '=', messageId)
       .executeTakeFirstOrThrow();
     return rowToMessage(row);
+  }
+
+  /** Whole messages by id, in no particular order (search reads ids first, then these). */
+  async byIds(ids: readonly string[]): Promise<Message[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.withSender()
+      .where('m.id', 'in', [...ids])
+      .execute();
+    return rows.map(rowToMessage);
   }
 
   /** The newest message of each chat, keyed by chat id. */
@@ -350,15 +488,32 @@ export class MessagesRepository {
   }
 }
 
-/** Messages joined with their senders, on the pool or inside a transaction. */
+/**
+ * The ids of the chat's participants (not the sender) whom the content names as `@username`, in
+ * the order first named: an SQL expression for the statement that stores the content.
+ */
+function mentionsOf(chatId: string, senderId: string, content: string) {
+  const names = mentionedNames(content);
+  if (names.length === 0) return sql`'{}'::uuid[]`;
+  return sql`ARRAY(
+    SELECT p.user_id FROM chat_participants p JOIN users u ON u.id = p.user_id
+    WHERE p.chat_id = ${chatId} AND p.user_id <> ${senderId}
+      AND lower(u.username) = ANY(${names}::text[])
+    ORDER BY array_position(${names}::text[], lower(u.username)))`;
+}
+
+/** Messages joined with their senders (and answered messages), on the pool or in a transaction. */
 function withSenderOn(db: Kysely<DB>) {
   {
     return db
       .selectFrom('messages as m')
       .innerJoin('users as u', 'u.id', 'm.sender_id')
+      .leftJoin('messages as r', 'r.id', 'm.reply_to_id')
       .select([
         ...MESSAGE_COLUMNS,
         ...GUARDED_TEXT,
+        ...REPLY_COLUMNS,
+        REACTIONS,
         'u.username',
         'u.display_name',
         'u.avatar_url',
@@ -373,6 +528,7 @@ function rowToMessage(
     ...r,
     content: unguard(r.content),
     client_message_id: unguard(r.client_message_id),
+    reply_content: unguard(r.reply_content),
   };
   return toMessage(record, {
     id: r.sender_id,

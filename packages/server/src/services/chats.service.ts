@@ -6,7 +6,14 @@ import type {
   Message,
   Participant,
 } from '@parley/protocol';
-import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
+import {
+  AppError,
+  conflict,
+  forbidden,
+  isUniqueViolation,
+  notFound,
+  validationFailed,
+} from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type { ChatListKey, ChatsRepository } from '../repositories/chats.repository.js';
 import { iso, isoOrNull } from '../time.js';
@@ -64,9 +71,10 @@ export class ChatsService {
       chats: rows.map((row) =>
         toChat(
           row,
-          participants.get(row.id) ?? [],
+          participants.get(row.id) ?? NO_MEMBERS,
           latest.get(row.id) ?? null,
           unread.get(row.id) ?? 0,
+          userId,
         ),
       ),
       next_cursor:
@@ -218,23 +226,42 @@ export class ChatsService {
       this.messages.unreadByParticipant(chatId),
     ]);
     if (!row) throw notFound('chat');
-    const members = participants.get(chatId) ?? [];
+    const members = participants.get(chatId) ?? NO_MEMBERS;
     const last = latest.get(chatId) ?? null;
     return new Map(
-      members.map((p) => [p.id, toChat(row, members, last, unread.get(p.id) ?? 0)] as const),
+      members.list.map(
+        (p) => [p.id, toChat(row, members, last, unread.get(p.id) ?? 0, p.id)] as const,
+      ),
     );
   }
 
-  private async participantsByChat(
-    chatIds: readonly string[],
-  ): Promise<Map<string, Participant[]>> {
+  /** The caller's own setting: `muted` shows in the chats they load. */
+  async setMuted(chatId: string, userId: string, muted: boolean): Promise<Chat> {
+    await this.access.participant(chatId, userId);
+    if (!(await this.chats.setMuted(chatId, userId, muted))) {
+      throw forbidden('you are not a participant of this chat');
+    }
+    const chat = (await this.views(chatId)).get(userId);
+    if (!chat) throw notFound('chat');
+    // The user's other tabs and devices follow; no one else learns of it.
+    this.events.publish({
+      type: 'ChatChanged',
+      chatId,
+      views: new Map([[userId, chat]]),
+      added: [],
+    });
+    return chat;
+  }
+
+  private async participantsByChat(chatIds: readonly string[]): Promise<Map<string, Members>> {
     const records = await this.chats.participants(chatIds);
     const presented = await this.userViews.present(records);
-    const byChat = new Map<string, Participant[]>();
+    const byChat = new Map<string, Members>();
     for (const { record, ...user } of presented) {
-      const list = byChat.get(record.chatId) ?? [];
-      list.push(toParticipant(user, record));
-      byChat.set(record.chatId, list);
+      let members = byChat.get(record.chatId);
+      if (!members) byChat.set(record.chatId, (members = { list: [], muted: new Set() }));
+      members.list.push(toParticipant(user, record));
+      if (record.muted) members.muted.add(record.account.id);
     }
     return byChat;
   }
@@ -263,8 +290,18 @@ function decodeCursor(cursor: string): ChatListKey {
   return { updatedAt, id };
 }
 
+/** A chat's participants as the wire shows them, and who of them muted it. */
+interface Members {
+  list: Participant[];
+  muted: Set<string>;
+}
+const NO_MEMBERS: Members = { list: [], muted: new Set() };
+
 function toParticipant(
-  user: Omit<Participant, 'role' | 'joined_at' | 'last_read_seq' | 'last_read_at'>,
+  user: Omit<
+    Participant,
+    'role' | 'joined_at' | 'last_read_seq' | 'last_read_at' | 'unread_mentions'
+  >,
   p: ChatParticipant,
 ): Participant {
   return {
@@ -273,14 +310,17 @@ function toParticipant(
     joined_at: iso(p.joinedAt),
     last_read_seq: p.lastReadSeq,
     last_read_at: isoOrNull(p.lastReadAt),
+    unread_mentions: p.unreadMentions,
   };
 }
 
+/** The chat as `viewerId` sees it: their unread count and their own mute setting. */
 function toChat(
   row: ChatRecord,
-  participants: Participant[],
+  members: Members,
   last: Message | null,
   unread: number,
+  viewerId: string,
 ): Chat {
   return {
     id: row.id,
@@ -289,9 +329,10 @@ function toChat(
     created_by: row.createdBy,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
-    participants,
+    participants: members.list,
     last_message: last,
     unread_count: unread,
     version: row.version,
+    muted: members.muted.has(viewerId),
   };
 }

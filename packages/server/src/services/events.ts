@@ -18,6 +18,17 @@ export type DomainEvent =
       version: number;
       deletedAt: string;
     }
+  /** One user's emoji added to or removed from a message; `count` is how many keep it now. */
+  | {
+      type: 'ReactionUpdated';
+      chatId: string;
+      messageId: string;
+      emoji: string;
+      userId: string;
+      op: 'add' | 'remove';
+      count: number;
+      version: number;
+    }
   | { type: 'MessageRead'; chatId: string; messageId: string; userId: string; seq: number }
   /** Users who joined or left the chat's membership (their sockets must follow). */
   | {

@@ -5,6 +5,7 @@ import type { DB } from '../db/schema.js';
 import { BlocksRepository } from '../repositories/blocks.repository.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
+import { SearchRepository } from '../repositories/search.repository.js';
 import { TokensRepository } from '../repositories/tokens.repository.js';
 import { UsersRepository } from '../repositories/users.repository.js';
 import { AccessPolicy } from './access.js';
@@ -14,6 +15,7 @@ import type { DomainEvents } from './events.js';
 import { MessagesService } from './messages.service.js';
 import type { RateLimiter, SharedState } from './ports.js';
 import { PresenceService } from './presence.service.js';
+import { SearchService } from './search.service.js';
 import { TypingService } from './typing.service.js';
 import { UsersService } from './users.service.js';
 
@@ -23,6 +25,7 @@ export interface Services {
   users: UsersService;
   chats: ChatsService;
   messages: MessagesService;
+  search: SearchService;
   presence: PresenceService;
   typing: TypingService;
   /** Login and registration attempts, per client IP per minute. */
@@ -78,6 +81,7 @@ export function createServices(
       state.limiter('messages', config.rateLimitMessages, 10),
       config.messageEditWindow,
     ),
+    search: new SearchService(new SearchRepository(db), messagesRepo, access),
     presence: new PresenceService(
       state.presence,
       usersRepo,

@@ -7,7 +7,7 @@ import type {
   MessagePageQuery,
   MessageType,
 } from '@parley/protocol';
-import type { UserSummary } from '@parley/protocol';
+import { REACTIONS_PER_MESSAGE_MAX, type UserSummary } from '@parley/protocol';
 import { conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import {
@@ -27,6 +27,13 @@ export interface SendInput {
   content: string;
   messageType?: MessageType | undefined;
   clientMessageId?: string | undefined;
+  replyToId?: string | undefined;
+}
+
+export interface ReactionInput {
+  chatId: string;
+  messageId: string;
+  emoji: string;
 }
 
 export interface EditInput {
@@ -69,6 +76,7 @@ export class MessagesService {
         content: input.content,
         messageType,
         clientMessageId,
+        replyToId: input.replyToId ?? null,
       });
     } catch (err) {
       if (clientMessageId === null || !isUniqueViolation(err, 'messages_client_message_id_key'))
@@ -82,8 +90,14 @@ export class MessagesService {
       return { message: first, created: false };
     }
     if (!message) {
-      // Only now, off the hot path: say why nothing was stored.
-      await this.access.participant(input.chatId, sender.id);
+      // Only now, off the hot path: say why nothing was stored, in the contract's order.
+      const place = await this.access.chat(input.chatId, sender.id);
+      if (
+        input.replyToId &&
+        (await this.messages.findSeq(input.chatId, input.replyToId)) === undefined
+      )
+        throw notFound('message');
+      asParticipant(place);
       throw blockedSender();
     }
     this.events.publish({ type: 'MessageCreated', message });
@@ -136,6 +150,7 @@ export class MessagesService {
         return now;
       }
       case 'missing':
+      case 'full':
         throw notFound('message');
     }
   }
@@ -162,6 +177,45 @@ export class MessagesService {
       case 'deleted':
       case 'unchanged':
         return;
+      case 'missing':
+      case 'full':
+        throw notFound('message');
+    }
+  }
+
+  /**
+   * Adds or removes the user's emoji: the socket's reaction:add/remove and the REST twins. What
+   * changes nothing (adding it twice, removing what is not there) answers ok and publishes nothing.
+   */
+  async react(userId: string, input: ReactionInput, op: 'add' | 'remove'): Promise<void> {
+    const { message } = await this.target(userId, input.chatId, input.messageId);
+    if (message.deleted_at !== null) throw deletedMessage();
+    const result = await this.messages.react(
+      input.chatId,
+      input.messageId,
+      userId,
+      input.emoji,
+      op,
+      REACTIONS_PER_MESSAGE_MAX,
+    );
+    switch (result.status) {
+      case 'changed':
+        this.events.publish({
+          type: 'ReactionUpdated',
+          chatId: input.chatId,
+          messageId: input.messageId,
+          emoji: input.emoji,
+          userId,
+          op,
+          ...result.value,
+        });
+        return;
+      case 'unchanged':
+        return;
+      case 'deleted':
+        throw deletedMessage();
+      case 'full':
+        throw conflict(`a message holds at most ${REACTIONS_PER_MESSAGE_MAX} different emoji`);
       case 'missing':
         throw notFound('message');
     }

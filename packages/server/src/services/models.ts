@@ -28,6 +28,10 @@ export interface ChatParticipant {
   joinedAt: Date;
   lastReadSeq: number;
   lastReadAt: Date | null;
+  /** The participant's own setting: clients do not notify for a muted chat. */
+  muted: boolean;
+  /** Messages above the read mark that mention this participant. */
+  unreadMentions: number;
   account: Account;
 }
 

@@ -3,6 +3,8 @@ import * as initial from './2026-11-28T0100_initial.js';
 import * as hardening from './2026-12-01T0100_hardening.js';
 import * as scaleOut from './2026-12-02T0100_scale_out.js';
 import * as messageChanges from './2026-12-03T0100_message_changes.js';
+import * as reactions from './2026-12-04T0100_reactions_replies_mentions.js';
+import * as search from './2026-12-04T0200_search.js';
 
 /** Every migration, by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +12,6 @@ export const migrations: Record<string, Migration> = {
   '2026-12-01T0100_hardening': hardening,
   '2026-12-02T0100_scale_out': scaleOut,
   '2026-12-03T0100_message_changes': messageChanges,
+  '2026-12-04T0100_reactions_replies_mentions': reactions,
+  '2026-12-04T0200_search': search,
 };

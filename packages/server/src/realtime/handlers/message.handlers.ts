@@ -30,6 +30,14 @@ export function registerMessageHandlers(
     await services.messages.delete(user.id, chatId, messageId);
   });
 
+  handle(socket, ctx, 'reaction:add', async (input) => {
+    await services.messages.react(user.id, input, 'add');
+  });
+
+  handle(socket, ctx, 'reaction:remove', async (input) => {
+    await services.messages.react(user.id, input, 'remove');
+  });
+
   handle(socket, ctx, 'message:read', async ({ chatId, messageId }) => {
     await services.messages.markRead(user.id, chatId, messageId);
   });

@@ -1,0 +1,77 @@
+import type { SearchPage, SearchQuery } from '@parley/protocol';
+import { forbidden, notFound } from '../errors.js';
+import type { MessagesRepository } from '../repositories/messages.repository.js';
+import type { SearchChunk, SearchRepository } from '../repositories/search.repository.js';
+import { asParticipant, type AccessPolicy } from './access.js';
+
+/** What every matching message must hold. */
+export interface SearchTerms {
+  /** Each begins a word of the message (any case, accents ignored). */
+  prefixes: string[];
+  /** Each occurs somewhere in the message, folded the same way. */
+  substrings: string[];
+}
+
+/**
+ * The terms of a search text, from its whitespace-separated pieces as the database cut them:
+ * - a piece's words (letters and digits of scripts written with spaces) each match a word's start;
+ * - its runs of scripts written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar) match as
+ *   substrings, since their words cannot be told apart;
+ * - a piece that holds `%` or `_`, or no word and no such run at all (`:)`, `🙂`, `$`), must also
+ *   occur as it is: the index ignores such characters, and `%` and `_` are never wildcards.
+ * A substring inside another substring term is implied by it and dropped.
+ */
+export function searchTerms(chunks: readonly SearchChunk[], pieces: readonly string[]): SearchTerms {
+  const prefixes = new Set<string>();
+  const substrings = new Set<string>();
+  chunks.forEach((chunk, i) => {
+    chunk.words.forEach((w) => prefixes.add(w));
+    chunk.runs.forEach((r) => substrings.add(r));
+    const literal =
+      /[%_]/.test(pieces[i] ?? '') || (chunk.words.length === 0 && chunk.runs.length === 0);
+    if (literal && chunk.folded.length > 0) substrings.add(chunk.folded);
+  });
+  const all = [...substrings];
+  return {
+    prefixes: [...prefixes],
+    substrings: all.filter((s) => !all.some((t) => t !== s && t.includes(s))),
+  };
+}
+
+/** `GET /api/search/messages`: messages of the caller's chats that hold every word of a text. */
+export class SearchService {
+  constructor(
+    private readonly search: SearchRepository,
+    private readonly messages: MessagesRepository,
+    private readonly access: AccessPolicy,
+  ) {}
+
+  async messages(userId: string, query: SearchQuery): Promise<SearchPage> {
+    // The contract's order: every not_found (the chat, the cursor) before any forbidden.
+    const [chat, cursor] = await Promise.all([
+      query.chatId ? this.access.chat(query.chatId, userId) : undefined,
+      query.before ? this.search.placeOf(query.before, userId) : undefined,
+    ]);
+    if (query.before && !cursor) throw notFound('message');
+    if (chat) asParticipant(chat);
+    if (cursor && !cursor.participant) throw forbidden('you are not a participant of this chat');
+
+    const pieces = [...new Set(query.q.split(/\s+/u).filter((p) => p.length > 0))];
+    const terms = searchTerms(await this.search.chunks(pieces), pieces);
+    // Text that folds to nothing searchable (marks alone, say) matches nothing.
+    if (terms.prefixes.length === 0 && terms.substrings.length === 0) {
+      return { messages: [], has_more: false };
+    }
+    const { ids, hasMore } = await this.search.search({
+      userId,
+      ...terms,
+      chatId: query.chatId,
+      before: query.before,
+      limit: query.limit,
+    });
+    // byIds answers in any order: put them back in the search's.
+    const byId = new Map((await this.messages.byIds(ids)).map((m) => [m.id, m]));
+    const found = ids.flatMap((id) => byId.get(id) ?? []);
+    return { messages: found, has_more: hasMore };
+  }
+}
