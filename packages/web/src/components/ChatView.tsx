@@ -1,4 +1,5 @@
 import type { Chat, Message } from '@parley/protocol';
+import { useState } from 'react';
 import { presenceText } from '../format.js';
 import {
   chatTitle,
@@ -10,7 +11,9 @@ import {
 } from '../state.js';
 import { Avatar } from './Avatar.js';
 import { Composer } from './Composer.js';
+import type { MessageActions } from './messageActions.js';
 import { MessageList } from './MessageList.js';
+import { previewLine } from './ReplyQuote.js';
 
 interface ChatViewProps {
   chat: Chat;
@@ -30,10 +33,14 @@ interface ChatViewProps {
   onBlock: () => void;
   onUnblock: () => void;
   onLoadOlder: () => void;
-  onSend: (content: string) => void;
+  onSend: (content: string, options?: { replyToId?: string }) => void;
   onRetry: (clientMessageId: string) => void;
   onTyping: () => void;
   onStopTyping: () => void;
+  /** What the message menus, chips and quotes do, bound to this chat; absent: read only. */
+  actions?: MessageActions;
+  /** state.focus when it is in this chat: the message to scroll to and highlight. */
+  focus?: { messageId: string; nonce: number } | null;
 }
 
 function memberLine(chat: Chat, meId: string): string {
@@ -49,6 +56,19 @@ export function ChatView(props: ChatViewProps) {
   const { chat, meId, now } = props;
   const title = chatTitle(chat, meId);
   const other = chat.type === 'direct' ? otherParticipant(chat, meId) : undefined;
+  const [replyingTo, setReplyTo] = useState<Message | null>(null);
+  // The held copy, kept current: an edit or delete of it shows in the reply bar too.
+  const replyTo = replyingTo && (props.messages.find((m) => m.id === replyingTo.id) ?? replyingTo);
+  const people = chat.participants.filter((p) => p.id !== meId);
+  const replyName = replyTo
+    ? (chat.participants.find((p) => p.id === replyTo.sender_id)?.display_name ??
+      replyTo.sender.display_name)
+    : '';
+
+  function send(content: string) {
+    props.onSend(content, replyTo ? { replyToId: replyTo.id } : undefined);
+    setReplyTo(null);
+  }
 
   return (
     <section className="chat-view" aria-labelledby="chat-title">
@@ -99,6 +119,7 @@ export function ChatView(props: ChatViewProps) {
         </p>
       )}
       <MessageList
+        key={`messages-${chat.id}`}
         chat={chat}
         meId={meId}
         messages={props.messages}
@@ -109,15 +130,27 @@ export function ChatView(props: ChatViewProps) {
         now={now}
         onLoadOlder={props.onLoadOlder}
         onRetry={props.onRetry}
+        actions={props.actions}
+        onReply={setReplyTo}
+        focus={props.focus}
       />
       <div className="typing" aria-live="polite">
         {typingText(props.typists)}
       </div>
       <Composer
         key={chat.id}
-        onSend={props.onSend}
+        onSend={send}
         onTyping={props.onTyping}
         onStopTyping={props.onStopTyping}
+        people={people}
+        replyTo={
+          replyTo && {
+            id: replyTo.id,
+            name: replyName,
+            line: previewLine({ content: replyTo.content, deleted: replyTo.deleted_at !== null }),
+          }
+        }
+        onCancelReply={() => setReplyTo(null)}
       />
     </section>
   );

@@ -1,4 +1,4 @@
-import { MESSAGE_MAX_LENGTH, codePointLength } from '@parley/protocol';
+import { MESSAGE_MAX_LENGTH, codePointLength, type Participant } from '@parley/protocol';
 import {
   useEffect,
   useId,
@@ -8,6 +8,8 @@ import {
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
+import { MentionList, useMentionSuggest } from './MentionSuggest.js';
+import { ReplyBar } from './ReplyBar.js';
 
 interface ComposerProps {
   onSend: (content: string) => void;
@@ -15,6 +17,11 @@ interface ComposerProps {
   onTyping: () => void;
   /** Called when the field is emptied or left. */
   onStopTyping: () => void;
+  /** Whom `@` offers: the chat's other members. */
+  people?: readonly Participant[];
+  /** The message being answered, shown above the field; Escape or × calls onCancelReply. */
+  replyTo?: { id: string; name: string; line: string } | null;
+  onCancelReply?: () => void;
 }
 
 /** Show the count only as the limit comes near. */
@@ -24,8 +31,14 @@ const MAX_HEIGHT_PX = 180;
 const tooLongText = (length: number) =>
   `This message is too long: ${length.toLocaleString()} characters, the limit is ${MESSAGE_MAX_LENGTH.toLocaleString()}.`;
 
-export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
+const NOBODY: readonly Participant[] = [];
+
+export function Composer(props: ComposerProps) {
+  const { onSend, onTyping, onStopTyping, replyTo, onCancelReply } = props;
   const [draft, setDraft] = useState('');
+  const mention = useMentionSuggest(props.people ?? NOBODY);
+  /** Where the caret goes once a picked mention is in the field. */
+  const caretAfter = useRef<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
   const ids = { field: useId(), error: useId(), counter: useId() };
@@ -39,13 +52,35 @@ export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
     if (window.matchMedia?.('(pointer: fine)').matches) ref.current?.focus();
   }, []);
 
+  // Choosing Reply puts the cursor here, to write the answer.
+  const replyId = replyTo?.id;
+  useEffect(() => {
+    if (replyId) ref.current?.focus();
+  }, [replyId]);
+
   // Grow with the text, up to a few lines, then scroll.
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     el.style.height = 'auto';
     el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
+    if (caretAfter.current !== null) {
+      el.setSelectionRange(caretAfter.current, caretAfter.current);
+      caretAfter.current = null;
+    }
   }, [draft]);
+
+  function pick(username: string) {
+    const el = ref.current;
+    const query = mention.query;
+    if (!el || !query) return;
+    const caret = el.selectionStart;
+    const inserted = `@${username} `;
+    setDraft(draft.slice(0, query.start) + inserted + draft.slice(caret));
+    caretAfter.current = query.start + inserted.length;
+    mention.close();
+    onTyping();
+  }
 
   function submit() {
     if (length === 0) return;
@@ -56,6 +91,7 @@ export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
     onSend(draft);
     setDraft('');
     setError(null);
+    mention.close();
     ref.current?.focus();
   }
 
@@ -65,6 +101,15 @@ export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.nativeEvent.isComposing) return;
+    const picked = mention.onKeyDown(event);
+    if (picked === 'handled') return;
+    if (picked) return pick(picked.username);
+    if (event.key === 'Escape' && replyTo && onCancelReply) {
+      event.preventDefault();
+      onCancelReply();
+      return;
+    }
     // Enter sends; Shift+Enter breaks the line; Enter that confirms an IME composition does neither.
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
@@ -74,6 +119,25 @@ export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
 
   return (
     <form className="composer" onSubmit={onSubmit}>
+      {replyTo && onCancelReply && (
+        <ReplyBar
+          name={replyTo.name}
+          line={replyTo.line}
+          onCancel={() => {
+            onCancelReply();
+            ref.current?.focus();
+          }}
+        />
+      )}
+      {mention.open && (
+        <MentionList
+          id={mention.listId}
+          options={mention.options}
+          active={mention.active}
+          optionId={mention.optionId}
+          onPick={(p) => pick(p.username)}
+        />
+      )}
       {shownError && (
         <p id={ids.error} className="composer-error" role="alert">
           {shownError}
@@ -95,13 +159,19 @@ export function Composer({ onSend, onTyping, onStopTyping }: ComposerProps) {
               .filter(Boolean)
               .join(' ') || undefined
           }
+          {...mention.fieldProps}
           onChange={(e) => {
             setDraft(e.target.value);
+            mention.update(e.target.value, e.target.selectionStart);
             setError(null);
             if (e.target.value.trim()) onTyping();
             else onStopTyping();
           }}
-          onBlur={onStopTyping}
+          onSelect={(e) => mention.update(e.currentTarget.value, e.currentTarget.selectionStart)}
+          onBlur={() => {
+            mention.close();
+            onStopTyping();
+          }}
           onKeyDown={onKeyDown}
         />
         <button type="submit" className="send-button">

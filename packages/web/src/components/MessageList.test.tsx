@@ -89,6 +89,7 @@ describe('MessageList', () => {
       content: 'did it go?',
       createdAt: '2026-01-01T11:59:00.000Z',
       status: 'failed',
+      replyToId: null,
       error: 'You are sending too fast. Wait a moment, then try again.',
     };
     const { items, onRetry } = show(chat, [[1, bob]], [failed]);
@@ -107,6 +108,7 @@ describe('MessageList', () => {
       content: 'on its way',
       createdAt: '2026-01-01T11:59:00.000Z',
       status: 'sending',
+      replyToId: null,
       error: null,
     };
     const { items } = show(chat, [], [sending]);

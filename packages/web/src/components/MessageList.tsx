@@ -1,7 +1,9 @@
-import type { Chat, Message } from '@parley/protocol';
-import { useEffect, useLayoutEffect, useRef, type UIEvent } from 'react';
-import { daysAgo, formatClock, formatDay, formatFull } from '../format.js';
-import { seenBy, type Outgoing } from '../state.js';
+import type { Chat, Message, ReplyPreview } from '@parley/protocol';
+import { useEffect, useLayoutEffect, useRef, useState, type RefObject, type UIEvent } from 'react';
+import { daysAgo, formatDay } from '../format.js';
+import { myReadSeq, seenBy, type Outgoing } from '../state.js';
+import type { MessageActions } from './messageActions.js';
+import { MessageItem, type ItemContext, type Row } from './MessageItem.js';
 
 interface MessageListProps {
   chat: Chat;
@@ -14,28 +16,30 @@ interface MessageListProps {
   now: Date;
   onLoadOlder: () => void;
   onRetry: (clientMessageId: string) => void;
-}
-
-interface Row {
-  key: string;
-  senderId: string;
-  senderName: string;
-  /** The sender's username: in a group, shown beside a name that could imitate someone's. */
-  senderHandle: string;
-  content: string;
-  createdAt: string;
-  system: boolean;
-  seq: number | null;
-  pending: Outgoing | null;
+  /** Edit, delete, react, edit history, showing a quoted message; without them, read only. */
+  actions?: MessageActions;
+  onReply?: (message: Message) => void;
+  /** A message to scroll to and highlight (state.focus of this chat); `nonce` asks again. */
+  focus?: { messageId: string; nonce: number } | null;
 }
 
 /** Consecutive messages of one sender within this span share one header. */
 const GROUP_SPAN_MS = 5 * 60_000;
 const NEAR_EDGE_PX = 120;
+const HIGHLIGHT_MS = 2_000;
+
+/** A reply still on its way quotes the answered message as held here. */
+function previewOf(messages: readonly Message[], id: string): ReplyPreview | null {
+  const m = messages.find((x) => x.id === id);
+  if (!m) return null;
+  const deleted = m.deleted_at !== null;
+  return { id, seq: m.seq, sender_id: m.sender_id, content: deleted ? '' : m.content, deleted };
+}
 
 function toRows(messages: readonly Message[], outgoing: readonly Outgoing[], meId: string): Row[] {
   const stored: Row[] = messages.map((m) => ({
     key: m.id,
+    message: m,
     senderId: m.sender_id,
     senderName: m.sender.display_name,
     senderHandle: m.sender.username,
@@ -43,10 +47,12 @@ function toRows(messages: readonly Message[], outgoing: readonly Outgoing[], meI
     createdAt: m.created_at,
     system: m.message_type === 'system',
     seq: m.seq,
+    reply: m.reply_to,
     pending: null,
   }));
   const unsent: Row[] = outgoing.map((o) => ({
     key: o.clientMessageId,
+    message: null,
     senderId: meId,
     senderName: 'You',
     senderHandle: '',
@@ -54,9 +60,18 @@ function toRows(messages: readonly Message[], outgoing: readonly Outgoing[], meI
     createdAt: o.createdAt,
     system: false,
     seq: null,
+    reply: o.replyToId ? previewOf(messages, o.replyToId) : null,
     pending: o,
   }));
   return [...stored, ...unsent];
+}
+
+/** Display names by user id: the chat's members, and the senders of held messages who left. */
+function namesOf(chat: Chat, messages: readonly Message[]): (userId: string) => string {
+  const names = new Map<string, string>();
+  for (const m of messages) names.set(m.sender_id, m.sender.display_name);
+  for (const p of chat.participants) names.set(p.id, p.display_name);
+  return (userId) => names.get(userId) ?? 'a former member';
 }
 
 /** Which of one's own messages carry a receipt, and what it says. */
@@ -73,16 +88,67 @@ function receipts(rows: readonly Row[], chat: Chat, meId: string): Map<string, s
   return result;
 }
 
+/** My read mark as it was when the chat was opened, if anything above it was unread then. */
+const unreadMarkAtOpen = (chat: Chat, meId: string): number | null =>
+  chat.unread_count > 0 ? myReadSeq(chat, meId) : null;
+
+function useFocusedMessage(
+  list: RefObject<HTMLOListElement | null>,
+  focus: MessageListProps['focus'],
+  held: number,
+  clearFocus: (() => void) | undefined,
+) {
+  const [highlight, setHighlight] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!focus || !list.current) return;
+    const item = [...list.current.children].find(
+      (el): el is HTMLElement =>
+        el instanceof HTMLElement && el.dataset.messageId === focus.messageId,
+    );
+    // Not held yet: the client loads it, and this runs again once it is in the list.
+    if (!item) return;
+    item.scrollIntoView?.({ block: 'center' });
+    item.focus({ preventScroll: true });
+    setHighlight(focus.messageId);
+    clearFocus?.();
+  }, [list, focus?.messageId, focus?.nonce, held, clearFocus]);
+
+  useEffect(() => {
+    if (!highlight) return;
+    const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [highlight]);
+
+  return highlight;
+}
+
 export function MessageList(props: MessageListProps) {
-  const { chat, meId, messages, outgoing, hasMore, loading, error, now } = props;
+  const { chat, meId, messages, outgoing, hasMore, loading, error, now, actions } = props;
   const rows = toRows(messages, outgoing, meId);
   const receiptOf = receipts(rows, chat, meId);
   const ref = useRef<HTMLOListElement>(null);
   const nearBottom = useRef(true);
+  const [away, setAway] = useState(false);
+  const [unreadAfter] = useState(() => unreadMarkAtOpen(chat, meId));
   const anchor = useRef<{ height: number; top: number; firstKey: string } | null>(null);
+  const highlight = useFocusedMessage(ref, props.focus, messages.length, actions?.clearFocus);
   const firstKey = rows[0]?.key ?? '';
   const last = rows.at(-1);
   const lastKey = last?.key ?? '';
+  const firstUnread =
+    unreadAfter === null ? undefined : rows.find((r) => r.seq !== null && r.seq > unreadAfter);
+  const me = chat.participants.find((p) => p.id === meId);
+  const ctx: ItemContext = {
+    meId,
+    meUsername: me?.username ?? '',
+    group: chat.type === 'group',
+    moderator: chat.type === 'group' && (me?.role === 'owner' || me?.role === 'admin'),
+    nameOf: namesOf(chat, messages),
+    actions,
+    onReply: props.onReply,
+    onRetry: props.onRetry,
+  };
 
   // Older messages were put above: keep what the reader was looking at where it was.
   useLayoutEffect(() => {
@@ -109,10 +175,21 @@ export function MessageList(props: MessageListProps) {
   function onScroll(e: UIEvent<HTMLOListElement>) {
     const el = e.currentTarget;
     nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_EDGE_PX;
+    setAway(!nearBottom.current);
     if (el.scrollTop < NEAR_EDGE_PX && hasMore && !loading) {
       anchor.current = { height: el.scrollHeight, top: el.scrollTop, firstKey };
       props.onLoadOlder();
     }
+  }
+
+  function jumpToLatest() {
+    const el = ref.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    nearBottom.current = true;
+    setAway(false);
+    // The button goes away: focus goes to the list it scrolled, not to the page.
+    el.focus({ preventScroll: true });
   }
 
   return (
@@ -136,9 +213,11 @@ export function MessageList(props: MessageListProps) {
         {rows.map((row, i) => {
           const prev = rows[i - 1];
           const newDay = !prev || daysAgo(prev.createdAt, now) !== daysAgo(row.createdAt, now);
+          const unreadStart = row === firstUnread;
           const grouped =
             !!prev &&
             !newDay &&
+            !unreadStart &&
             !prev.system &&
             !row.system &&
             prev.senderId === row.senderId &&
@@ -146,60 +225,50 @@ export function MessageList(props: MessageListProps) {
           const next = rows[i + 1];
           const groupEnds =
             !next ||
+            next === firstUnread ||
             next.senderId !== row.senderId ||
             next.system ||
             daysAgo(next.createdAt, now) !== daysAgo(row.createdAt, now) ||
             Date.parse(next.createdAt) - Date.parse(row.createdAt) >= GROUP_SPAN_MS;
           const mine = row.senderId === meId;
-          const receipt = receiptOf.get(row.key);
           const classes = [
             'message',
             row.system ? 'system' : mine ? 'mine' : 'theirs',
             grouped ? 'grouped' : 'group-start',
             groupEnds ? 'group-end' : '',
             row.pending ? row.pending.status : '',
+            row.key === highlight ? 'highlight' : '',
           ];
           return (
-            <li key={row.key} className={classes.filter(Boolean).join(' ')}>
-              {newDay && <div className="day-divider">{formatDay(row.createdAt, now)}</div>}
-              {row.system ? (
-                <p className="system-text">{row.content}</p>
-              ) : (
+            <MessageItem
+              key={row.key}
+              row={row}
+              ctx={ctx}
+              className={classes.filter(Boolean).join(' ')}
+              showSender={!grouped}
+              receipt={receiptOf.get(row.key)}
+              before={
                 <>
-                  {!grouped && (
-                    <div className={`sender${mine ? ' sr-only' : ''}`}>
-                      <span className="sender-name">{mine ? 'You' : row.senderName}</span>
-                      {!mine && chat.type === 'group' && (
-                        <span className="sender-handle"> @{row.senderHandle}</span>
-                      )}
+                  {newDay && <div className="day-divider">{formatDay(row.createdAt, now)}</div>}
+                  {unreadStart && (
+                    <div className="unread-divider">
+                      <span>Unread messages</span>
                     </div>
                   )}
-                  <div className="bubble">
-                    <p className="text">{row.content}</p>
-                    <time dateTime={row.createdAt} title={formatFull(row.createdAt)}>
-                      {formatClock(row.createdAt)}
-                    </time>
-                  </div>
-                  {row.pending?.status === 'sending' && <div className="receipt">Sending…</div>}
-                  {row.pending?.status === 'failed' && (
-                    <div className="receipt failed">
-                      <span>Not sent. {row.pending.error}</span>{' '}
-                      <button
-                        type="button"
-                        className="link-button"
-                        onClick={() => props.onRetry(row.key)}
-                      >
-                        Retry
-                      </button>
-                    </div>
-                  )}
-                  {receipt && <div className="receipt">{receipt}</div>}
                 </>
-              )}
-            </li>
+              }
+            />
           );
         })}
       </ol>
+      {away && (
+        <button type="button" className="jump-latest" onClick={jumpToLatest}>
+          <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+            <path d="M12 5v14M6 13l6 6 6-6" fill="none" stroke="currentColor" strokeWidth="2" />
+          </svg>
+          Jump to latest
+        </button>
+      )}
     </div>
   );
 }
