@@ -19,6 +19,7 @@ import { acceptEmptyJsonBodies } from './http/body.js';
 import { clientErrorResponse, registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { userRoutes } from './http/users.routes.js';
+import { searchRoutes } from './http/search.routes.js';
 import { registerWebClient } from './http/web.js';
 import { Lifecycle } from './lifecycle.js';
 import { announceListening } from './logger.js';
@@ -245,6 +246,7 @@ async function assemble(
       await api.register(authRoutes, { services });
       await api.register(userRoutes, { services });
       await api.register(chatRoutes, { services });
+      await api.register(searchRoutes, { services });
       api.get('/openapi.json', { schema: { hide: true } }, () => http.swagger());
     },
     { prefix: '/api' },

@@ -21,7 +21,10 @@ export interface SearchTerms {
  *   occur as it is: the index ignores such characters, and `%` and `_` are never wildcards.
  * A substring inside another substring term is implied by it and dropped.
  */
-export function searchTerms(chunks: readonly SearchChunk[], pieces: readonly string[]): SearchTerms {
+export function searchTerms(
+  chunks: readonly SearchChunk[],
+  pieces: readonly string[],
+): SearchTerms {
   const prefixes = new Set<string>();
   const substrings = new Set<string>();
   chunks.forEach((chunk, i) => {
@@ -41,8 +44,8 @@ export function searchTerms(chunks: readonly SearchChunk[], pieces: readonly str
 /** `GET /api/search/messages`: messages of the caller's chats that hold every word of a text. */
 export class SearchService {
   constructor(
-    private readonly search: SearchRepository,
-    private readonly messages: MessagesRepository,
+    private readonly searchRepo: SearchRepository,
+    private readonly messagesRepo: MessagesRepository,
     private readonly access: AccessPolicy,
   ) {}
 
@@ -50,19 +53,19 @@ export class SearchService {
     // The contract's order: every not_found (the chat, the cursor) before any forbidden.
     const [chat, cursor] = await Promise.all([
       query.chatId ? this.access.chat(query.chatId, userId) : undefined,
-      query.before ? this.search.placeOf(query.before, userId) : undefined,
+      query.before ? this.searchRepo.placeOf(query.before, userId) : undefined,
     ]);
     if (query.before && !cursor) throw notFound('message');
     if (chat) asParticipant(chat);
     if (cursor && !cursor.participant) throw forbidden('you are not a participant of this chat');
 
     const pieces = [...new Set(query.q.split(/\s+/u).filter((p) => p.length > 0))];
-    const terms = searchTerms(await this.search.chunks(pieces), pieces);
+    const terms = searchTerms(await this.searchRepo.chunks(pieces), pieces);
     // Text that folds to nothing searchable (marks alone, say) matches nothing.
     if (terms.prefixes.length === 0 && terms.substrings.length === 0) {
       return { messages: [], has_more: false };
     }
-    const { ids, hasMore } = await this.search.search({
+    const { ids, hasMore } = await this.searchRepo.search({
       userId,
       ...terms,
       chatId: query.chatId,
@@ -70,7 +73,7 @@ export class SearchService {
       limit: query.limit,
     });
     // byIds answers in any order: put them back in the search's.
-    const byId = new Map((await this.messages.byIds(ids)).map((m) => [m.id, m]));
+    const byId = new Map((await this.messagesRepo.byIds(ids)).map((m) => [m.id, m]));
     const found = ids.flatMap((id) => byId.get(id) ?? []);
     return { messages: found, has_more: hasMore };
   }
