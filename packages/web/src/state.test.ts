@@ -58,6 +58,7 @@ describe('the chat state', () => {
       createdAt: new Date().toISOString(),
       status: 'sending' as const,
       error: null,
+      replyToId: null,
     };
     const s0 = { ...state, outgoing: { [direct.id]: [pending] } };
     const stored = { ...f.message(direct, alice, 1, 'hi'), client_message_id: 'c-1' };

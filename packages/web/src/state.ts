@@ -20,6 +20,8 @@ export interface Outgoing {
   createdAt: string;
   status: 'sending' | 'failed';
   error: string | null;
+  /** The message this one answers, if any. */
+  replyToId: string | null;
 }
 
 /** The part of a chat's history this client holds: always a contiguous run of `seq`. */
@@ -30,6 +32,11 @@ export interface History {
   loading: boolean;
   loaded: boolean;
   error: string | null;
+  /**
+   * The chat version the held messages are current to: every change up to it is in them.
+   * Catch-up asks the server for what changed after it (`changes?since`).
+   */
+  version: number;
 }
 
 export interface Typist {
@@ -41,6 +48,16 @@ export interface Notice {
   id: number;
   text: string;
 }
+
+/** A message to scroll to and highlight; `nonce` changes on every request, even for the same one. */
+export interface Focus {
+  chatId: string;
+  messageId: string;
+  nonce: number;
+}
+
+/** The browser's notification permission, or `unsupported` where there is no Notification API. */
+export type NotificationsPermission = 'default' | 'granted' | 'denied' | 'unsupported';
 
 export interface State {
   me: Me;
@@ -54,9 +71,14 @@ export interface State {
   notice: Notice | null;
   /** The users I blocked, most recent first; null until loaded. */
   blocked: User[] | null;
+  focus: Focus | null;
+  notifications: NotificationsPermission;
 }
 
-export const initialState = (me: Me): State => ({
+export const initialState = (
+  me: Me,
+  notifications: NotificationsPermission = 'unsupported',
+): State => ({
   me,
   connection: 'connecting',
   chatsLoaded: false,
@@ -66,6 +88,8 @@ export const initialState = (me: Me): State => ({
   typing: {},
   notice: null,
   blocked: null,
+  focus: null,
+  notifications,
 });
 
 export const emptyHistory = (): History => ({
@@ -74,6 +98,7 @@ export const emptyHistory = (): History => ({
   loading: false,
   loaded: false,
   error: null,
+  version: 0,
 });
 
 // ---- chats -----------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+// The façade: wires the session's modules together and offers the components one object.
+import type { Chat, Me, User } from '@parley/protocol';
+import { api } from '../api.js';
+import { createSocket, type ParleySocket } from '../socket.js';
+import type { State } from '../state.js';
+import { ChatList } from './chat-list.js';
+import { Connection } from './connection.js';
+import { Histories } from './history.js';
+import { Outbox } from './outbox.js';
+import { ReadMarks } from './read-marks.js';
+import { Session } from './session.js';
+import { Store } from './store.js';
+import { Sync } from './sync.js';
+import { Typing } from './typing.js';
+
+export interface ChatClientOptions {
+  /** A socket to use instead of a new one to this origin (tests). */
+  socket?: ParleySocket;
+}
+
+export class ChatClient {
+  private readonly store: Store;
+  private readonly session: Session;
+  private readonly connection: Connection;
+  private readonly chatList: ChatList;
+  private readonly histories: Histories;
+  private readonly outbox: Outbox;
+  private readonly readMarks: ReadMarks;
+  private readonly typingIndicators: Typing;
+  private readonly sync: Sync;
+
+  constructor(token: string, me: Me, onSessionEnded: () => void, options: ChatClientOptions = {}) {
+    this.store = new Store(me);
+    const session = new Session(
+      token,
+      this.store,
+      options.socket ?? createSocket(token),
+      onSessionEnded,
+    );
+    this.session = session;
+    this.readMarks = new ReadMarks(session);
+    this.typingIndicators = new Typing(session);
+    this.histories = new Histories(session, {
+      caughtUp: (m) => this.sync.caughtUp(m),
+      settled: () => this.readMarks.markRead(),
+    });
+    this.chatList = new ChatList(session, { listed: () => this.afterListed() });
+    this.outbox = new Outbox(session, {
+      stored: (m) => this.sync.message(m),
+      sending: (chatId) => this.typingIndicators.stopTyping(chatId),
+    });
+    this.connection = new Connection(session, {
+      connected: (again) => {
+        if (again) this.outbox.redeliver();
+        // Every (re)connect starts from the server's truth: the chat list, then what each held
+        // history missed. The first connect does the same, so nothing slips in before it.
+        void this.chatList.resync();
+      },
+      disconnected: () => {},
+    });
+    this.sync = new Sync(session, {
+      connection: this.connection,
+      chatList: this.chatList,
+      histories: this.histories,
+      readMarks: this.readMarks,
+      typing: this.typingIndicators,
+    });
+  }
+
+  // ---- store ---------------------------------------------------------------------------------
+
+  subscribe = (listener: () => void): (() => void) => this.store.subscribe(listener);
+
+  getState = (): State => this.store.getState();
+
+  notify(text: string): void {
+    this.store.notify(text);
+  }
+
+  dismissNotice(id: number): void {
+    this.store.dismissNotice(id);
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  start(): void {
+    this.sync.listen();
+    this.connection.start();
+    this.readMarks.start();
+    // The chat header offers Block or Unblock: it needs to know whom I blocked.
+    this.loadBlocked().catch((err: unknown) => this.session.fail(err));
+  }
+
+  stop(): void {
+    this.store.stop();
+    this.readMarks.stop();
+    this.typingIndicators.stop();
+    this.connection.stop();
+  }
+
+  private async afterListed(): Promise<void> {
+    await this.histories.catchUpHeld();
+    const open = this.session.openChatId;
+    if (open) this.histories.ensureLoaded(open);
+    this.readMarks.markRead();
+  }
+
+  // ---- histories -------------------------------------------------------------------------------
+
+  /** The chat shown on screen; null for none. Loads its history the first time. */
+  setOpenChat(chatId: string | null): void {
+    this.session.openChatId = chatId;
+    if (chatId) this.histories.ensureLoaded(chatId);
+    this.readMarks.markRead();
+  }
+
+  loadOlder(chatId: string): Promise<void> {
+    return this.histories.loadOlder(chatId);
+  }
+
+  /** Tells the server the open chat's newest message was read, when it is on screen. */
+  markRead(): void {
+    this.readMarks.markRead();
+  }
+
+  // ---- outgoing --------------------------------------------------------------------------------
+
+  send(chatId: string, content: string, options?: { replyToId?: string }): void {
+    this.outbox.send(chatId, content, options);
+  }
+
+  /** Sends a failed message again with the same clientMessageId: the server stores it once. */
+  retry(chatId: string, clientMessageId: string): void {
+    this.outbox.retry(chatId, clientMessageId);
+  }
+
+  /** Call on every edit of the draft; announces typing, at most once per few seconds. */
+  typing(chatId: string): void {
+    this.typingIndicators.typing(chatId);
+  }
+
+  stopTyping(chatId: string): void {
+    this.typingIndicators.stopTyping(chatId);
+  }
+
+  // ---- chats -----------------------------------------------------------------------------------
+
+  async searchUsers(q: string): Promise<User[]> {
+    const { users } = await api.searchUsers(this.session.token, q);
+    return users;
+  }
+
+  async openDirect(userId: string): Promise<Chat> {
+    return this.chatList.adopt(
+      await api.createChat(this.session.token, { type: 'direct', userId }),
+    );
+  }
+
+  async createGroup(name: string, participantIds: string[]): Promise<Chat> {
+    return this.chatList.adopt(
+      await api.createChat(this.session.token, { type: 'group', name, participantIds }),
+    );
+  }
+
+  async addParticipant(chatId: string, userId: string): Promise<Chat> {
+    return this.chatList.adopt(await api.addParticipant(this.session.token, chatId, userId));
+  }
+
+  // ---- blocking ----------------------------------------------------------------------------
+
+  /** The list of users I blocked, fetched again (the dialog that shows it calls this). */
+  async loadBlocked(): Promise<void> {
+    const { users } = await api.blockedUsers(this.session.token);
+    this.store.update((s) => ({ ...s, blocked: users }));
+  }
+
+  async block(user: User): Promise<void> {
+    await api.block(this.session.token, user.id);
+    this.store.update((s) => ({
+      ...s,
+      blocked: [user, ...(s.blocked ?? []).filter((u) => u.id !== user.id)],
+    }));
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await api.unblock(this.session.token, userId);
+    this.store.update((s) => ({ ...s, blocked: (s.blocked ?? []).filter((u) => u.id !== userId) }));
+  }
+}

@@ -1,0 +1,21 @@
+// How failures reach the person: words they can act on, never an API path or a stack.
+import { ApiError, describeError } from '../api.js';
+
+/** A refused action (edit, delete, react, ...), its message already in words for a person. */
+export class ActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ActionError';
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return describeError(err.code, err.message);
+  if (err instanceof ActionError) return err.message;
+  return 'Something went wrong.';
+}
+
+/** Rethrows any failure as an ActionError, for callers that show `error.message`. */
+export function asActionError(err: unknown): ActionError {
+  return err instanceof ActionError ? err : new ActionError(errorText(err));
+}

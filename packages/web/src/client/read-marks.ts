@@ -1,0 +1,49 @@
+// My read mark: told to the server when the open chat's newest message is on a visible screen,
+// and applied here at once so the unread badge clears without waiting for the echo.
+import { applyRead, findChat, myReadSeq } from '../state.js';
+import type { Session } from './session.js';
+
+export class ReadMarks {
+  constructor(private readonly session: Session) {}
+
+  start(): void {
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  stop(): void {
+    document.removeEventListener('visibilitychange', this.onVisibility);
+  }
+
+  private onVisibility = (): void => this.markRead();
+
+  /** Tells the server the open chat's newest message was read, when it is on screen. */
+  markRead(): void {
+    const { store, socket, openChatId: chatId } = this.session;
+    if (!chatId || document.visibilityState !== 'visible') return;
+    const state = store.getState();
+    const chat = findChat(state, chatId);
+    const newest = chat?.last_message;
+    if (!chat || !newest || !state.histories[chatId]?.loaded) return;
+    const me = state.me.id;
+    const mine = chat.participants.find((p) => p.id === me);
+    if (
+      myReadSeq(chat, me) >= newest.seq &&
+      chat.unread_count === 0 &&
+      (mine?.unread_mentions ?? 0) === 0
+    ) {
+      return;
+    }
+    socket.emit('message:read', { chatId, messageId: newest.id }, (ack) => {
+      if (!ack.ok) console.warn('message:read refused', ack.error);
+    });
+    store.update((s) =>
+      applyRead(
+        {
+          ...s,
+          chats: s.chats.map((c) => (c.id === chatId ? { ...c, unread_count: 0 } : c)),
+        },
+        { chatId, userId: me, messageId: newest.id, seq: newest.seq },
+      ),
+    );
+  }
+}

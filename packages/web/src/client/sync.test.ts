@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { emptyHistory } from '../state.js';
+import * as f from '../test/factories.js';
+import { ChatList } from './chat-list.js';
+import { Connection } from './connection.js';
+import { Histories } from './history.js';
+import { ReadMarks } from './read-marks.js';
+import { Sync } from './sync.js';
+import { fakeSession } from './testing.js';
+import { Typing } from './typing.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+function setup() {
+  const alice = f.me({ username: 'alice' });
+  const bob = f.user({ username: 'bob' });
+  const chat = f.chat([alice, bob]);
+  const env = fakeSession(alice);
+  env.store.update((s) => ({
+    ...s,
+    chats: [chat],
+    histories: { [chat.id]: { ...emptyHistory(), loaded: true } },
+  }));
+  const connection = new Connection(env.session, { connected: vi.fn(), disconnected: vi.fn() });
+  const chatList = new ChatList(env.session, { listed: async () => {} });
+  const histories = new Histories(env.session, { caughtUp: vi.fn(), settled: vi.fn() });
+  const resync = vi.spyOn(chatList, 'resync').mockResolvedValue();
+  const catchUp = vi.spyOn(histories, 'catchUp').mockResolvedValue();
+  const sync = new Sync(env.session, {
+    connection,
+    chatList,
+    histories,
+    readMarks: new ReadMarks(env.session),
+    typing: new Typing(env.session),
+  });
+  sync.listen();
+  return { ...env, alice, bob, chat, sync, resync, catchUp };
+}
+
+describe('the sync engine', () => {
+  it('applies a new message to the chat and its held history', () => {
+    const { socket, store, bob, chat } = setup();
+    socket.serverEmit('message:new', f.message(chat, bob, 1, 'hi'));
+    const s = store.getState();
+    expect(s.histories[chat.id]?.messages.map((m) => m.content)).toEqual(['hi']);
+    expect(s.chats[0]).toMatchObject({ unread_count: 1, last_message: { content: 'hi' } });
+  });
+
+  it('fetches what lies in a gap instead of holding a history with a hole', () => {
+    const { socket, store, bob, chat, catchUp } = setup();
+    socket.serverEmit('message:new', f.message(chat, bob, 1));
+    socket.serverEmit('message:new', f.message(chat, bob, 3));
+    expect(store.getState().histories[chat.id]?.messages.map((m) => m.seq)).toEqual([1]);
+    expect(store.getState().chats[0]?.last_message?.seq).toBe(3);
+    expect(catchUp).toHaveBeenCalledWith(chat.id);
+  });
+
+  it('asks for the list on a message of a chat it has not heard of', () => {
+    const { socket, bob, resync } = setup();
+    const other = f.chat([bob, f.user()]);
+    socket.serverEmit('message:new', f.message(other, bob, 1));
+    expect(resync).toHaveBeenCalled();
+  });
+
+  it('adds chats, and says so in words when I am removed from one', () => {
+    const { socket, store, alice, bob, chat } = setup();
+    const group = f.chat([alice, bob], { name: 'Team' });
+    socket.serverEmit('chat:new', group);
+    expect(store.getState().chats.map((c) => c.id)).toContain(group.id);
+    socket.serverEmit('chat:removed', { chatId: group.id });
+    expect(store.getState().chats.map((c) => c.id)).toEqual([chat.id]);
+    expect(store.getState().notice?.text).toBe('You are no longer in “Team”.');
+  });
+
+  it('applies read marks, presence and typing', () => {
+    const { socket, store, bob, chat } = setup();
+    socket.serverEmit('message:read', {
+      chatId: chat.id,
+      userId: bob.id,
+      messageId: chat.id,
+      seq: 4,
+    });
+    socket.serverEmit('user:status', {
+      userId: bob.id,
+      status: 'offline',
+      lastSeenAt: chat.created_at,
+    });
+    socket.serverEmit('typing:start', { chatId: chat.id, userId: bob.id, username: 'bob' });
+    const s = store.getState();
+    const b = s.chats[0]?.participants.find((p) => p.id === bob.id);
+    expect(b).toMatchObject({ last_read_seq: 4, status: 'offline' });
+    expect(s.typing[chat.id]).toEqual([{ userId: bob.id, username: 'bob' }]);
+  });
+});

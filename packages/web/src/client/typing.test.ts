@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as f from '../test/factories.js';
+import { fakeSession } from './testing.js';
+import { TYPING_EXPIRY_MS, TYPING_IDLE_MS, Typing } from './typing.js';
+
+describe('typing indicators', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('announces my typing at most every few seconds, and stops when I go idle', () => {
+    const { socket, session } = fakeSession(f.me());
+    const typing = new Typing(session);
+    typing.typing('c1');
+    typing.typing('c1');
+    expect(socket.sent('typing:start')).toHaveLength(1);
+    vi.advanceTimersByTime(TYPING_IDLE_MS);
+    expect(socket.sent('typing:stop')).toEqual([{ chatId: 'c1' }]);
+    typing.stopTyping('c1'); // already stopped: nothing more
+    expect(socket.sent('typing:stop')).toHaveLength(1);
+  });
+
+  it('shows others typing until they stop, or until it expires', () => {
+    const { store, session } = fakeSession(f.me());
+    const typing = new Typing(session);
+    typing.onTyping({ chatId: 'c1', userId: 'u2', username: 'bob' }, true);
+    expect(store.getState().typing.c1).toEqual([{ userId: 'u2', username: 'bob' }]);
+    typing.onTyping({ chatId: 'c1', userId: 'u2', username: '' }, false);
+    expect(store.getState().typing.c1).toEqual([]);
+    typing.onTyping({ chatId: 'c1', userId: 'u3', username: 'carol' }, true);
+    vi.advanceTimersByTime(TYPING_EXPIRY_MS);
+    expect(store.getState().typing.c1).toEqual([]);
+  });
+
+  it('ignores my own typing echoed from another tab', () => {
+    const me = f.me();
+    const { store, session } = fakeSession(me);
+    new Typing(session).onTyping({ chatId: 'c1', userId: me.id, username: me.username }, true);
+    expect(store.getState().typing.c1).toBeUndefined();
+  });
+});
