@@ -107,3 +107,39 @@ describe('ChatView: handles, presence and blocking', () => {
     expect(screen.queryByRole('button', { name: 'Block' })).toBeNull();
   });
 });
+
+describe('ChatView: replies', () => {
+  it('Reply puts a bar over the composer; sending answers that message', async () => {
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const chat = f.chat([alice, bob]);
+    const question = f.message(chat, bob, 1, 'lunch?\nat noon');
+    const onSend = vi.fn<(content: string, options?: { replyToId?: string }) => void>();
+    render(<ChatView {...props(chat, [], { messages: [question], onSend })} />);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Message actions' }));
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Reply' }));
+    expect(screen.getByText('Replying to Bob')).toBeTruthy();
+    const field = screen.getByRole('textbox', { name: 'Message' });
+    expect(document.activeElement).toBe(field);
+
+    await userEvent.type(field, 'yes{Enter}');
+    expect(onSend).toHaveBeenCalledExactlyOnceWith('yes', { replyToId: question.id });
+    expect(screen.queryByText('Replying to Bob')).toBeNull();
+
+    await userEvent.type(field, 'plain{Enter}');
+    expect(onSend).toHaveBeenLastCalledWith('plain', undefined);
+  });
+
+  it('Escape cancels the reply', async () => {
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const chat = f.chat([alice, bob]);
+    const onSend = vi.fn<(content: string, options?: { replyToId?: string }) => void>();
+    render(<ChatView {...props(chat, [], { messages: [f.message(chat, bob, 1)], onSend })} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Message actions' }));
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Reply' }));
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByText(/Replying to/)).toBeNull();
+    await userEvent.type(screen.getByRole('textbox', { name: 'Message' }), 'hi{Enter}');
+    expect(onSend).toHaveBeenCalledExactlyOnceWith('hi', undefined);
+  });
+});

@@ -1,7 +1,9 @@
 import { MESSAGE_MAX_LENGTH } from '@parley/protocol';
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import type { ComponentProps } from 'react';
 import { describe, expect, it, vi } from 'vitest';
+import * as f from '../test/factories.js';
 import { Composer } from './Composer.js';
 
 function renderComposer() {
@@ -57,5 +59,93 @@ describe('Composer', () => {
     expect(screen.queryByRole('alert')).toBeNull();
     await userEvent.click(screen.getByRole('button', { name: 'Send' }));
     expect(onSend).toHaveBeenCalledExactlyOnceWith(content);
+  });
+});
+
+describe('Composer: mentions and replies', () => {
+  const bob = f.participant(f.user({ username: 'bob', display_name: 'Bob Stone' }));
+  const carol = f.participant(f.user({ username: 'carol', display_name: 'Carol Brown' }));
+  const dave = f.participant(f.user({ username: 'dave', display_name: 'Dave' }));
+
+  function renderWith(props: Partial<ComponentProps<typeof Composer>> = {}) {
+    const onSend = vi.fn<(content: string) => void>();
+    render(
+      <Composer
+        onSend={onSend}
+        onTyping={() => {}}
+        onStopTyping={() => {}}
+        people={[bob, carol, dave]}
+        {...props}
+      />,
+    );
+    return { onSend, field: screen.getByRole('textbox', { name: 'Message' }) };
+  }
+
+  it('offers the chat’s members on "@", narrowing as one types', async () => {
+    const { field } = renderWith();
+    await userEvent.type(field, 'hi @');
+    const list = screen.getByRole('listbox', { name: 'People to mention' });
+    expect(
+      within(list)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['Bob Stone @bob', 'Carol Brown @carol', 'Dave @dave']);
+    expect(field.getAttribute('aria-controls')).toBe(list.id);
+    await userEvent.type(field, 'br');
+    // A word of the display name counts too: "Brown".
+    expect(
+      within(list)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['Carol Brown @carol']);
+  });
+
+  it('moves with the arrows and picks with Enter, without sending', async () => {
+    const { field, onSend } = renderWith();
+    await userEvent.type(field, 'hi @');
+    await userEvent.keyboard('{ArrowDown}');
+    const active = field.getAttribute('aria-activedescendant');
+    expect(document.getElementById(active ?? '')?.textContent).toBe('Carol Brown @carol');
+    expect(document.getElementById(active ?? '')?.getAttribute('aria-selected')).toBe('true');
+    await userEvent.keyboard('{Enter}');
+    expect(onSend).not.toHaveBeenCalled();
+    expect(field).toHaveProperty('value', 'hi @carol ');
+    expect(screen.queryByRole('listbox')).toBeNull();
+    await userEvent.type(field, 'look{Enter}');
+    expect(onSend).toHaveBeenCalledExactlyOnceWith('hi @carol look');
+  });
+
+  it('picks with Tab, and Escape closes the list', async () => {
+    const { field } = renderWith();
+    await userEvent.type(field, '@da');
+    await userEvent.keyboard('{Tab}');
+    expect(field).toHaveProperty('value', '@dave ');
+    expect(document.activeElement).toBe(field);
+    await userEvent.type(field, '@');
+    expect(screen.getByRole('listbox')).toBeTruthy();
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByRole('listbox')).toBeNull();
+    expect(field).toHaveProperty('value', '@dave @');
+  });
+
+  it('offers nothing after a letter (an address is no mention)', async () => {
+    const { field } = renderWith();
+    await userEvent.type(field, 'mail bob@');
+    expect(screen.queryByRole('listbox')).toBeNull();
+  });
+
+  it('shows what is being answered; Escape or × cancels the reply', async () => {
+    const onCancelReply = vi.fn();
+    const { field } = renderWith({
+      replyTo: { id: 'm1', name: 'Bob Stone', line: 'are you coming?' },
+      onCancelReply,
+    });
+    expect(screen.getByText('Replying to Bob Stone')).toBeTruthy();
+    expect(screen.getByText('are you coming?')).toBeTruthy();
+    expect(document.activeElement).toBe(field);
+    await userEvent.keyboard('{Escape}');
+    expect(onCancelReply).toHaveBeenCalledOnce();
+    await userEvent.click(screen.getByRole('button', { name: 'Cancel reply' }));
+    expect(onCancelReply).toHaveBeenCalledTimes(2);
   });
 });

@@ -97,13 +97,13 @@ export function EmojiPicker({ onPick, onClose }: EmojiPickerProps) {
       {searching ? (
         <div className="emoji-grid" role="group" aria-label="Emoji found">
           {results.map((entry) => (
-            <EmojiButton key={entry.emoji} entry={entry} onPick={onPick} />
+            <EmojiButton key={entry.label} entry={entry} onPick={onPick} />
           ))}
         </div>
       ) : (
         <div className="emoji-grid" role="group" aria-label="Common emoji">
           {COMMON_EMOJI.map((entry) => (
-            <EmojiButton key={entry.emoji} entry={entry} onPick={onPick} />
+            <EmojiButton key={entry.label} entry={entry} onPick={onPick} />
           ))}
         </div>
       )}

@@ -1,5 +1,5 @@
-import type { Chat, User } from '@parley/protocol';
-import { render, screen, within } from '@testing-library/react';
+import type { Chat, Message, User } from '@parley/protocol';
+import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import type { Outgoing } from '../state.js';
@@ -114,5 +114,87 @@ describe('MessageList', () => {
     const { items } = show(chat, [], [sending]);
     expect(items).toHaveLength(1);
     expect(items[0]!.textContent).toMatch(/on its way.*Sending…/);
+  });
+});
+
+describe('MessageList: separators and Jump to latest', () => {
+  const at = (m: Message, iso: string): Message => ({ ...m, created_at: iso });
+
+  function list(chat: Chat, messages: Message[]) {
+    const props = {
+      chat,
+      meId: alice.id,
+      messages,
+      outgoing: [],
+      hasMore: false,
+      loading: false,
+      error: null,
+      now: new Date('2026-01-01T12:00:00.000Z'),
+      onLoadOlder: () => {},
+      onRetry: () => {},
+    };
+    const view = render(<MessageList {...props} />);
+    return {
+      el: screen.getByRole('list', { name: 'Messages' }),
+      rerender: (change: Partial<typeof props>) =>
+        view.rerender(<MessageList {...props} {...change} />),
+    };
+  }
+
+  it('heads each day with Today, Yesterday or its date', () => {
+    const chat = f.chat([alice, bob]);
+    list(chat, [
+      at(f.message(chat, bob, 1), '2025-12-20T10:00:00.000Z'),
+      at(f.message(chat, bob, 2), '2025-12-20T10:01:00.000Z'),
+      at(f.message(chat, bob, 3), '2025-12-31T10:00:00.000Z'),
+      at(f.message(chat, bob, 4), '2026-01-01T10:00:00.000Z'),
+    ]);
+    const days = [...document.querySelectorAll('.day-divider')].map((d) => d.textContent);
+    expect(days).toHaveLength(3);
+    expect(days[0]).toMatch(/20/);
+    expect(days[0]).toMatch(/2025/);
+    expect(days.slice(1)).toEqual(['Yesterday', 'Today']);
+  });
+
+  it('puts "Unread messages" above the first message past my mark as it was on opening', () => {
+    const chat = f.chat([alice, bob], { unread_count: 2 });
+    const opened: Chat = {
+      ...chat,
+      participants: chat.participants.map((p) => ({ ...p, last_read_seq: 1 })),
+    };
+    const messages = [1, 2, 3].map((seq) => f.message(chat, bob, seq));
+    const { el, rerender } = list(opened, messages);
+    const items = () => within(el).getAllByRole('listitem');
+    expect(within(items()[1]!).getByText('Unread messages')).toBeTruthy();
+    expect(screen.getAllByText('Unread messages')).toHaveLength(1);
+
+    // Reading them moves the mark; the separator stays where it was while the chat is open.
+    const read: Chat = {
+      ...opened,
+      unread_count: 0,
+      participants: opened.participants.map((p) => ({ ...p, last_read_seq: 3 })),
+    };
+    rerender({ chat: read, messages: [...messages, f.message(chat, bob, 4)] });
+    expect(within(items()[1]!).getByText('Unread messages')).toBeTruthy();
+  });
+
+  it('shows no unread separator when nothing was unread', () => {
+    const chat = f.chat([alice, bob]);
+    list(chat, [f.message(chat, bob, 1), f.message(chat, bob, 2)]);
+    expect(screen.queryByText('Unread messages')).toBeNull();
+  });
+
+  it('offers "Jump to latest" when scrolled up, and jumps', async () => {
+    const chat = f.chat([alice, bob]);
+    const { el } = list(chat, [f.message(chat, bob, 1), f.message(chat, bob, 2)]);
+    Object.defineProperty(el, 'scrollHeight', { configurable: true, value: 2000 });
+    Object.defineProperty(el, 'clientHeight', { configurable: true, value: 500 });
+    expect(screen.queryByRole('button', { name: 'Jump to latest' })).toBeNull();
+    el.scrollTop = 600;
+    fireEvent.scroll(el);
+    await userEvent.click(screen.getByRole('button', { name: 'Jump to latest' }));
+    expect(el.scrollTop).toBe(2000);
+    expect(screen.queryByRole('button', { name: 'Jump to latest' })).toBeNull();
+    expect(document.activeElement).toBe(el);
   });
 });
