@@ -3,11 +3,15 @@
 import {
   AuthResponse,
   BlockedUsersResponse,
+  ChangesPage,
   Chat,
   ChatListResponse,
   ErrorResponse,
   MeResponse,
+  Message,
+  MessageEdits,
   MessagePage,
+  SearchPage,
   UserSearchResponse,
   type CreateChatRequest,
   type ErrorCode,
@@ -111,6 +115,31 @@ export const api = {
     request(NoContent, 'PUT', `/users/${userId}/block`, { token }),
   unblock: (token: string, userId: string) =>
     request(NoContent, 'DELETE', `/users/${userId}/block`, { token }),
+  /** Every message of the chat changed after version `since`, in version order. */
+  changes: (token: string, chatId: string, since: number, limit?: number) =>
+    request(ChangesPage, 'GET', `/chats/${chatId}/changes`, { token, query: { since, limit } }),
+  editMessage: (token: string, chatId: string, messageId: string, content: string) =>
+    request(Message, 'PATCH', `/chats/${chatId}/messages/${messageId}`, {
+      token,
+      body: { content },
+    }),
+  deleteMessage: (token: string, chatId: string, messageId: string) =>
+    request(NoContent, 'DELETE', `/chats/${chatId}/messages/${messageId}`, { token }),
+  messageEdits: (token: string, chatId: string, messageId: string) =>
+    request(MessageEdits, 'GET', `/chats/${chatId}/messages/${messageId}/edits`, { token }),
+  react: (token: string, chatId: string, messageId: string, emoji: string, op: 'add' | 'remove') =>
+    request(
+      NoContent,
+      op === 'add' ? 'PUT' : 'DELETE',
+      `/chats/${chatId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`,
+      { token },
+    ),
+  searchMessages: (
+    token: string,
+    query: { q: string; chatId?: string; before?: string; limit?: number },
+  ) => request(SearchPage, 'GET', '/search/messages', { token, query }),
+  chatSettings: (token: string, chatId: string, settings: { muted: boolean }) =>
+    request(Chat, 'PATCH', `/chats/${chatId}/settings`, { token, body: settings }),
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

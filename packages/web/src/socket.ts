@@ -35,6 +35,31 @@ export function sendMessage(
   });
 }
 
+type AckedEvent = 'message:edit' | 'message:delete' | 'reaction:add' | 'reaction:remove';
+type AckOf<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1] & object>[0];
+
+/** A client event with its acknowledgement, or `timedOut` when none comes in time. */
+export function emitWithAck<E extends AckedEvent>(
+  socket: ParleySocket,
+  event: E,
+  payload: Parameters<ClientToServerEvents[E]>[0],
+  timeoutMs: number,
+): Promise<AckOf<E> | { ok: false; timedOut: true }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, timedOut: true }), timeoutMs);
+    // One call for four events: socket.io's typings cannot follow a generic event name.
+    const emit = socket.emit.bind(socket) as (
+      event: string,
+      payload: unknown,
+      ack: (answer: AckOf<E>) => void,
+    ) => unknown;
+    emit(event, payload, (ack) => {
+      clearTimeout(timer);
+      resolve(ack);
+    });
+  });
+}
+
 /** A v4 UUID; `crypto.randomUUID` exists only in secure contexts (https or localhost). */
 export function newClientMessageId(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applyChanges,
+  applyMessageDeleted,
+  applyMessageUpdated,
+  applyReaction,
+  applyReactionEvent,
   applyRead,
   applyStatus,
   emptyHistory,
@@ -8,7 +13,11 @@ import {
   leavesGap,
   mergeChatList,
   mergeChatPage,
+  mergeMessages,
+  readUpTo,
   receiveMessage,
+  replyPreview,
+  versionGap,
   sortChats,
   typingText,
   type State,
@@ -139,5 +148,201 @@ describe('the chat state', () => {
     const gone = f.chat([alice, bob], { name: 'Left meanwhile' });
     const shown = mergeChatPage([direct], [team, gone], new Set([gone.id]));
     expect(shown.map((c) => c.id).sort()).toEqual([direct.id, team.id].sort());
+  });
+});
+
+describe('message changes', () => {
+  /** A loaded history of bob's messages 1..n (versions 1..n), one of them answered by 3. */
+  function held(n = 3) {
+    const { alice, bob, direct, state } = setup();
+    const messages = Array.from({ length: n }, (_, i) => f.message(direct, bob, i + 1));
+    const [m1] = messages;
+    messages[2] = { ...messages[2]!, reply_to: replyPreview(m1!) };
+    const chat = { ...direct, last_message: messages.at(-1)!, version: n };
+    const s: State = {
+      ...state,
+      chats: [chat],
+      histories: { [direct.id]: { ...emptyHistory(), loaded: true, messages, version: n } },
+    };
+    return { alice, bob, direct, s, messages };
+  }
+  const history = (s: State, chatId: string) => s.histories[chatId]!;
+
+  it('replaces an edited message and refreshes the quotes of its replies and the list', () => {
+    const { direct, s, messages } = held();
+    const [m1, , m3] = messages;
+    const edited = { ...m1!, content: 'fixed', edited_at: m1!.created_at, version: 4 };
+    let next = applyMessageUpdated(s, edited);
+    expect(history(next, direct.id).messages[0]?.content).toBe('fixed');
+    expect(history(next, direct.id).messages[2]?.reply_to).toMatchObject({ content: 'fixed' });
+    expect(history(next, direct.id).version).toBe(4);
+    expect(next.chats[0]?.version).toBe(4);
+    // The newest message edited: the chat list shows the new text.
+    next = applyMessageUpdated(next, { ...m3!, content: 'newest, fixed', version: 5 });
+    expect(next.chats[0]?.last_message?.content).toBe('newest, fixed');
+    // A copy older than the one held changes nothing.
+    const stale = applyMessageUpdated(next, { ...m1!, content: 'old', version: 2 });
+    expect(history(stale, direct.id).messages[0]?.content).toBe('fixed');
+  });
+
+  it('leaves a tombstone in place of a deleted message, and quotes of it say deleted', () => {
+    const { bob, direct, s, messages } = held();
+    const [m1] = messages;
+    const withReaction = applyReaction(s, {
+      chatId: direct.id,
+      messageId: m1!.id,
+      emoji: '👍',
+      userId: bob.id,
+      op: 'add',
+      count: 1,
+      version: 4,
+    });
+    const next = applyMessageDeleted(withReaction, {
+      chatId: direct.id,
+      messageId: m1!.id,
+      seq: 1,
+      version: 5,
+      deletedAt: '2026-01-02T00:00:00.000Z',
+    });
+    const [tomb, , reply] = history(next, direct.id).messages;
+    expect(tomb).toMatchObject({
+      id: m1!.id,
+      seq: 1,
+      content: '',
+      deleted_at: '2026-01-02T00:00:00.000Z',
+      reactions: [],
+      mentions: [],
+      attachments: [],
+      version: 5,
+    });
+    expect(reply?.reply_to).toMatchObject({ id: m1!.id, content: '', deleted: true });
+  });
+
+  it('keeps reactions in the order first added; one nobody keeps goes away', () => {
+    const r = (emoji: string, userId: string, op: 'add' | 'remove', count: number) => ({
+      emoji,
+      userId,
+      op,
+      count,
+    });
+    let reactions = applyReactionEvent([], r('👍', 'a', 'add', 1));
+    reactions = applyReactionEvent(reactions, r('❤️', 'b', 'add', 1));
+    reactions = applyReactionEvent(reactions, r('👍', 'b', 'add', 2));
+    expect(reactions).toEqual([
+      { emoji: '👍', count: 2, user_ids: ['a', 'b'] },
+      { emoji: '❤️', count: 1, user_ids: ['b'] },
+    ]);
+    // The same event twice changes nothing.
+    expect(applyReactionEvent(reactions, r('👍', 'b', 'add', 2))).toEqual(reactions);
+    reactions = applyReactionEvent(reactions, r('👍', 'a', 'remove', 1));
+    reactions = applyReactionEvent(reactions, r('👍', 'b', 'remove', 0));
+    expect(reactions.map((x) => x.emoji)).toEqual(['❤️']);
+    // Added again by anyone: last.
+    reactions = applyReactionEvent(reactions, r('👍', 'a', 'add', 1));
+    expect(reactions.map((x) => x.emoji)).toEqual(['❤️', '👍']);
+  });
+
+  it('applies a reaction event once: a copy that already has it is left alone', () => {
+    const { bob, direct, s, messages } = held();
+    const event = {
+      chatId: direct.id,
+      messageId: messages[1]!.id,
+      emoji: '🎉',
+      userId: bob.id,
+      op: 'add' as const,
+      count: 1,
+      version: 4,
+    };
+    const once = applyReaction(s, event);
+    expect(applyReaction(once, event)).toBe(once);
+    expect(history(once, direct.id).messages[1]?.reactions).toEqual([
+      { emoji: '🎉', count: 1, user_ids: [bob.id] },
+    ]);
+  });
+
+  it('notices a skipped version, and moves the held version on only without one', () => {
+    const { bob, direct, s } = held();
+    expect(versionGap(s, direct.id, 4)).toBe(false);
+    expect(versionGap(s, direct.id, 6)).toBe(true);
+    const after = receiveMessage(s, { ...f.message(direct, bob, 4), version: 4 }, false);
+    expect(history(after, direct.id).version).toBe(4);
+    const skipped = applyReaction(after, {
+      chatId: direct.id,
+      messageId: 'x',
+      emoji: '👍',
+      userId: bob.id,
+      op: 'add',
+      count: 1,
+      version: 9,
+    });
+    expect(history(skipped, direct.id).version).toBe(4);
+    expect(skipped.chats[0]?.version).toBe(9);
+  });
+
+  it('keeps the copy with the higher version when two meet', () => {
+    const { bob, direct } = setup();
+    const m = f.message(direct, bob, 1);
+    const newer = { ...m, content: 'newer', version: 5 };
+    expect(mergeMessages([newer], [m])[0]?.content).toBe('newer');
+    expect(mergeMessages([m], [newer])[0]?.content).toBe('newer');
+  });
+
+  it('merges caught-up changes: new ones after the held in seq order, changed ones in place', () => {
+    const { bob, direct, s, messages } = held();
+    const m4 = { ...f.message(direct, bob, 4), version: 6 };
+    const m5 = { ...f.message(direct, bob, 5), version: 5 };
+    const m1 = { ...messages[0]!, content: 'edited away', version: 7 };
+    const next = applyChanges(s, direct.id, [m5, m4, m1], 7, false);
+    expect(history(next, direct.id).messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'edited away'],
+      [2, 'message 2'],
+      [3, 'message 3'],
+      [4, 'message 4'],
+      [5, 'message 5'],
+    ]);
+    expect(history(next, direct.id).messages[2]?.reply_to?.content).toBe('edited away');
+    expect(history(next, direct.id).version).toBe(7);
+    expect(next.chats[0]).toMatchObject({ version: 7, unread_count: 2 });
+    expect(next.chats[0]?.last_message?.seq).toBe(5);
+  });
+
+  it('counts unread mentions of me, and clears them when I read', () => {
+    const { alice, bob, direct, s } = held();
+    const mine = (st: State) =>
+      st.chats[0]?.participants.find((p) => p.id === alice.id)?.unread_mentions;
+    const mention = {
+      ...f.message(direct, bob, 4, '@alice look'),
+      mentions: [alice.id],
+      version: 4,
+    };
+    let next = receiveMessage(s, mention, false);
+    next = receiveMessage(next, mention, false); // a repeat counts once
+    expect(mine(next)).toBe(1);
+    // Edited so it no longer names me: one fewer.
+    next = applyMessageUpdated(next, { ...mention, content: 'look', mentions: [], version: 5 });
+    expect(mine(next)).toBe(0);
+    next = applyMessageUpdated(next, { ...mention, mentions: [alice.id], version: 6 });
+    expect(mine(next)).toBe(1);
+    next = readUpTo(next, direct.id, next.chats[0]!.last_message!);
+    expect(mine(next)).toBe(0);
+    expect(next.chats[0]?.unread_count).toBe(0);
+    // Seen while viewing: never counted.
+    const seen = receiveMessage(
+      next,
+      { ...f.message(direct, bob, 5, '@alice'), mentions: [alice.id], version: 7 },
+      true,
+    );
+    expect(mine(seen)).toBe(0);
+  });
+
+  it('recounts my mentions from the history when another device reads part of the way', () => {
+    const { alice, bob, direct, s } = held();
+    let next = s;
+    for (const seq of [4, 5, 6]) {
+      const m = { ...f.message(direct, bob, seq, '@alice'), mentions: [alice.id], version: seq };
+      next = receiveMessage(next, m, false);
+    }
+    const read = applyRead(next, { chatId: direct.id, userId: alice.id, messageId: 'x', seq: 4 });
+    expect(read.chats[0]?.participants.find((p) => p.id === alice.id)?.unread_mentions).toBe(2);
   });
 });

@@ -4,8 +4,12 @@ import type {
   Chat,
   Me,
   Message,
+  MessageDeletedEvent,
   MessageReadEvent,
   Participant,
+  ReactionUpdatedEvent,
+  Reaction,
+  ReplyPreview,
   User,
   UserStatusEvent,
 } from '@parley/protocol';
@@ -113,13 +117,30 @@ export function sortChats(chats: readonly Chat[]): Chat[] {
   });
 }
 
-/** Adds or replaces a chat, keeping the newer of the two last messages. */
+/** Of two copies of a chat's last message, the newer: the later message, or its later change. */
+function newerLast(held: Message | null, incoming: Message | null): Message | null {
+  if (!held) return incoming;
+  if (!incoming) return held;
+  if (incoming.seq !== held.seq) return incoming.seq > held.seq ? incoming : held;
+  return incoming.version >= held.version ? incoming : held;
+}
+
+/** A chat as the server shows it now, keeping what this client has seen that is newer. */
+function keepNewer(held: Chat | undefined, incoming: Chat): Chat {
+  if (!held) return incoming;
+  const last = newerLast(held.last_message, incoming.last_message);
+  const version = Math.max(held.version, incoming.version);
+  return last === incoming.last_message && version === incoming.version
+    ? incoming
+    : { ...incoming, last_message: last, version };
+}
+
+/** Adds or replaces a chat, keeping the newer of the two last messages and the higher version. */
 export function upsertChat(chats: readonly Chat[], chat: Chat): Chat[] {
-  const existing = chats.find((c) => c.id === chat.id);
-  let next = chat;
-  if (existing?.last_message && (chat.last_message?.seq ?? 0) < existing.last_message.seq) {
-    next = { ...chat, last_message: existing.last_message };
-  }
+  const next = keepNewer(
+    chats.find((c) => c.id === chat.id),
+    chat,
+  );
   return sortChats([...chats.filter((c) => c.id !== chat.id), next]);
 }
 
@@ -137,10 +158,7 @@ export function mergeChatList(
   const held = new Map(local.map((c) => [c.id, c]));
   const result = server
     .filter((c) => !removedSince.has(c.id))
-    .map((c) => {
-      const mine = held.get(c.id)?.last_message;
-      return mine && (c.last_message?.seq ?? 0) < mine.seq ? { ...c, last_message: mine } : c;
-    });
+    .map((c) => keepNewer(held.get(c.id), c));
   for (const id of addedSince) {
     const chat = held.get(id);
     if (chat && !result.some((c) => c.id === id)) result.push(chat);
@@ -204,16 +222,29 @@ export const seenBy = (chat: Chat, seq: number, senderId: string): number =>
 
 // ---- messages --------------------------------------------------------------------------------
 
-/** Each message once (by id), in `seq` order. */
+/**
+ * Each message once (by id), in `seq` order. Of two copies the one with the higher `version`
+ * stays: a fetch answered before a live edit arrived must not undo it.
+ */
 export function mergeMessages(
   current: readonly Message[],
   incoming: readonly Message[],
 ): Message[] {
   const byId = new Map<string, Message>();
   for (const m of current) byId.set(m.id, m);
-  for (const m of incoming) byId.set(m.id, m);
+  for (const m of incoming) {
+    const held = byId.get(m.id);
+    if (!held || m.version >= held.version) byId.set(m.id, m);
+  }
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
 }
+
+const myParticipant = (chat: Chat, meId: string): Participant | undefined =>
+  chat.participants.find((p) => p.id === meId);
+
+/** A loaded history's version moves on only with the change right after it: no gap left. */
+const nextVersion = (history: History, version: number): number =>
+  history.loaded && version === history.version + 1 ? version : history.version;
 
 const withParticipant = (chat: Chat, userId: string, change: Partial<Participant>): Chat => ({
   ...chat,
@@ -237,18 +268,26 @@ export function receiveMessage(
 
   const isNewest = message.seq > (chat.last_message?.seq ?? 0);
   const mine = message.sender_id === state.me.id;
-  let nextChat: Chat = chat;
+  let nextChat: Chat =
+    message.version > chat.version ? { ...chat, version: message.version } : chat;
   if (isNewest) {
     nextChat = {
-      ...chat,
+      ...nextChat,
       last_message: message,
       unread_count: mine || viewing ? 0 : chat.unread_count + 1,
     };
+    if (!mine && !viewing && message.mentions.includes(state.me.id)) {
+      const count = myParticipant(chat, state.me.id)?.unread_mentions ?? 0;
+      nextChat = withParticipant(nextChat, state.me.id, { unread_mentions: count + 1 });
+    }
   }
-  // Sending a message moves the sender's read mark to it.
+  // Sending a message moves the sender's read mark to it (and past my mentions, when mine).
   const sender = nextChat.participants.find((p) => p.id === message.sender_id);
   if (sender && sender.last_read_seq < message.seq) {
-    nextChat = withParticipant(nextChat, sender.id, { last_read_seq: message.seq });
+    nextChat = withParticipant(nextChat, sender.id, {
+      last_read_seq: message.seq,
+      ...(mine && isNewest ? { unread_mentions: 0 } : {}),
+    });
   }
 
   const history = state.histories[message.chat_id];
@@ -256,7 +295,11 @@ export function receiveMessage(
     intoHistory && history && (history.loaded || history.loading)
       ? {
           ...state.histories,
-          [message.chat_id]: { ...history, messages: mergeMessages(history.messages, [message]) },
+          [message.chat_id]: {
+            ...history,
+            messages: mergeMessages(history.messages, [message]),
+            version: nextVersion(history, message.version),
+          },
         }
       : state.histories;
 
@@ -293,6 +336,241 @@ export function leavesGap(history: History | undefined, message: Message): boole
   return last !== undefined && message.seq > last.seq + 1;
 }
 
+// ---- message changes -------------------------------------------------------------------------
+
+export const REPLY_PREVIEW_LENGTH = 200;
+
+/** What a reply shows of the message it answers (as the server builds `reply_to`). */
+export function replyPreview(message: Message): ReplyPreview {
+  const deleted = message.deleted_at !== null;
+  return {
+    id: message.id,
+    seq: message.seq,
+    sender_id: message.sender_id,
+    content: deleted ? '' : [...message.content].slice(0, REPLY_PREVIEW_LENGTH).join(''),
+    deleted,
+  };
+}
+
+/** The copy of a message this client holds with the highest version: history or chat list. */
+export function heldMessage(state: State, chatId: string, messageId: string): Message | undefined {
+  const inHistory = state.histories[chatId]?.messages.find((m) => m.id === messageId);
+  const last = findChat(state, chatId)?.last_message;
+  const inList = last?.id === messageId ? last : undefined;
+  if (!inHistory || !inList) return inHistory ?? inList;
+  return inList.version > inHistory.version ? inList : inHistory;
+}
+
+/** True when a change of this version shows that some change before it never reached us. */
+export function versionGap(state: State, chatId: string, version: number): boolean {
+  const history = state.histories[chatId];
+  return !!history?.loaded && version > history.version + 1;
+}
+
+const mentionsMe = (m: Message | undefined, meId: string): boolean =>
+  m?.mentions.includes(meId) ?? false;
+
+/**
+ * The one way a held message changes: `next` (when known) replaces every copy no newer than it,
+ * the replies held that answer it get `preview` applied to their quote, my unread mentions
+ * follow a mention added or removed above my mark, and the versions move on.
+ */
+function changeMessage(
+  state: State,
+  chatId: string,
+  version: number,
+  messageId: string,
+  previous: Message | undefined,
+  next: Message | undefined,
+  preview: (quote: ReplyPreview) => ReplyPreview,
+): State {
+  const chat = findChat(state, chatId);
+  if (!chat) return state;
+  const update = (m: Message): Message => {
+    let out = m;
+    if (next && m.id === messageId && next.version >= m.version) out = next;
+    if (out.reply_to?.id === messageId) out = { ...out, reply_to: preview(out.reply_to) };
+    return out;
+  };
+
+  let nextChat: Chat = chat.version < version ? { ...chat, version } : chat;
+  if (chat.last_message) {
+    const last = update(chat.last_message);
+    if (last !== chat.last_message) nextChat = { ...nextChat, last_message: last };
+  }
+  const me = state.me.id;
+  const subject = next ?? previous;
+  if (
+    previous &&
+    subject &&
+    subject.sender_id !== me &&
+    subject.seq > myReadSeq(chat, me) &&
+    mentionsMe(previous, me) !== mentionsMe(next, me)
+  ) {
+    const count = myParticipant(chat, me)?.unread_mentions ?? 0;
+    const delta = mentionsMe(next, me) ? 1 : -1;
+    nextChat = withParticipant(nextChat, me, { unread_mentions: Math.max(0, count + delta) });
+  }
+
+  const history = state.histories[chatId];
+  let histories = state.histories;
+  if (history) {
+    let touched = false;
+    const messages = history.messages.map((m) => {
+      const out = update(m);
+      if (out !== m) touched = true;
+      return out;
+    });
+    const v = nextVersion(history, version);
+    if (touched || v !== history.version) {
+      histories = {
+        ...state.histories,
+        [chatId]: { ...history, messages: touched ? messages : history.messages, version: v },
+      };
+    }
+  }
+  if (nextChat === chat && histories === state.histories) return state;
+  return {
+    ...state,
+    chats:
+      nextChat === chat ? state.chats : state.chats.map((c) => (c.id === chatId ? nextChat : c)),
+    histories,
+  };
+}
+
+/** `message:updated` (an edit), or a changed message fetched by catch-up: replaces held copies. */
+export function applyMessageUpdated(state: State, message: Message): State {
+  const previous = heldMessage(state, message.chat_id, message.id);
+  const stale = previous !== undefined && previous.version > message.version;
+  return changeMessage(
+    state,
+    message.chat_id,
+    message.version,
+    message.id,
+    previous,
+    stale ? undefined : message,
+    (quote) => (stale ? quote : { ...quote, ...replyPreview(message) }),
+  );
+}
+
+/** `message:deleted`: the held copy becomes a tombstone in its place; quotes of it say deleted. */
+export function applyMessageDeleted(state: State, event: MessageDeletedEvent): State {
+  const previous = heldMessage(state, event.chatId, event.messageId);
+  const next =
+    previous && previous.version < event.version
+      ? {
+          ...previous,
+          content: '',
+          deleted_at: event.deletedAt,
+          reactions: [],
+          mentions: [],
+          attachments: [],
+          version: event.version,
+        }
+      : undefined;
+  return changeMessage(
+    state,
+    event.chatId,
+    event.version,
+    event.messageId,
+    previous,
+    next,
+    (quote) => ({ ...quote, content: '', deleted: true }),
+  );
+}
+
+/**
+ * The reactions after one `reaction:updated`: `count` is the server's, a new emoji goes last,
+ * one nobody keeps any more goes away. Applying the same event twice changes nothing.
+ */
+export function applyReactionEvent(
+  reactions: readonly Reaction[],
+  event: Pick<ReactionUpdatedEvent, 'emoji' | 'userId' | 'op' | 'count'>,
+): Reaction[] {
+  if (event.count <= 0) return reactions.filter((r) => r.emoji !== event.emoji);
+  const users = (ids: readonly string[]): string[] =>
+    event.op === 'add'
+      ? ids.includes(event.userId)
+        ? [...ids]
+        : [...ids, event.userId]
+      : ids.filter((id) => id !== event.userId);
+  const held = reactions.find((r) => r.emoji === event.emoji);
+  if (!held) return [...reactions, { emoji: event.emoji, count: event.count, user_ids: users([]) }];
+  return reactions.map((r) =>
+    r === held ? { ...r, count: event.count, user_ids: users(r.user_ids) } : r,
+  );
+}
+
+/** `reaction:updated`: the held copy's reactions, unless it already reflects this change. */
+export function applyReaction(state: State, event: ReactionUpdatedEvent): State {
+  const previous = heldMessage(state, event.chatId, event.messageId);
+  const next =
+    previous && previous.version < event.version
+      ? {
+          ...previous,
+          reactions: applyReactionEvent(previous.reactions, event),
+          version: event.version,
+        }
+      : undefined;
+  return changeMessage(
+    state,
+    event.chatId,
+    event.version,
+    event.messageId,
+    previous,
+    next,
+    (quote) => quote,
+  );
+}
+
+/**
+ * What `changes?since` returned, every page of it: new messages land in `seq` order after the
+ * held ones, changed ones replace their held copies (and refresh the quotes of replies), and
+ * the history is current to `version`.
+ */
+export function applyChanges(
+  state: State,
+  chatId: string,
+  messages: readonly Message[],
+  version: number,
+  viewing: boolean,
+): State {
+  let s = state;
+  for (const m of [...messages].sort((a, b) => a.seq - b.seq)) {
+    const history = s.histories[chatId];
+    const last = history?.messages.at(-1)?.seq ?? 0;
+    s =
+      m.seq > last
+        ? receiveMessage(s, m, viewing, !leavesGap(history, m))
+        : applyMessageUpdated(s, m);
+  }
+  const chat = findChat(s, chatId);
+  const history = s.histories[chatId];
+  if (!chat) return s;
+  return {
+    ...s,
+    chats:
+      chat.version < version
+        ? s.chats.map((c) => (c.id === chatId ? { ...c, version } : c))
+        : s.chats,
+    histories:
+      history && history.version < version
+        ? { ...s.histories, [chatId]: { ...history, version } }
+        : s.histories,
+  };
+}
+
+/** Messages above `seq` that mention me, as far as the held history tells; null if it cannot. */
+function mentionsAbove(state: State, chat: Chat, seq: number): number | null {
+  const lastSeq = chat.last_message?.seq ?? 0;
+  if (seq >= lastSeq) return 0;
+  const held = state.histories[chat.id]?.messages ?? [];
+  const first = held[0]?.seq;
+  if (first === undefined || first > seq + 1 || (held.at(-1)?.seq ?? 0) < lastSeq) return null;
+  const me = state.me.id;
+  return held.filter((m) => m.seq > seq && m.sender_id !== me && m.mentions.includes(me)).length;
+}
+
 export function applyRead(state: State, event: MessageReadEvent): State {
   const chat = findChat(state, event.chatId);
   const reader = chat?.participants.find((p) => p.id === event.userId);
@@ -301,11 +579,27 @@ export function applyRead(state: State, event: MessageReadEvent): State {
     last_read_seq: event.seq,
     last_read_at: new Date().toISOString(),
   });
-  // Read on another of my own devices: what it read is no longer unread here.
-  if (event.userId === state.me.id && event.seq >= (chat.last_message?.seq ?? 0)) {
-    next = { ...next, unread_count: 0 };
+  if (event.userId === state.me.id) {
+    // Read on another of my own devices: what it read is no longer unread here.
+    if (event.seq >= (chat.last_message?.seq ?? 0)) next = { ...next, unread_count: 0 };
+    // Mentions above the new mark: counted from the history where it covers them, else kept.
+    const mentions = mentionsAbove(state, chat, event.seq);
+    if (mentions !== null)
+      next = withParticipant(next, event.userId, { unread_mentions: mentions });
   }
   return { ...state, chats: state.chats.map((c) => (c.id === chat.id ? next : c)) };
+}
+
+/** I read the chat here up to its newest message: nothing in it is unread any more. */
+export function readUpTo(state: State, chatId: string, newest: Message): State {
+  const me = state.me.id;
+  const chats = state.chats.map((c) =>
+    c.id === chatId ? withParticipant({ ...c, unread_count: 0 }, me, { unread_mentions: 0 }) : c,
+  );
+  return applyRead(
+    { ...state, chats },
+    { chatId, userId: me, messageId: newest.id, seq: newest.seq },
+  );
 }
 
 export function applyStatus(state: State, event: UserStatusEvent): State {

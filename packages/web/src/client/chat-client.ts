@@ -1,8 +1,10 @@
 // The façade: wires the session's modules together and offers the components one object.
-import type { Chat, Me, User } from '@parley/protocol';
+import type { Chat, Me, Message, User } from '@parley/protocol';
 import { api } from '../api.js';
+import { Notifier, notificationPermission } from '../notifications.js';
 import { createSocket, type ParleySocket } from '../socket.js';
 import type { State } from '../state.js';
+import { Actions, type MessageEditRecord } from './actions.js';
 import { ChatList } from './chat-list.js';
 import { Connection } from './connection.js';
 import { Histories } from './history.js';
@@ -28,9 +30,12 @@ export class ChatClient {
   private readonly readMarks: ReadMarks;
   private readonly typingIndicators: Typing;
   private readonly sync: Sync;
+  private readonly actions: Actions;
+  private readonly notifier = new Notifier();
+  private focusSeq = 0;
 
   constructor(token: string, me: Me, onSessionEnded: () => void, options: ChatClientOptions = {}) {
-    this.store = new Store(me);
+    this.store = new Store(me, notificationPermission());
     const session = new Session(
       token,
       this.store,
@@ -41,7 +46,7 @@ export class ChatClient {
     this.readMarks = new ReadMarks(session);
     this.typingIndicators = new Typing(session);
     this.histories = new Histories(session, {
-      caughtUp: (m) => this.sync.caughtUp(m),
+      changes: (chatId, messages, version) => this.sync.changes(chatId, messages, version),
       settled: () => this.readMarks.markRead(),
     });
     this.chatList = new ChatList(session, { listed: () => this.afterListed() });
@@ -64,6 +69,15 @@ export class ChatClient {
       histories: this.histories,
       readMarks: this.readMarks,
       typing: this.typingIndicators,
+      arrived: (message, state) =>
+        this.notifier.arrived(state, message, {
+          openChatId: session.openChatId,
+          hidden: document.visibilityState === 'hidden',
+        }),
+    });
+    this.actions = new Actions(session, {
+      edited: (m) => this.sync.updated(m),
+      chatChanged: (chat) => this.sync.chat(chat),
     });
   }
 
@@ -123,6 +137,24 @@ export class ChatClient {
     this.readMarks.markRead();
   }
 
+  /**
+   * Loads history (the latest page, then older ones) until the message is held, then sets
+   * `state.focus` for the list to scroll there. A message the chat no longer has: a notice.
+   */
+  async showMessage(chatId: string, messageId: string): Promise<void> {
+    const found = await this.histories.reveal(chatId, messageId);
+    if (found) {
+      const nonce = ++this.focusSeq;
+      this.store.update((s) => ({ ...s, focus: { chatId, messageId, nonce } }));
+    } else if (!this.store.getState().histories[chatId]?.error) {
+      this.store.notify('That message is no longer in this chat.');
+    }
+  }
+
+  clearFocus(): void {
+    this.store.update((s) => (s.focus ? { ...s, focus: null } : s));
+  }
+
   // ---- outgoing --------------------------------------------------------------------------------
 
   send(chatId: string, content: string, options?: { replyToId?: string }): void {
@@ -141,6 +173,51 @@ export class ChatClient {
 
   stopTyping(chatId: string): void {
     this.typingIndicators.stopTyping(chatId);
+  }
+
+  // ---- message changes (each rejects with an Error whose message is in words) -----------------
+
+  edit(chatId: string, messageId: string, content: string): Promise<void> {
+    return this.actions.edit(chatId, messageId, content);
+  }
+
+  deleteMessage(chatId: string, messageId: string): Promise<void> {
+    return this.actions.deleteMessage(chatId, messageId);
+  }
+
+  react(chatId: string, messageId: string, emoji: string, op: 'add' | 'remove'): Promise<void> {
+    return this.actions.react(chatId, messageId, emoji, op);
+  }
+
+  /** The message's earlier versions, oldest first, each with the time it was replaced. */
+  loadEdits(chatId: string, messageId: string): Promise<MessageEditRecord[]> {
+    return this.actions.loadEdits(chatId, messageId);
+  }
+
+  /** Messages of my chats holding every word of `q`, newest first; `before` pages on. */
+  searchMessages(query: {
+    q: string;
+    chatId?: string;
+    before?: string;
+  }): Promise<{ messages: Message[]; has_more: boolean }> {
+    return this.actions.searchMessages(query);
+  }
+
+  setMuted(chatId: string, muted: boolean): Promise<void> {
+    return this.actions.setMuted(chatId, muted);
+  }
+
+  // ---- notifications -------------------------------------------------------------------------
+
+  /** Asks the browser; stores the answer in state.notifications. */
+  async enableNotifications(): Promise<void> {
+    const answer = await this.notifier.request();
+    this.store.update((s) => ({ ...s, notifications: answer }));
+  }
+
+  /** Called when a notification is clicked: the UI navigates to the chat. */
+  onOpenChatRequest(listener: (chatId: string) => void): () => void {
+    return this.notifier.onOpenChatRequest(listener);
   }
 
   // ---- chats -----------------------------------------------------------------------------------

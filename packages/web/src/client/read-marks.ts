@@ -1,6 +1,6 @@
 // My read mark: told to the server when the open chat's newest message is on a visible screen,
 // and applied here at once so the unread badge clears without waiting for the echo.
-import { applyRead, findChat, myReadSeq } from '../state.js';
+import { findChat, myReadSeq, readUpTo } from '../state.js';
 import type { Session } from './session.js';
 
 export class ReadMarks {
@@ -26,24 +26,14 @@ export class ReadMarks {
     if (!chat || !newest || !state.histories[chatId]?.loaded) return;
     const me = state.me.id;
     const mine = chat.participants.find((p) => p.id === me);
-    if (
-      myReadSeq(chat, me) >= newest.seq &&
-      chat.unread_count === 0 &&
-      (mine?.unread_mentions ?? 0) === 0
-    ) {
+    if (myReadSeq(chat, me) >= newest.seq && chat.unread_count === 0) {
+      // Nothing to tell the server; a mention count left over goes all the same.
+      if ((mine?.unread_mentions ?? 0) > 0) store.update((s) => readUpTo(s, chatId, newest));
       return;
     }
     socket.emit('message:read', { chatId, messageId: newest.id }, (ack) => {
       if (!ack.ok) console.warn('message:read refused', ack.error);
     });
-    store.update((s) =>
-      applyRead(
-        {
-          ...s,
-          chats: s.chats.map((c) => (c.id === chatId ? { ...c, unread_count: 0 } : c)),
-        },
-        { chatId, userId: me, messageId: newest.id, seq: newest.seq },
-      ),
-    );
+    store.update((s) => readUpTo(s, chatId, newest));
   }
 }

@@ -1,7 +1,13 @@
 // The state one session builds, and who is told when it changes. React reads it through
 // useSyncExternalStore; every module of the client writes it through `update`.
 import type { Me } from '@parley/protocol';
-import { emptyHistory, initialState, type History, type State } from '../state.js';
+import {
+  emptyHistory,
+  initialState,
+  type History,
+  type NotificationsPermission,
+  type State,
+} from '../state.js';
 
 export class Store {
   private state: State;
@@ -10,8 +16,8 @@ export class Store {
   /** Set once the session ends: late answers must not resurrect a signed-out screen. */
   private stopped = false;
 
-  constructor(me: Me) {
-    this.state = initialState(me);
+  constructor(me: Me, notifications?: NotificationsPermission) {
+    this.state = initialState(me, notifications);
   }
 
   subscribe = (listener: () => void): (() => void) => {

@@ -23,7 +23,7 @@ function setup() {
   }));
   const connection = new Connection(env.session, { connected: vi.fn(), disconnected: vi.fn() });
   const chatList = new ChatList(env.session, { listed: async () => {} });
-  const histories = new Histories(env.session, { caughtUp: vi.fn(), settled: vi.fn() });
+  const histories = new Histories(env.session, { changes: vi.fn(), settled: vi.fn() });
   const resync = vi.spyOn(chatList, 'resync').mockResolvedValue();
   const catchUp = vi.spyOn(histories, 'catchUp').mockResolvedValue();
   const sync = new Sync(env.session, {

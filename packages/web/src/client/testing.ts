@@ -1,9 +1,18 @@
 // Test doubles for the client's modules (used by the *.test.ts files beside them only): a socket
 // that records what the client emits and lets a test play the server's events, and a `fetch`
 // that answers the REST calls a test routes.
-import type { Me } from '@parley/protocol';
+import type {
+  Chat,
+  Me,
+  Message,
+  MessageDeletedEvent,
+  ReactionUpdatedEvent,
+  User,
+} from '@parley/protocol';
 import { vi } from 'vitest';
 import type { ParleySocket } from '../socket.js';
+import { applyReactionEvent, replyPreview } from '../state.js';
+import * as f from '../test/factories.js';
 import { Session } from './session.js';
 import { Store } from './store.js';
 
@@ -128,3 +137,112 @@ export function fakeSession(me: Me) {
 export const settle = async (rounds = 10): Promise<void> => {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setTimeout(r, 0));
 };
+
+/**
+ * One chat as the server keeps it, for tests of history and catch-up: messages with seq and
+ * version, changes (edit, delete, reaction) that bump the chat's version as the contract says,
+ * and the REST calls that read them.
+ */
+export class FakeChat {
+  version = 0;
+  readonly messages: Message[] = [];
+
+  constructor(readonly chat: Chat) {}
+
+  private bump(): number {
+    this.version += 1;
+    return this.version;
+  }
+
+  send(sender: User, content?: string, extra: Partial<Message> = {}): Message {
+    const seq = this.messages.length + 1;
+    const m = { ...f.message(this.chat, sender, seq, content), version: this.bump(), ...extra };
+    this.messages.push(m);
+    return m;
+  }
+
+  private replace(id: string, change: (m: Message) => Message): Message {
+    const i = this.messages.findIndex((m) => m.id === id);
+    const next = { ...change(this.messages[i]!), version: this.bump() };
+    this.messages[i] = next;
+    // A reply's quote follows the answered message, its own version unchanged.
+    for (const [j, m] of this.messages.entries()) {
+      if (m.reply_to?.id === id) this.messages[j] = { ...m, reply_to: replyPreview(next) };
+    }
+    return next;
+  }
+
+  edit(id: string, content: string): Message {
+    return this.replace(id, (m) => ({ ...m, content, edited_at: '2026-01-02T00:00:00.000Z' }));
+  }
+
+  remove(id: string): MessageDeletedEvent {
+    const m = this.replace(id, (m) => ({
+      ...m,
+      content: '',
+      deleted_at: '2026-01-02T00:00:00.000Z',
+      reactions: [],
+      mentions: [],
+      attachments: [],
+    }));
+    return {
+      chatId: m.chat_id,
+      messageId: m.id,
+      seq: m.seq,
+      version: m.version,
+      deletedAt: m.deleted_at!,
+    };
+  }
+
+  react(id: string, userId: string, emoji: string, op: 'add' | 'remove'): ReactionUpdatedEvent {
+    const held = this.messages.find((m) => m.id === id)!;
+    const r = held.reactions.find((x) => x.emoji === emoji);
+    const ids = r?.user_ids ?? [];
+    const count =
+      op === 'add' ? new Set([...ids, userId]).size : ids.filter((u) => u !== userId).length;
+    const m = this.replace(id, (m) => ({
+      ...m,
+      reactions: applyReactionEvent(m.reactions, { emoji, userId, op, count }),
+    }));
+    return { chatId: m.chat_id, messageId: m.id, emoji, userId, op, count, version: m.version };
+  }
+
+  current(): Chat {
+    return { ...this.chat, last_message: this.messages.at(-1) ?? null, version: this.version };
+  }
+
+  /** Routes GET messages (before/after/limit) and GET changes (since/limit) for this chat. */
+  serve(server: FakeServer): void {
+    const base = `/api/chats/${this.chat.id}`;
+    server.route('GET', new RegExp(`^${base}/messages$`), (call) => {
+      const all = this.messages;
+      const limit = Number(call.query.get('limit') ?? 50);
+      const before = call.query.get('before');
+      const after = call.query.get('after');
+      if (after) {
+        const from = all.findIndex((m) => m.id === after) + 1;
+        const page = all.slice(from, from + limit);
+        return { status: 200, body: { messages: page, has_more: from + limit < all.length } };
+      }
+      const end = before ? all.findIndex((m) => m.id === before) : all.length;
+      const page = all.slice(Math.max(0, end - limit), end);
+      return { status: 200, body: { messages: page, has_more: end - limit > 0 } };
+    });
+    server.route('GET', new RegExp(`^${base}/changes$`), (call) => {
+      const since = Number(call.query.get('since'));
+      const limit = Number(call.query.get('limit') ?? 200);
+      const changed = this.messages
+        .filter((m) => m.version > since)
+        .sort((a, b) => a.version - b.version);
+      const page = changed.slice(0, limit);
+      return {
+        status: 200,
+        body: {
+          messages: page,
+          version: page.at(-1)?.version ?? since,
+          has_more: changed.length > limit,
+        },
+      };
+    });
+  }
+}

@@ -1,0 +1,106 @@
+// What I do to messages and chats beyond sending: edit, delete, react, read an edit history,
+// search, mute. Each goes over the socket when it is up (acknowledged), else over HTTP; the
+// result is applied by the sync engine like any other change. Failures reject with words.
+import type { Ack, Chat, Message } from '@parley/protocol';
+import { ApiError, api, describeError } from '../api.js';
+import { emitWithAck } from '../socket.js';
+import { ActionError, asActionError } from './errors.js';
+import type { Session } from './session.js';
+
+export const ACTION_TIMEOUT_MS = 15_000;
+
+export interface ActionHooks {
+  /** The server's copy after my edit. */
+  edited(message: Message): void;
+  /** The server's copy of a chat after my change to it. */
+  chatChanged(chat: Chat): void;
+}
+
+export interface MessageEditRecord {
+  content: string;
+  edited_at: string;
+}
+
+export class Actions {
+  constructor(
+    private readonly session: Session,
+    private readonly hooks: ActionHooks,
+    private readonly timeoutMs = ACTION_TIMEOUT_MS,
+  ) {}
+
+  edit(chatId: string, messageId: string, content: string): Promise<void> {
+    return this.run(async () => {
+      if (!this.session.socket.connected) {
+        this.hooks.edited(await api.editMessage(this.session.token, chatId, messageId, content));
+        return;
+      }
+      const payload = { chatId, messageId, content };
+      const ack = refusal(
+        await emitWithAck(this.session.socket, 'message:edit', payload, this.timeoutMs),
+      );
+      this.hooks.edited(ack.message);
+    });
+  }
+
+  /** The tombstone arrives as `message:deleted` (or by catch-up, when sent over HTTP). */
+  deleteMessage(chatId: string, messageId: string): Promise<void> {
+    return this.run(async () => {
+      if (!this.session.socket.connected) {
+        await api.deleteMessage(this.session.token, chatId, messageId);
+        return;
+      }
+      const payload = { chatId, messageId };
+      refusal(await emitWithAck(this.session.socket, 'message:delete', payload, this.timeoutMs));
+    });
+  }
+
+  /** The new count arrives as `reaction:updated` (or by catch-up, when sent over HTTP). */
+  react(chatId: string, messageId: string, emoji: string, op: 'add' | 'remove'): Promise<void> {
+    return this.run(async () => {
+      if (!this.session.socket.connected) {
+        await api.react(this.session.token, chatId, messageId, emoji, op);
+        return;
+      }
+      const event = op === 'add' ? 'reaction:add' : 'reaction:remove';
+      const payload = { chatId, messageId, emoji };
+      refusal(await emitWithAck(this.session.socket, event, payload, this.timeoutMs));
+    });
+  }
+
+  loadEdits(chatId: string, messageId: string): Promise<MessageEditRecord[]> {
+    return this.run(async () => {
+      const { edits } = await api.messageEdits(this.session.token, chatId, messageId);
+      return edits;
+    });
+  }
+
+  searchMessages(query: {
+    q: string;
+    chatId?: string;
+    before?: string;
+  }): Promise<{ messages: Message[]; has_more: boolean }> {
+    return this.run(() => api.searchMessages(this.session.token, query));
+  }
+
+  setMuted(chatId: string, muted: boolean): Promise<void> {
+    return this.run(async () => {
+      this.hooks.chatChanged(await api.chatSettings(this.session.token, chatId, { muted }));
+    });
+  }
+
+  private async run<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'unauthorized') this.session.endSession();
+      throw asActionError(err);
+    }
+  }
+}
+
+/** An acknowledgement's success, or its refusal thrown in words. */
+function refusal<A extends object>(ack: Ack<A> | { ok: false; timedOut: true }): { ok: true } & A {
+  if (ack.ok) return ack;
+  if ('timedOut' in ack) throw new ActionError(describeError('timeout'));
+  throw new ActionError(describeError(ack.error.code, ack.error.message));
+}
