@@ -119,7 +119,10 @@ describe('changing a message', () => {
     await visible(item(hugo.page, 'Pizza tonight?'));
 
     await act(hugo.page, 'Pizza tonight?', 'React');
-    await hugo.page.getByRole('button', { name: '👍', exact: true }).first().click();
+    await hugo.page
+      .getByRole('dialog', { name: 'Add a reaction' })
+      .getByRole('button', { name: '👍', exact: true })
+      .click();
 
     const hugosChip = item(hugo.page, 'Pizza tonight?').getByRole('button', { name: '👍 1' });
     const ginasChip = item(gina.page, 'Pizza tonight?').getByRole('button', { name: '👍 1' });

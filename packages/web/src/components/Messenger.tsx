@@ -1,4 +1,4 @@
-import type { Chat, Me } from '@parley/protocol';
+import type { Chat, Me, Message } from '@parley/protocol';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
@@ -13,6 +13,8 @@ import {
   NewChatDialog,
   NewGroupDialog,
 } from './dialogs.js';
+import type { MessageActions } from './messageActions.js';
+import { SearchMessages } from './SearchMessages.js';
 
 interface MessengerProps {
   token: string;
@@ -54,6 +56,9 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
 
   useEffect(() => client.setOpenChat(chat ? chat.id : null), [client, chat?.id]);
 
+  // A clicked notification opens its chat.
+  useEffect(() => client.onOpenChatRequest((chatId) => navigate(chatId)), [client, navigate]);
+
   // A chat that is gone (removed, or a stale link) closes once the list is known.
   useEffect(() => {
     if (openChatId && state.chatsLoaded && !chat) navigate(null);
@@ -66,7 +71,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
     return () => clearTimeout(timer);
   }, [client, notice]);
 
-  const unread = state.chats.reduce((n, c) => n + c.unread_count, 0);
+  // A muted chat counts only what mentions me.
+  const unread = state.chats.reduce(
+    (n, c) =>
+      n +
+      (c.muted
+        ? (c.participants.find((p) => p.id === me.id)?.unread_mentions ?? 0)
+        : c.unread_count),
+    0,
+  );
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
     return () => {
@@ -75,6 +88,25 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   }, [unread]);
 
   const search = useCallback((q: string) => client.searchUsers(q), [client]);
+  const [searching, setSearching] = useState(false);
+  const searchMessages = useCallback(
+    (query: { q: string; before?: string }) => client.searchMessages(query),
+    [client],
+  );
+  const openResult = useCallback(
+    (message: Message) => {
+      navigate(message.chat_id);
+      client
+        .showMessage(message.chat_id, message.id)
+        .catch((err: unknown) => client.notify(`Could not show that message: ${errorText(err)}`));
+    },
+    [client, navigate],
+  );
+  const enableNotifications = useCallback(() => {
+    client
+      .enableNotifications()
+      .catch((err: unknown) => client.notify(`Could not turn on notifications: ${errorText(err)}`));
+  }, [client]);
   const loadBlocked = useCallback(() => client.loadBlocked(), [client]);
   const other = chat?.type === 'direct' ? otherParticipant(chat, me.id) : undefined;
   const unblock = useCallback(
@@ -89,6 +121,33 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
     },
     [navigate],
   );
+
+  const chatId = chat?.id;
+  // What the open chat's message menus, chips and quotes do.
+  const actions = useMemo<MessageActions | undefined>(
+    () =>
+      chatId === undefined
+        ? undefined
+        : {
+            edit: (messageId, content) => client.edit(chatId, messageId, content),
+            remove: (messageId) => client.deleteMessage(chatId, messageId),
+            react: (messageId, emoji, op) => client.react(chatId, messageId, emoji, op),
+            loadEdits: (messageId) => client.loadEdits(chatId, messageId),
+            showMessage: (messageId) => {
+              client
+                .showMessage(chatId, messageId)
+                .catch((err: unknown) =>
+                  client.notify(`Could not show that message: ${errorText(err)}`),
+                );
+            },
+            clearFocus: () => client.clearFocus(),
+          },
+    [client, chatId],
+  );
+  const focus =
+    state.focus && state.focus.chatId === chatId
+      ? { messageId: state.focus.messageId, nonce: state.focus.nonce }
+      : null;
 
   const title = useMemo(() => (chat ? chatTitle(chat, me.id) : ''), [chat, me.id]);
   const history = (chat && state.histories[chat.id]) || emptyHistory();
@@ -127,7 +186,23 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               New group
             </button>
           </div>
-          <nav className="chat-list-wrap" aria-label="Chat list">
+          {state.notifications === 'default' && (
+            <div className="notify-prompt">
+              <p>Get a notification for direct messages and mentions.</p>
+              <button type="button" className="secondary small" onClick={enableNotifications}>
+                Turn on notifications
+              </button>
+            </div>
+          )}
+          <SearchMessages
+            search={searchMessages}
+            chats={state.chats}
+            meId={me.id}
+            now={now}
+            onOpen={openResult}
+            onActiveChange={setSearching}
+          />
+          <nav className="chat-list-wrap" aria-label="Chat list" hidden={searching}>
             <ChatList
               chats={state.chats}
               meId={me.id}
@@ -174,10 +249,12 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               onBlock={() => setDialog('block')}
               onUnblock={() => other && void unblock(other.id)}
               onLoadOlder={() => void client.loadOlder(chat.id)}
-              onSend={(content) => client.send(chat.id, content)}
+              onSend={(content, options) => client.send(chat.id, content, options)}
               onRetry={(id) => client.retry(chat.id, id)}
               onTyping={() => client.typing(chat.id)}
               onStopTyping={() => client.stopTyping(chat.id)}
+              actions={actions}
+              focus={focus}
             />
           ) : (
             <div className="empty-state">
