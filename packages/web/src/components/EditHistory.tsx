@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { formatFull } from '../format.js';
 import { reasonOf, type EditEntry } from './messageActions.js';
 
@@ -10,18 +10,26 @@ type Loaded =
 interface EditHistoryProps {
   editedAt: string;
   load: (() => Promise<EditEntry[]>) | null;
+  /** The message's time, shown after the marker. */
+  children: ReactNode;
 }
 
-/** The "edited" marker; with a loader, a disclosure that shows the earlier versions on demand. */
-export function EditHistory({ editedAt, load }: EditHistoryProps) {
+/**
+ * A bubble's meta line with the "edited" marker; with a loader, the marker is a disclosure that
+ * shows the earlier versions, on demand, across the bubble below it.
+ */
+export function EditHistory({ editedAt, load, children }: EditHistoryProps) {
   const [shown, setShown] = useState<Loaded>({ status: 'closed' });
   const panelId = useId();
   const title = `Edited ${formatFull(editedAt)}`;
 
   if (!load) {
     return (
-      <span className="edited" title={title}>
-        edited
+      <span className="meta">
+        <span className="edited" title={title}>
+          edited
+        </span>
+        {children}
       </span>
     );
   }
@@ -38,16 +46,19 @@ export function EditHistory({ editedAt, load }: EditHistoryProps) {
   const expanded = shown.status !== 'closed';
   return (
     <>
-      <button
-        type="button"
-        className="edited link-button"
-        title={title}
-        aria-expanded={expanded}
-        aria-controls={expanded ? panelId : undefined}
-        onClick={() => toggle(load)}
-      >
-        edited
-      </button>
+      <span className="meta">
+        <button
+          type="button"
+          className="edited link-button"
+          title={title}
+          aria-expanded={expanded}
+          aria-controls={expanded ? panelId : undefined}
+          onClick={() => toggle(load)}
+        >
+          edited
+        </button>
+        {children}
+      </span>
       {expanded && (
         <div id={panelId} className="edit-history">
           {shown.status === 'loading' && <p>Loading earlier versions…</p>}

@@ -126,6 +126,12 @@ export function MessageItem({
     );
   };
 
+  const time = (
+    <time dateTime={row.createdAt} title={formatFull(row.createdAt)}>
+      {formatClock(row.createdAt)}
+    </time>
+  );
+
   const items =
     message && !deleted && !row.system
       ? menuItems(message, ctx, setOpen, () => ctx.onReply?.(message))
@@ -173,17 +179,16 @@ export function MessageItem({
                 mentionOf={message?.mentions.includes(ctx.meId) ? ctx.meUsername : null}
               />
             )}
-            <span className="meta">
-              {message?.edited_at && !deleted && (
-                <EditHistory
-                  editedAt={message.edited_at}
-                  load={actions ? () => actions.loadEdits(message.id) : null}
-                />
-              )}
-              <time dateTime={row.createdAt} title={formatFull(row.createdAt)}>
-                {formatClock(row.createdAt)}
-              </time>
-            </span>
+            {message?.edited_at && !deleted ? (
+              <EditHistory
+                editedAt={message.edited_at}
+                load={actions ? () => actions.loadEdits(message.id) : null}
+              >
+                {time}
+              </EditHistory>
+            ) : (
+              <span className="meta">{time}</span>
+            )}
           </div>
         )}
         {items.length > 0 && open !== 'edit' && <MessageMenu items={items} buttonRef={buttonRef} />}

@@ -12,6 +12,8 @@ interface MessageMenuProps {
   buttonRef: RefObject<HTMLButtonElement | null>;
 }
 
+const MENU_ROOM_PX = 200;
+
 /**
  * "Message actions": a menu button (ARIA menu pattern). Arrow keys, Home and End move between
  * items, Escape closes and returns focus to the button, Tab closes and moves on.
@@ -19,6 +21,7 @@ interface MessageMenuProps {
 export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
+  const [upward, setUpward] = useState(false);
   const menuId = useId();
   const menuRef = useRef<HTMLDivElement>(null);
   const itemRefs = useRef<(HTMLButtonElement | null)[]>([]);
@@ -41,6 +44,9 @@ export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
   }, [open, buttonRef]);
 
   function show(first: number) {
+    // Near the bottom of the window (the newest messages), open upwards to stay in view.
+    const rect = buttonRef.current?.getBoundingClientRect();
+    setUpward(rect !== undefined && rect.bottom > window.innerHeight - MENU_ROOM_PX);
     setActive(first);
     setOpen(true);
   }
@@ -109,7 +115,7 @@ export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
           id={menuId}
           role="menu"
           aria-label="Message actions"
-          className="menu"
+          className={`menu${upward ? ' upward' : ''}`}
           onKeyDown={onMenuKeyDown}
         >
           {items.map((item, i) => (
