@@ -52,11 +52,11 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-/** A message of the open chat by its text; a reply quoting it is left out. */
+/** A message of the open chat by its whole text; a reply quoting it is left out. */
 const item = (page: Page, text: string): Locator =>
   messages(page)
     .getByRole('listitem')
-    .filter({ hasText: text })
+    .filter({ has: page.getByText(text, { exact: true }) })
     .filter({ hasNot: page.getByRole('button', { name: /^Reply to / }) });
 
 /** Opens the message's menu ("Message actions") and picks an item of it. */
