@@ -155,7 +155,7 @@ export function MessageItem({
           {!mine && ctx.group && <span className="sender-handle"> @{row.senderHandle}</span>}
         </div>
       )}
-      {row.reply && (
+      {row.reply && !deleted && (
         <ReplyQuote
           preview={row.reply}
           senderName={ctx.nameOf(row.reply.sender_id)}
