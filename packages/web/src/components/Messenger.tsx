@@ -102,6 +102,8 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
     },
     [client, navigate],
   );
+  // "Not now" hides the offer for this session; the browser asks only when the person chooses.
+  const [notifyLater, setNotifyLater] = useState(false);
   const enableNotifications = useCallback(() => {
     client
       .enableNotifications()
@@ -186,10 +188,13 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               New group
             </button>
           </div>
-          {state.notifications === 'default' && (
-            <div className="notify-prompt">
-              <p>Get a notification for direct messages and mentions.</p>
-              <button type="button" className="secondary small" onClick={enableNotifications}>
+          {state.notifications === 'default' && !notifyLater && (
+            <div className="notify-prompt" role="region" aria-label="Notifications">
+              <p>Be notified of direct messages and mentions in chats you are not looking at.</p>
+              <button type="button" className="ghost small" onClick={() => setNotifyLater(true)}>
+                Not now
+              </button>
+              <button type="button" className="primary small" onClick={enableNotifications}>
                 Turn on notifications
               </button>
             </div>
