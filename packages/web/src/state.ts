@@ -627,6 +627,7 @@ export function removeChat(state: State, chatId: string): State {
     histories,
     outgoing,
     typing,
+    focus: state.focus?.chatId === chatId ? null : state.focus,
   };
 }
 

@@ -1,68 +1,146 @@
-import type { Message } from '@parley/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
 import { ChatClient } from './chat-client.js';
-import { FakeServer, FakeSocket, settle } from './testing.js';
+import { FakeChat, FakeServer, FakeSocket, settle } from './testing.js';
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
 
 /** A server holding one direct chat between alice and bob, and a client of alice's. */
 function setup(messages = 3) {
   const alice = f.me({ username: 'alice' });
-  const bob = f.user({ username: 'bob' });
-  const chat = f.chat([alice, bob]);
-  const all: Message[] = Array.from({ length: messages }, (_, i) => f.message(chat, bob, i + 1));
+  const bob = f.user({ username: 'bob', display_name: 'Bob' });
+  const remote = new FakeChat(f.chat([alice, bob]));
+  for (let i = 0; i < messages; i++) remote.send(bob);
+  const chat = remote.chat;
   const server = new FakeServer();
-  const current = () => ({ ...chat, last_message: all.at(-1) ?? null, version: all.length });
   server.route('GET', /^\/api\/chats$/, () => ({
     status: 200,
-    body: { chats: [current()], next_cursor: null },
+    body: { chats: [remote.current()], next_cursor: null },
   }));
   server.route('GET', /^\/api\/users\/blocked$/, () => ({ status: 200, body: { users: [] } }));
-  server.route('GET', /\/messages$/, (call) => {
-    const after = call.query.get('after');
-    const from = after ? all.findIndex((m) => m.id === after) + 1 : Math.max(0, all.length - 50);
-    return { status: 200, body: { messages: all.slice(from), has_more: false } };
-  });
+  remote.serve(server);
   server.install();
   const socket = new FakeSocket();
   const ended = vi.fn();
   const client = new ChatClient('token', alice, ended, { socket: socket.asSocket() });
-  return { alice, bob, chat, all, server, socket, client, ended };
+  const held = () => client.getState().histories[chat.id]!;
+  /** Connected, the chat list loaded and the chat open. */
+  const open = async () => {
+    client.start();
+    socket.serverEmit('connect');
+    await settle();
+    client.setOpenChat(chat.id);
+    await settle();
+  };
+  return { alice, bob, chat, remote, server, socket, client, ended, held, open };
 }
 
 describe('ChatClient', () => {
   it('loads the list on connect and the open chat’s history, and marks it read', async () => {
-    const { chat, socket, client, all } = setup();
-    client.start();
-    socket.serverEmit('connect');
-    await settle();
-    client.setOpenChat(chat.id);
-    await settle();
+    const { chat, remote, socket, client, held, open } = setup();
+    await open();
     const s = client.getState();
     expect(s.connection).toBe('online');
     expect(s.chats.map((c) => c.id)).toEqual([chat.id]);
-    expect(s.histories[chat.id]?.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
-    expect(socket.sent('message:read')).toEqual([{ chatId: chat.id, messageId: all[2]!.id }]);
+    expect(held().messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(socket.sent('message:read')).toEqual([
+      { chatId: chat.id, messageId: remote.messages[2]!.id },
+    ]);
     client.stop();
   });
 
-  it('after a reconnect fetches what the held history missed, and resends what was in flight', async () => {
-    const { bob, chat, socket, client, all } = setup();
-    client.start();
-    socket.serverEmit('connect');
-    await settle();
-    client.setOpenChat(chat.id);
-    await settle();
+  it('after a reconnect shows what changed while away, and resends what was in flight', async () => {
+    const { bob, chat, remote, server, socket, client, held, open } = setup();
+    await open();
     socket.serverEmit('disconnect', 'transport close');
     client.send(chat.id, 'while away');
-    all.push(f.message(chat, bob, 4, 'missed'));
+    const [m1, m2] = remote.messages;
+    remote.send(bob, 'missed');
+    remote.edit(m1!.id, 'edited while away');
+    remote.remove(m2!.id);
     socket.serverEmit('connect');
     await settle();
-    expect(client.getState().histories[chat.id]?.messages.map((m) => m.content)).toContain(
+    expect(held().messages.map((m) => m.content)).toEqual([
+      'edited while away',
+      '',
+      'message 3',
       'missed',
-    );
+    ]);
+    expect(server.called('GET', /\/changes$/).map((c) => c.query.get('since'))).toEqual(['3']);
     expect(socket.sent('message:send')).toHaveLength(2);
+    client.stop();
+  });
+
+  it('sends a reply with the id of the message it answers', async () => {
+    const { chat, remote, socket, client, open } = setup();
+    await open();
+    const answered = remote.messages[0]!.id;
+    client.send(chat.id, 'yes', { replyToId: answered });
+    expect(client.getState().outgoing[chat.id]?.[0]?.replyToId).toBe(answered);
+    expect(socket.sent('message:send')[0]).toMatchObject({ replyToId: answered });
+    client.stop();
+  });
+
+  it('shows a message far back by loading older pages, then focuses it', async () => {
+    const { chat, remote, client, held, open } = setup(180);
+    await open();
+    const target = remote.messages[5]!;
+    await client.showMessage(chat.id, target.id);
+    expect(held().messages.some((m) => m.id === target.id)).toBe(true);
+    const first = client.getState().focus;
+    expect(first).toMatchObject({ chatId: chat.id, messageId: target.id });
+    await client.showMessage(chat.id, target.id);
+    expect(client.getState().focus?.nonce).not.toBe(first?.nonce);
+    client.clearFocus();
+    expect(client.getState().focus).toBeNull();
+    await client.showMessage(chat.id, '00000000-0000-4000-8000-00000000ffff');
+    expect(client.getState().notice?.text).toBe('That message is no longer in this chat.');
+    client.stop();
+  });
+
+  it('notifies of a direct message while the tab is hidden; a click asks to open the chat', async () => {
+    const { bob, chat, remote, socket, client, open } = setup();
+    const shown: { title: string; onclick?: () => void }[] = [];
+    class FakeNotification {
+      static permission: NotificationPermission = 'default';
+      static requestPermission = vi.fn(async () => {
+        FakeNotification.permission = 'granted';
+        return FakeNotification.permission;
+      });
+      onclick?: () => void;
+      close = vi.fn();
+      constructor(readonly title: string) {
+        shown.push(this);
+      }
+    }
+    vi.stubGlobal('Notification', FakeNotification);
+    vi.spyOn(window, 'focus').mockImplementation(() => {});
+    await open();
+    expect(client.getState().notifications).toBe('default');
+    await client.enableNotifications();
+    expect(client.getState().notifications).toBe('granted');
+    const requested = vi.fn();
+    client.onOpenChatRequest(requested);
+    vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    socket.serverEmit('message:new', remote.send(bob, 'are you there?'));
+    expect(shown.map((n) => n.title)).toEqual(['Bob']);
+    shown[0]?.onclick?.();
+    expect(requested).toHaveBeenCalledWith(chat.id);
+    client.stop();
+  });
+
+  it('mutes a chat with the server’s answer', async () => {
+    const { chat, remote, server, client, open } = setup();
+    server.route('PATCH', /\/settings$/, () => ({
+      status: 200,
+      body: { ...remote.current(), muted: true },
+    }));
+    await open();
+    await client.setMuted(chat.id, true);
+    expect(client.getState().chats[0]?.muted).toBe(true);
     client.stop();
   });
 

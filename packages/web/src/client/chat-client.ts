@@ -98,6 +98,11 @@ export class ChatClient {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   start(): void {
+    // The permission may have changed in the browser's settings since the page loaded.
+    const permission = notificationPermission();
+    this.store.update((s) =>
+      s.notifications === permission ? s : { ...s, notifications: permission },
+    );
     this.sync.listen();
     this.connection.start();
     this.readMarks.start();

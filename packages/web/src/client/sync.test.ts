@@ -72,6 +72,52 @@ describe('the sync engine', () => {
     expect(store.getState().notice?.text).toBe('You are no longer in “Team”.');
   });
 
+  it('applies edits, deletes and reactions from the server, and catches up after a skipped version', () => {
+    const { socket, store, alice, bob, chat, catchUp } = setup();
+    const m1 = { ...f.message(chat, bob, 1, 'hi'), version: 1 };
+    socket.serverEmit('message:new', m1);
+    socket.serverEmit('message:updated', { ...m1, content: 'hello', version: 2 });
+    socket.serverEmit('reaction:updated', {
+      chatId: chat.id,
+      messageId: m1.id,
+      emoji: '👍',
+      userId: alice.id,
+      op: 'add',
+      count: 1,
+      version: 3,
+    });
+    const held = () => store.getState().histories[chat.id]!;
+    expect(held().messages[0]).toMatchObject({ content: 'hello', reactions: [{ count: 1 }] });
+    expect(held().version).toBe(3);
+    expect(catchUp).not.toHaveBeenCalled();
+    socket.serverEmit('message:deleted', {
+      chatId: chat.id,
+      messageId: m1.id,
+      seq: 1,
+      version: 5, // version 4 never came
+      deletedAt: '2026-01-02T00:00:00.000Z',
+    });
+    expect(held().messages[0]).toMatchObject({ content: '', reactions: [] });
+    expect(catchUp).toHaveBeenCalledWith(chat.id);
+  });
+
+  it('tells who listens of a new message that arrived live, not of my own acknowledged', () => {
+    const { store, session, alice, bob, chat } = setup();
+    const arrived = vi.fn();
+    const sync = new Sync(session, {
+      connection: new Connection(session, { connected: vi.fn(), disconnected: vi.fn() }),
+      chatList: new ChatList(session, { listed: async () => {} }),
+      histories: new Histories(session, { changes: vi.fn(), settled: vi.fn() }),
+      readMarks: new ReadMarks(session),
+      typing: new Typing(session),
+      arrived,
+    });
+    sync.message({ ...f.message(chat, alice, 1), version: 1 });
+    sync.message({ ...f.message(chat, bob, 2), version: 2 }, true);
+    expect(arrived).toHaveBeenCalledTimes(1);
+    expect(arrived.mock.calls[0]?.[1]).toBe(store.getState());
+  });
+
   it('applies read marks, presence and typing', () => {
     const { socket, store, bob, chat } = setup();
     socket.serverEmit('message:read', {
