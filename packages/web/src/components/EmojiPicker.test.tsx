@@ -60,5 +60,8 @@ describe('emoji data', () => {
     expect(entries.some((e) => e.label.startsWith('light skin tone'))).toBe(false);
     expect(searchEmoji(entries, 'red heart')[0]?.emoji).toBe('❤️');
     expect(searchEmoji(entries, 'japan').map((e) => e.emoji)).toContain('🇯🇵');
+    // The emoji named so comes before those only tagged so (🧑‍🚀 is tagged "rocket").
+    expect(searchEmoji(entries, 'rocket')[0]?.emoji).toBe('🚀');
+    expect(searchEmoji(entries, 'cat')[0]?.emoji).toBe('🐈');
   });
 });

@@ -58,14 +58,25 @@ export function loadEmoji(): Promise<EmojiEntry[]> {
   return loading;
 }
 
-/** Emoji whose words start with every word of the query, in Unicode's order. */
+/**
+ * Emoji whose words start with every word of the query: those whose name says it first (a whole
+ * name, then words of the name), then those only tagged with it; in Unicode's order within each.
+ */
 export function searchEmoji(entries: readonly EmojiEntry[], query: string, limit = 48) {
-  const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const q = query.trim().toLowerCase();
+  const terms = q.split(/\s+/).filter(Boolean);
   if (terms.length === 0) return [];
-  const found: EmojiEntry[] = [];
+  const ranked: { entry: EmojiEntry; rank: number }[] = [];
   for (const entry of entries) {
-    if (terms.every((t) => entry.words.some((w) => w.startsWith(t)))) found.push(entry);
-    if (found.length === limit) break;
+    if (!terms.every((t) => entry.words.some((w) => w.startsWith(t)))) continue;
+    const label = entry.label.toLowerCase();
+    const nameWords = label.split(/[\s:,]+/);
+    const byName = terms.every((t) => nameWords.some((w) => w.startsWith(t)));
+    ranked.push({ entry, rank: label === q ? 0 : byName ? 1 : 2 });
   }
-  return found;
+  // Array.prototype.sort is stable: Unicode's order holds within a rank.
+  return ranked
+    .sort((a, b) => a.rank - b.rank)
+    .slice(0, limit)
+    .map((r) => r.entry);
 }
