@@ -227,6 +227,31 @@ describe('Delete', () => {
     expect(actions.remove).not.toHaveBeenCalled();
   });
 
+  it('keeps focus on the message once mine is deleted', async () => {
+    const chat = f.chat([alice, bob]);
+    const message = f.message(chat, alice, 1);
+    const { items, rerender } = show(chat, [message]);
+    await openMenu(items()[0]!);
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Delete' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Delete message' }));
+    rerender({ messages: [{ ...message, content: '', deleted_at: '2026-01-01T10:02:00.000Z' }] });
+    expect(within(items()[0]!).getByText('Message deleted')).toBeTruthy();
+    expect(document.activeElement).toBe(items()[0]);
+  });
+
+  it('closes an open edit box when the message is deleted meanwhile', async () => {
+    const chat = f.chat([alice, bob], { name: 'Team' });
+    const message = f.message(chat, alice, 1, 'draft');
+    const { items, rerender } = show(chat, [message]);
+    await openMenu(items()[0]!);
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Edit' }));
+    expect(screen.getByRole('textbox', { name: 'Edit message' })).toBeTruthy();
+    rerender({ messages: [{ ...message, content: '', deleted_at: '2026-01-01T10:02:00.000Z' }] });
+    expect(screen.queryByRole('textbox', { name: 'Edit message' })).toBeNull();
+    expect(within(items()[0]!).getByText('Message deleted')).toBeTruthy();
+    expect(document.activeElement).toBe(items()[0]);
+  });
+
   it('keeps the dialog open and says why when the delete is refused', async () => {
     const chat = f.chat([alice, bob]);
     const { items, actions } = show(chat, [f.message(chat, alice, 1)]);

@@ -87,7 +87,7 @@ export function MessageItem({
   const [error, setError] = useState<string | null>(null);
   const buttonRef = useRef<HTMLButtonElement>(null);
   const itemRef = useRef<HTMLLIElement>(null);
-  /** Set once I confirmed a delete: the menu button goes with the message, focus stays here. */
+  /** Set while my confirmed delete goes through: the menu goes with the content, focus stays here. */
   const deleting = useRef(false);
   const { message } = row;
   const mine = row.senderId === ctx.meId;
@@ -105,12 +105,15 @@ export function MessageItem({
   useEffect(() => {
     if (open !== null || !returnFocus.current) return;
     returnFocus.current = false;
-    (deleting.current ? itemRef : buttonRef).current?.focus();
+    (deleting.current ? itemRef.current : (buttonRef.current ?? itemRef.current))?.focus();
   }, [open]);
 
-  // My delete went through: the menu button went with the message's content, focus stays here.
+  // Deleted (by me, or by a moderator) while its edit box, picker or dialog was open: close it.
   useEffect(() => {
-    if (deleted && deleting.current) itemRef.current?.focus();
+    if (!deleted) return;
+    if (open !== null) close();
+    else if (deleting.current) itemRef.current?.focus();
+    // Only the change to deleted matters here, not every open or close.
   }, [deleted]);
 
   const run = (what: string, work: Promise<void>) => {
@@ -218,8 +221,13 @@ export function MessageItem({
         <DeleteConfirm
           senderName={mine ? null : row.senderName}
           onDelete={async () => {
-            await actions.remove(message.id);
             deleting.current = true;
+            try {
+              await actions.remove(message.id);
+            } catch (err) {
+              deleting.current = false;
+              throw err;
+            }
           }}
           onClose={() => close()}
         />
