@@ -74,6 +74,18 @@ describe('ChatClient', () => {
     client.stop();
   });
 
+  it('asks nothing of a held history on reconnect when its chat did not change', async () => {
+    const { server, socket, open, client } = setup();
+    await open();
+    socket.serverEmit('disconnect', 'transport close');
+    socket.serverEmit('connect');
+    await settle();
+    expect(server.called('GET', /^\/api\/chats$/)).toHaveLength(2);
+    expect(server.called('GET', /\/changes$/)).toHaveLength(0);
+    expect(server.called('GET', /\/messages$/)).toHaveLength(1);
+    client.stop();
+  });
+
   it('sends a reply with the id of the message it answers', async () => {
     const { chat, remote, socket, client, open } = setup();
     await open();

@@ -170,7 +170,9 @@ export class Histories {
     const state = store.getState();
     const history = state.histories[chatId];
     if (!history?.loaded) return;
+    // The chat's version as last listed or heard: nothing newer than the history, nothing to ask.
     const known = findChat(state, chatId)?.version ?? 0;
+    if (known <= history.version) return;
     if (known - history.version > CATCH_UP_MAX) {
       store.setHistory(chatId, () => emptyHistory());
       await this.loadLatest(chatId);
