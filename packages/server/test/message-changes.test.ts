@@ -343,7 +343,8 @@ describe('GET /api/chats/:chatId/changes', () => {
   it('equals the state a live client built from events', async () => {
     const { owner, admin, a, chat } = await group();
     const live = await connect(server.url, owner.token);
-    // What a client holds: messages by id, built from message:new, :updated and :deleted.
+    // What a client holds: messages by id, built from message:new, :updated, :deleted and
+    // reaction:updated.
     const held = new Map<string, Message>();
     let version = chat.version;
     live.on('message:new', (m) => {
@@ -356,8 +357,28 @@ describe('GET /api/chats/:chatId/changes', () => {
     });
     live.on('message:deleted', (d) => {
       const m = held.get(d.messageId);
-      if (m) held.set(m.id, { ...m, content: '', deleted_at: d.deletedAt, version: d.version });
+      if (m) {
+        const tombstone = { content: '', deleted_at: d.deletedAt, version: d.version };
+        held.set(m.id, { ...m, ...tombstone, reactions: [], mentions: [], reply_to: null });
+      }
       version = Math.max(version, d.version);
+    });
+    live.on('reaction:updated', (e) => {
+      const m = held.get(e.messageId);
+      if (!m) return;
+      const others = m.reactions.filter((r) => r.emoji !== e.emoji);
+      const mine = m.reactions.find((r) => r.emoji === e.emoji);
+      const userIds =
+        e.op === 'add'
+          ? [...(mine?.user_ids ?? []), e.userId]
+          : (mine?.user_ids ?? []).filter((u) => u !== e.userId);
+      const kept = { emoji: e.emoji, count: e.count, user_ids: userIds };
+      // An emoji keeps its place; a new one goes last; one nobody keeps goes away.
+      const reactions = mine
+        ? m.reactions.flatMap((r) => (r.emoji !== e.emoji ? [r] : e.count > 0 ? [kept] : []))
+        : [...others, kept];
+      held.set(m.id, { ...m, reactions, version: e.version });
+      version = Math.max(version, e.version);
     });
     const sa = await connect(server.url, a.token);
 
@@ -372,14 +393,35 @@ describe('GET /api/chats/:chatId/changes', () => {
     const m4 = await send(owner, chat.id, 'four');
     await edit(admin, chat.id, m3.id, 'three, edited');
     await edit(admin, chat.id, m3.id, 'three, edited twice');
+    const sAdmin = await connect(server.url, admin.token);
+    const reaction = (
+      socket: ClientSocket,
+      op: 'add' | 'remove',
+      messageId: string,
+      emoji: string,
+    ) =>
+      emitAck(socket, op === 'add' ? 'reaction:add' : 'reaction:remove', {
+        chatId: chat.id,
+        messageId,
+        emoji,
+      });
+    await reaction(sa, 'add', m1.id, '👍');
+    await reaction(sAdmin, 'add', m1.id, '👍');
+    await reaction(sAdmin, 'add', m1.id, '🎉');
+    await reaction(live, 'add', m4.id, '🎉');
+    await reaction(sa, 'remove', m1.id, '👍');
     await remove(owner, chat.id, m4.id);
     await settle(live);
 
     const caughtUp = (await changes(owner, chat.id, `?since=${chat.version}`)).body;
     expect(caughtUp.version).toBe(version);
-    expect(caughtUp.version).toBe(9);
+    expect(caughtUp.version).toBe(14);
     const byId = new Map(caughtUp.messages.map((m) => [m.id, m]));
     expect(byId).toEqual(held);
-    expect(caughtUp.messages.map((m) => m.version)).toEqual([4, 5, 8, 9]);
+    expect(caughtUp.messages.map((m) => m.version)).toEqual([5, 8, 13, 14]);
+    expect(byId.get(m1.id)?.reactions).toEqual([
+      { emoji: '👍', count: 1, user_ids: [admin.user.id] },
+      { emoji: '🎉', count: 1, user_ids: [admin.user.id] },
+    ]);
   });
 });
