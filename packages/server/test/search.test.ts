@@ -77,12 +77,13 @@ describe('errors', () => {
     const { user } = await holding('anything');
     const [stranger, other] = await registerUsers(server.url, 2);
     const foreign = await createDirect(stranger, other);
-    for (const params of [
+    const cases: Record<string, string>[] = [
       { q: 'anything', chatId: NOBODY },
       { q: 'anything', before: NOBODY },
       // Validation of the query is done; the unknown cursor is reported before the foreign chat.
       { q: 'anything', chatId: foreign.id, before: NOBODY },
-    ]) {
+    ];
+    for (const params of cases) {
       const res = await search(user, params);
       expect({ params, status: res.status, code: res.body.error?.code }).toEqual({
         params,
@@ -97,11 +98,12 @@ describe('errors', () => {
     const [stranger, other] = await registerUsers(server.url, 2);
     const foreign = await createDirect(stranger, other);
     const theirs = await send(stranger, foreign.id, 'anything at all');
-    for (const params of [
+    const cases: Record<string, string>[] = [
       { q: 'anything', chatId: foreign.id },
       { q: 'anything', before: theirs.id },
       { q: 'anything', chatId, before: theirs.id },
-    ]) {
+    ];
+    for (const params of cases) {
       const res = await search(user, params);
       expect({ params, status: res.status, code: res.body.error?.code }).toEqual({
         params,

@@ -17,6 +17,13 @@ export interface SearchFilter {
   prefixes: readonly string[];
   /** Each must occur in the folded message. */
   substrings: readonly string[];
+  /**
+   * Those of `substrings` in scripts without spaces: they hold nothing folding changes (no case,
+   * no accents), so they must occur in the text as stored too. Checked first, that test costs a
+   * tenth of folding a message: it is what a search of one or two Han or Kana characters (no
+   * trigram to look up) runs on every message of the caller's chats.
+   */
+  spaceless: readonly string[];
   chatId?: string | undefined;
   /** A message id: only messages older than it (by created_at, then id). */
   before?: string | undefined;
@@ -71,7 +78,9 @@ export class SearchRepository {
    */
   async search(filter: SearchFilter): Promise<{ ids: string[]; hasMore: boolean }> {
     const conditions: RawBuilder<unknown>[] = [
-      sql`m.chat_id IN (SELECT p.chat_id FROM chat_participants p WHERE p.user_id = ${filter.userId})`,
+      // The caller's chats as one array, read once: a plan that does not hinge on statistics
+      // (PGlite never gathers any), where a semi-join could be planned as a lookup per match.
+      sql`m.chat_id = ANY(ARRAY(SELECT p.chat_id FROM chat_participants p WHERE p.user_id = ${filter.userId}))`,
       // A tombstone's content is '' and so never matches; this says so to the planner too.
       sql`m.deleted_at IS NULL`,
     ];
@@ -80,6 +89,9 @@ export class SearchRepository {
       conditions.push(
         sql`to_tsvector('simple'::regconfig, parley_words(m.content)) @@ ${prefixQuery(filter.prefixes)}::tsquery`,
       );
+    }
+    for (const s of filter.spaceless) {
+      conditions.push(sql`m.content LIKE ${likeContaining(s)} ESCAPE '\\'`);
     }
     for (const s of filter.substrings) {
       conditions.push(sql`parley_fold(m.content) LIKE ${likeContaining(s)} ESCAPE '\\'`);

@@ -10,6 +10,8 @@ export interface SearchTerms {
   prefixes: string[];
   /** Each occurs somewhere in the message, folded the same way. */
   substrings: string[];
+  /** Those of `substrings` that are runs of scripts without spaces. */
+  spaceless: string[];
 }
 
 /**
@@ -27,17 +29,23 @@ export function searchTerms(
 ): SearchTerms {
   const prefixes = new Set<string>();
   const substrings = new Set<string>();
+  const runs = new Set<string>();
   chunks.forEach((chunk, i) => {
     chunk.words.forEach((w) => prefixes.add(w));
-    chunk.runs.forEach((r) => substrings.add(r));
+    chunk.runs.forEach((r) => {
+      substrings.add(r);
+      runs.add(r);
+    });
     const literal =
       /[%_]/.test(pieces[i] ?? '') || (chunk.words.length === 0 && chunk.runs.length === 0);
     if (literal && chunk.folded.length > 0) substrings.add(chunk.folded);
   });
   const all = [...substrings];
+  const kept = all.filter((s) => !all.some((t) => t !== s && t.includes(s)));
   return {
     prefixes: [...prefixes],
-    substrings: all.filter((s) => !all.some((t) => t !== s && t.includes(s))),
+    substrings: kept,
+    spaceless: kept.filter((s) => runs.has(s)),
   };
 }
 
