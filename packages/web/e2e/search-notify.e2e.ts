@@ -102,6 +102,15 @@ describe('searching messages', () => {
     await visible(target);
     await expect.poll(() => onScreen(target), { timeout: 15_000 }).toBe(true);
 
+    // Seventy matches come a page at a time, newest first, without repeats.
+    await searchField(jane.page).fill('chatter');
+    const chatter = list.getByRole('button');
+    await expect.poll(() => chatter.count()).toBe(20);
+    await jane.page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => chatter.count()).toBe(40);
+    const texts = (await chatter.allInnerTexts()).map((t) => /Crew chatter (\d+)/.exec(t)?.[1]);
+    expect(texts).toEqual(Array.from({ length: 40 }, (_, i) => String(70 - i)));
+
     // Nothing matches: said in words.
     await searchField(jane.page).fill('platypus');
     await visible(jane.page.getByText('No messages match “platypus”.'));
@@ -147,10 +156,9 @@ describe('notifications', () => {
   });
 
   it('stay silent for a muted chat', async () => {
-    // Jane is in Crew: she mutes it from its header.
-    await visible(jane.page.getByRole('heading', { name: 'Crew', exact: true }));
-    await jane.page.getByRole('button', { name: 'Mute', exact: true }).click();
-    await visible(jane.page.getByRole('button', { name: 'Unmute', exact: true }));
+    // Jane mutes Crew from its row in the chat list.
+    await jane.page.getByRole('button', { name: 'Mute Crew', exact: true }).click();
+    await visible(jane.page.getByRole('button', { name: 'Unmute Crew', exact: true }));
     await visible(chats(jane.page).getByRole('link', { name: /^Crew, .*muted$/ }));
 
     await openChat(jane.page, 'Kai');

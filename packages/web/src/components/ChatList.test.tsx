@@ -1,3 +1,4 @@
+import type { Chat } from '@parley/protocol';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
@@ -100,5 +101,29 @@ describe('ChatList', () => {
     expect(teamLink.classList.contains('muted')).toBe(false);
     expect(noisyLink.classList.contains('muted')).toBe(true);
     expect(quietLink.classList.contains('muted')).toBe(true);
+  });
+
+  it('mutes and unmutes a chat from its row', async () => {
+    const alice = f.me({ username: 'alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const loud = f.chat([alice, bob]);
+    const hushed = f.chat([alice, bob], { name: 'Hushed', muted: true });
+    const onToggleMute = vi.fn<(chat: Chat) => void>();
+    render(
+      <ChatList
+        chats={[loud, hushed]}
+        meId={alice.id}
+        openChatId={null}
+        loaded
+        now={now}
+        onOpen={() => {}}
+        onToggleMute={onToggleMute}
+      />,
+    );
+
+    await userEvent.click(screen.getByRole('button', { name: 'Mute Bob' }));
+    expect(onToggleMute).toHaveBeenLastCalledWith(loud);
+    await userEvent.click(screen.getByRole('button', { name: 'Unmute Hushed' }));
+    expect(onToggleMute).toHaveBeenLastCalledWith(hushed);
   });
 });

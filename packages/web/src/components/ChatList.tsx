@@ -13,6 +13,8 @@ interface ChatListProps {
   loaded: boolean;
   now: Date;
   onOpen: (chatId: string) => void;
+  /** Mutes or unmutes a chat's notifications (a button on each row, shown on hover or focus). */
+  onToggleMute?: (chat: Chat) => void;
 }
 
 function preview(chat: Chat, meId: string): string {
@@ -33,7 +35,15 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
  * The person's chats, newest activity first (the order is the caller's): unread counts, an "@"
  * badge for unread mentions, and muted chats drawn quieter.
  */
-export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatListProps) {
+export function ChatList({
+  chats,
+  meId,
+  openChatId,
+  loaded,
+  now,
+  onOpen,
+  onToggleMute,
+}: ChatListProps) {
   if (loaded && chats.length === 0) {
     return (
       <p className="chat-list-empty">
@@ -67,7 +77,7 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
           onOpen(chat.id);
         };
         return (
-          <li key={chat.id}>
+          <li key={chat.id} className="chat-row">
             <a
               href={chatPath(chat.id)}
               className={`chat-item${active ? ' active' : ''}${chat.unread_count > 0 ? ' unread' : ''}${chat.muted ? ' muted' : ''}`}
@@ -95,6 +105,17 @@ export function ChatList({ chats, meId, openChatId, loaded, now, onOpen }: ChatL
                 </span>
               </span>
             </a>
+            {onToggleMute && (
+              <button
+                type="button"
+                className="icon-button chat-mute"
+                aria-label={`${chat.muted ? 'Unmute' : 'Mute'} ${title}`}
+                title={chat.muted ? 'Unmute' : 'Mute'}
+                onClick={() => onToggleMute(chat)}
+              >
+                {chat.muted ? <BellIcon /> : <MutedIcon />}
+              </button>
+            )}
           </li>
         );
       })}
@@ -108,6 +129,22 @@ function MutedIcon() {
     <svg className="muted-icon" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
       <path
         d="M18 16v-5a6 6 0 0 0-9.3-5M6.3 8.6A6 6 0 0 0 6 11v5l-2 2h13M10 21h4M3 3l18 18"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
+    </svg>
+  );
+}
+
+/** A bell: the chat notifies (again). */
+function BellIcon() {
+  return (
+    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+      <path
+        d="M18 16v-5a6 6 0 0 0-12 0v5l-2 2h16l-2-2zM10 21h4"
         fill="none"
         stroke="currentColor"
         strokeWidth="2"

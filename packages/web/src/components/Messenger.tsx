@@ -109,6 +109,16 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
       .enableNotifications()
       .catch((err: unknown) => client.notify(`Could not turn on notifications: ${errorText(err)}`));
   }, [client]);
+  const toggleMute = useCallback(
+    (c: Chat) => {
+      client
+        .setMuted(c.id, !c.muted)
+        .catch((err: unknown) =>
+          client.notify(`Could not ${c.muted ? 'unmute' : 'mute'} the chat: ${errorText(err)}`),
+        );
+    },
+    [client],
+  );
   const loadBlocked = useCallback(() => client.loadBlocked(), [client]);
   const other = chat?.type === 'direct' ? otherParticipant(chat, me.id) : undefined;
   const unblock = useCallback(
@@ -215,6 +225,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               loaded={state.chatsLoaded}
               now={now}
               onOpen={navigate}
+              onToggleMute={toggleMute}
             />
           </nav>
           <footer className="sidebar-footer">
