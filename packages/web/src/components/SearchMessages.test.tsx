@@ -136,6 +136,11 @@ describe('SearchMessages', () => {
 
     await userEvent.keyboard('{Escape}');
     expect((field as HTMLInputElement).value).toBe('');
+
+    // Ctrl+K comes back to the field from anywhere.
+    (document.activeElement as HTMLElement).blur();
+    await userEvent.keyboard('{Control>}k{/Control}');
+    expect(document.activeElement).toBe(field);
     expect(screen.queryByRole('list', { name: 'Search results' })).toBeNull();
     expect(onActiveChange).toHaveBeenLastCalledWith(false);
   });

@@ -45,8 +45,8 @@ interface Results {
 
 /**
  * "Search messages" over every chat: results as the list "Search results", newest first, with
- * the matched words emphasised; "Load more" pages on with `before`. Arrow keys move between the
- * field and the results, Escape clears the search.
+ * the matched words emphasised; "Load more" pages on with `before`. Ctrl+K (⌘K) goes to the
+ * field, arrow keys move between it and the results, Escape clears the search.
  */
 export function SearchMessages({
   search,
@@ -76,6 +76,21 @@ export function SearchMessages({
   const active = q.length > 0;
 
   useEffect(() => onActiveChange?.(active), [active, onActiveChange]);
+
+  // Ctrl+K (⌘K) from anywhere in the app goes to the field, unless a dialog holds the page.
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      const field = fieldRef.current;
+      if (e.key.toLowerCase() !== 'k' || !(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey)
+        return;
+      if (!field || field.closest('[inert]')) return;
+      e.preventDefault();
+      field.focus();
+      field.select();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 
   useEffect(() => {
     current.current = q;
@@ -187,6 +202,7 @@ export function SearchMessages({
           spellCheck={false}
           placeholder="Search messages"
           aria-describedby={statusId}
+          aria-keyshortcuts="Control+K Meta+K"
           onChange={(e) => {
             setQuery(e.target.value);
             setChosenId(null);
