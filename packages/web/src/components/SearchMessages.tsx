@@ -110,6 +110,7 @@ export function SearchMessages({
         },
         (err: unknown) => {
           if (current.current !== q) return;
+          setResults(null);
           setError(errorMessage(err));
           setPhase('error');
         },
@@ -179,7 +180,9 @@ export function SearchMessages({
     }
   };
 
-  const shown = results && results.q === q ? results : null;
+  // While a changed query is on its way the previous results stay, marked busy, so the list does
+  // not blink with every key.
+  const shown = results;
   const words = queryWords(shown?.q ?? q);
 
   return (
@@ -219,7 +222,7 @@ export function SearchMessages({
         )}
       </div>
       <p id={statusId} className="message-search-status" aria-live="polite">
-        {active && phase === 'searching' && !shown && 'Searching…'}
+        {active && phase === 'searching' && 'Searching…'}
         {active && phase === 'done' && shown?.messages.length === 0 && (
           <>No messages match “{shown.q}”.</>
         )}
@@ -237,7 +240,7 @@ export function SearchMessages({
           </button>
         </div>
       )}
-      {active && shown && shown.messages.length > 0 && (
+      {active && phase !== 'error' && shown && shown.messages.length > 0 && (
         <>
           <ul
             ref={listRef}
