@@ -238,8 +238,14 @@ async function timeSearches(url: string, user: TestUser, chatId: string, rare: s
 }
 
 /** How many messages each query matches (what the index must hand over before the sort). */
-async function matchCounts(direct: Direct, userId: string, chatId: string, rare: string[]) {
-  const repo = new SearchRepository(direct.db);
+async function matchCounts(
+  direct: Direct,
+  statistics: boolean,
+  userId: string,
+  chatId: string,
+  rare: string[],
+) {
+  const repo = new SearchRepository(direct.db, { statistics });
   const counts: Record<string, number> = {};
   const plans: Record<string, string> = {};
   for (const kind of kinds(rare)) {
@@ -304,7 +310,13 @@ async function runStore(store: 'pglite' | 'postgres') {
         SELECT word AS w FROM ts_stat('SELECT to_tsvector(''simple'', parley_words(content)) FROM messages')
         WHERE ndoc BETWEEN 3 AND 30 AND length(word) > 6 ORDER BY word LIMIT 4`.execute(direct.db)
     ).rows.map((r) => r.w);
-    const { counts, plans } = await matchCounts(direct, me.user.id, mine[6]!.id, rare);
+    const { counts, plans } = await matchCounts(
+      direct,
+      store === 'postgres',
+      me.user.id,
+      mine[6]!.id,
+      rare,
+    );
     const sizes = (
       await sql<{ name: string; size: string }>`
         SELECT c.relname AS name, pg_size_pretty(pg_relation_size(c.oid)) AS size FROM pg_class c
@@ -351,9 +363,15 @@ async function runStore(store: 'pglite' | 'postgres') {
 
 // --- PGlite alone: start time and memory, with and without the extensions ------------------------
 
+// One process per start (RSS is the process's). `dir`: an existing data directory, as a server
+// restarts on (the first start of each initialises it, unmeasured); none: in memory (initdb each
+// time). "with" loads both extensions and uses them, as the server does.
 const PGLITE_PROBE = `
+import { existsSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-const withExt = process.argv[2] === 'with';
+const [mode, dir] = process.argv.slice(2);
+const withExt = mode === 'with';
+const fresh = dir ? !existsSync(dir) : true;
 const t0 = performance.now();
 let extensions = {};
 if (withExt) {
@@ -363,13 +381,10 @@ if (withExt) {
   ]);
   extensions = { pg_trgm, unaccent };
 }
-const db = await PGlite.create({ extensions });
-if (withExt) {
-  await db.exec('CREATE EXTENSION unaccent; CREATE EXTENSION pg_trgm;');
-  await db.query("SELECT lower(unaccent('Crème')), similarity('abc', 'abd')");
-} else {
-  await db.query('SELECT 1');
-}
+const db = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), extensions });
+if (withExt && fresh) await db.exec('CREATE EXTENSION unaccent; CREATE EXTENSION pg_trgm;');
+if (withExt) await db.query("SELECT lower(unaccent('Crème')), similarity('abc', 'abd')");
+else await db.query('SELECT 1');
 const ms = performance.now() - t0;
 console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 await db.close();
@@ -377,30 +392,37 @@ await db.close();
 
 function pgliteAlone() {
   const serverDir = fileURLToPath(new URL('../packages/server/', import.meta.url));
-  const runs: Record<string, { ms: number; rss: number }[]> = { without: [], with: [] };
-  for (let i = 0; i < 5; i++) {
-    for (const mode of ['without', 'with'] as const) {
-      const out = execFileSync(
+  const probe = (mode: string, dir?: string) =>
+    JSON.parse(
+      execFileSync(
         process.execPath,
-        ['--input-type=module', '-e', PGLITE_PROBE, mode],
+        ['--input-type=module', '-e', PGLITE_PROBE, mode, ...(dir ? [dir] : [])],
         {
           cwd: serverDir,
         },
-      ).toString();
-      runs[mode]!.push(JSON.parse(out) as { ms: number; rss: number });
-    }
-  }
+      ).toString(),
+    ) as { ms: number; rss: number };
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const summary = Object.fromEntries(
-    Object.entries(runs).map(([mode, rs]) => [
-      `${mode}_extensions`,
-      {
+  const summary: Record<string, { start_ms_median: number; rss_mib_median: number }> = {};
+  const root = tempDir('parley-bench-pglite-');
+  for (const where of ['existing data dir', 'in memory'] as const) {
+    const runs: Record<string, { ms: number; rss: number }[]> = { without: [], with: [] };
+    const dirs = { without: `${root}/without`, with: `${root}/with` };
+    if (where === 'existing data dir')
+      for (const mode of ['without', 'with'] as const) probe(mode, dirs[mode]);
+    for (let i = 0; i < 5; i++) {
+      for (const mode of ['without', 'with'] as const) {
+        runs[mode]!.push(probe(mode, where === 'in memory' ? undefined : dirs[mode]));
+      }
+    }
+    for (const [mode, rs] of Object.entries(runs)) {
+      summary[`${where}, ${mode} extensions`] = {
         start_ms_median: Math.round(median(rs.map((r) => r.ms))),
         rss_mib_median: Math.round(median(rs.map((r) => r.rss)) / 1024 / 1024),
-      },
-    ]),
-  );
-  console.log(JSON.stringify({ pglite_in_memory_start: summary }, null, 2));
+      };
+    }
+  }
+  console.log(JSON.stringify({ pglite_alone: summary }, null, 2));
 }
 
 try {

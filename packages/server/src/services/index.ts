@@ -81,7 +81,12 @@ export function createServices(
       state.limiter('messages', config.rateLimitMessages, 10),
       config.messageEditWindow,
     ),
-    search: new SearchService(new SearchRepository(db), messagesRepo, access),
+    search: new SearchService(
+      // PostgreSQL's autovacuum gathers planner statistics; the embedded PGlite runs none.
+      new SearchRepository(db, { statistics: config.databaseUrl !== undefined }),
+      messagesRepo,
+      access,
+    ),
     presence: new PresenceService(
       state.presence,
       usersRepo,
