@@ -1,22 +1,73 @@
-// My read mark: told to the server when the open chat's newest message is on a visible screen,
-// and applied here at once so the unread badge clears without waiting for the echo.
-import { findChat, myReadSeq, readUpTo } from '../state.js';
+// My read mark: told to the server for what the open chat's list actually showed on a visible
+// screen, and applied here at once so the unread badge follows without waiting for the echo.
+//
+// The list reports what it saw (`reportSeen`, from its IntersectionObserver): opening a chat
+// with 40 unread messages at the first of them marks read only what fits on the screen, and the
+// rest as the reader scrolls down. Where the browser cannot tell what is on screen (no
+// IntersectionObserver: very old browsers, jsdom), the newest message counts as seen once the
+// chat is open on a visible page, as it did before.
+import { applyRead, findChat, myReadSeq, readUpTo, type State } from '../state.js';
 import type { Session } from './session.js';
 
+/** A message of a chat that was on screen, on a visible page. */
+export interface Seen {
+  chatId: string;
+  messageId: string;
+  seq: number;
+}
+
+const SEEN = 'parley:seen';
+/** Between the lists that see and the client that tells the server: no import cycle, no prop. */
+const seenEvents = new EventTarget();
+
+/** Called by the message list: this message was on screen while the page was visible. */
+export function reportSeen(seen: Seen): void {
+  seenEvents.dispatchEvent(new CustomEvent<Seen>(SEEN, { detail: seen }));
+}
+
+const listsReportSeen = (): boolean => typeof IntersectionObserver !== 'undefined';
+
+/** I read the chat up to `seq`, short of its newest message: what is unread is what is left. */
+function readPart(state: State, chatId: string, seen: Seen): State {
+  const me = state.me.id;
+  const next = applyRead(state, { chatId, userId: me, messageId: seen.messageId, seq: seen.seq });
+  const held = next.histories[chatId]?.messages ?? [];
+  const left = held.filter((m) => m.seq > seen.seq && m.sender_id !== me).length;
+  return {
+    ...next,
+    chats: next.chats.map((c) =>
+      c.id === chatId ? { ...c, unread_count: Math.min(c.unread_count, left) } : c,
+    ),
+  };
+}
+
 export class ReadMarks {
+  /** The highest message seen on screen, per chat, since this session started. */
+  private readonly seen = new Map<string, Seen>();
+
   constructor(private readonly session: Session) {}
 
   start(): void {
     document.addEventListener('visibilitychange', this.onVisibility);
+    seenEvents.addEventListener(SEEN, this.onSeen);
   }
 
   stop(): void {
     document.removeEventListener('visibilitychange', this.onVisibility);
+    seenEvents.removeEventListener(SEEN, this.onSeen);
   }
 
   private onVisibility = (): void => this.markRead();
 
-  /** Tells the server the open chat's newest message was read, when it is on screen. */
+  private onSeen = (event: Event): void => {
+    const seen = (event as CustomEvent<Seen>).detail;
+    const before = this.seen.get(seen.chatId);
+    if (before && before.seq >= seen.seq) return;
+    this.seen.set(seen.chatId, seen);
+    this.markRead();
+  };
+
+  /** Tells the server how far the open chat was read: what was seen, up to its newest message. */
   markRead(): void {
     const { store, socket, openChatId: chatId } = this.session;
     if (!chatId || document.visibilityState !== 'visible') return;
@@ -25,6 +76,16 @@ export class ReadMarks {
     const newest = chat?.last_message;
     if (!chat || !newest || !state.histories[chatId]?.loaded) return;
     const me = state.me.id;
+    const seen = listsReportSeen() ? this.seen.get(chatId) : undefined;
+    if (listsReportSeen() && !seen) return;
+    if (seen && seen.seq < newest.seq) {
+      if (myReadSeq(chat, me) >= seen.seq) return;
+      socket.emit('message:read', { chatId, messageId: seen.messageId }, (ack) => {
+        if (!ack.ok) console.warn('message:read refused', ack.error);
+      });
+      store.update((s) => readPart(s, chatId, seen));
+      return;
+    }
     const mine = chat.participants.find((p) => p.id === me);
     if (myReadSeq(chat, me) >= newest.seq && chat.unread_count === 0) {
       // Nothing to tell the server; a mention count left over goes all the same.

@@ -151,6 +151,7 @@ export function ChatView(props: ChatViewProps) {
           }
         }
         onCancelReply={() => setReplyTo(null)}
+        draftOf={{ userId: meId, chatId: chat.id }}
       />
     </section>
   );

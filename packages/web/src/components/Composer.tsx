@@ -8,6 +8,7 @@ import {
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
+import { loadDraft, saveDraft } from '../drafts.js';
 import { MentionList, useMentionSuggest } from './MentionSuggest.js';
 import { ReplyBar } from './ReplyBar.js';
 
@@ -22,6 +23,8 @@ interface ComposerProps {
   /** The message being answered, shown above the field; Escape or × calls onCancelReply. */
   replyTo?: { id: string; name: string; line: string } | null;
   onCancelReply?: () => void;
+  /** Where the unsent text is kept (local storage): restored on mounting, cleared on sending. */
+  draftOf?: { userId: string; chatId: string };
 }
 
 /** Show the count only as the limit comes near. */
@@ -34,8 +37,10 @@ const tooLongText = (length: number) =>
 const NOBODY: readonly Participant[] = [];
 
 export function Composer(props: ComposerProps) {
-  const { onSend, onTyping, onStopTyping, replyTo, onCancelReply } = props;
-  const [draft, setDraft] = useState('');
+  const { onSend, onTyping, onStopTyping, replyTo, onCancelReply, draftOf } = props;
+  const [draft, setDraft] = useState(() =>
+    draftOf ? loadDraft(draftOf.userId, draftOf.chatId) : '',
+  );
   const mention = useMentionSuggest(props.people ?? NOBODY);
   /** Where the caret goes once a picked mention is in the field. */
   const caretAfter = useRef<number | null>(null);
@@ -57,6 +62,13 @@ export function Composer(props: ComposerProps) {
   useEffect(() => {
     if (replyId) ref.current?.focus();
   }, [replyId]);
+
+  // Every change is kept at once: a switch of chats or a reload may come at any moment.
+  const draftUser = draftOf?.userId;
+  const draftChat = draftOf?.chatId;
+  useEffect(() => {
+    if (draftUser && draftChat) saveDraft(draftUser, draftChat, draft);
+  }, [draftUser, draftChat, draft]);
 
   // Grow with the text, up to a few lines, then scroll.
   useLayoutEffect(() => {
@@ -151,6 +163,7 @@ export function Composer(props: ComposerProps) {
           id={ids.field}
           ref={ref}
           rows={1}
+          dir="auto"
           value={draft}
           placeholder="Write a message…"
           aria-invalid={tooLong}

@@ -142,7 +142,7 @@ export function MessageItem({
 
   if (row.system) {
     return (
-      <li className={className} data-message-id={message?.id}>
+      <li className={className} data-message-id={message?.id} data-seq={row.seq ?? undefined}>
         {before}
         <p className="system-text">{row.content}</p>
       </li>
@@ -150,7 +150,13 @@ export function MessageItem({
   }
 
   return (
-    <li ref={itemRef} className={className} data-message-id={message?.id} tabIndex={-1}>
+    <li
+      ref={itemRef}
+      className={className}
+      data-message-id={message?.id}
+      data-seq={row.seq ?? undefined}
+      tabIndex={-1}
+    >
       {before}
       {showSender && (
         <div className={`sender${mine ? ' sr-only' : ''}`}>

@@ -1,11 +1,13 @@
 import type { Chat, Message } from '@parley/protocol';
 import { useEffect, useLayoutEffect, useRef, useState, type UIEvent } from 'react';
+import { reportSeen } from '../client/read-marks.js';
 import { daysAgo, formatDay } from '../format.js';
 import type { Outgoing } from '../state.js';
 import type { MessageActions } from './messageActions.js';
 import { MessageItem, type ItemContext } from './MessageItem.js';
 import { namesOf, receipts, toRows, unreadMarkAtOpen } from './messageRows.js';
 import { useFocusedMessage } from './useFocusedMessage.js';
+import './reading.css';
 
 interface MessageListProps {
   chat: Chat;
@@ -28,6 +30,21 @@ interface MessageListProps {
 /** Consecutive messages of one sender within this span share one header. */
 const GROUP_SPAN_MS = 5 * 60_000;
 const NEAR_EDGE_PX = 120;
+/** Within this of the end counts as at the bottom: the list stays there when it resizes. */
+const AT_BOTTOM_PX = 4;
+/** Opening at the first unread message loads at most this many older pages to reach it. */
+const LANDING_PAGES = 4;
+/** Space left above the "Unread messages" separator when the chat opens there. */
+const LANDING_MARGIN_PX = 8;
+
+const newMessagesText = (n: number) => `${n} new message${n === 1 ? '' : 's'}`;
+
+/** Seen: at least half of it on screen, or, for one taller than that, half the screen. */
+function onScreen(entry: IntersectionObserverEntry): boolean {
+  if (!entry.isIntersecting) return false;
+  const room = entry.rootBounds?.height ?? Infinity;
+  return entry.intersectionRatio >= 0.5 || entry.intersectionRect.height >= room / 2;
+}
 
 export function MessageList(props: MessageListProps) {
   const { chat, meId, messages, outgoing, hasMore, loading, error, now, actions } = props;
@@ -35,15 +52,34 @@ export function MessageList(props: MessageListProps) {
   const receiptOf = receipts(rows, chat, meId);
   const ref = useRef<HTMLOListElement>(null);
   const nearBottom = useRef(true);
+  /** At the very end: a list that gets shorter (or content that grows) keeps the end in view. */
+  const pinned = useRef(true);
   const [away, setAway] = useState(false);
   const [unreadAfter] = useState(() => unreadMarkAtOpen(chat, meId));
   const anchor = useRef<{ height: number; top: number; firstKey: string } | null>(null);
   const highlight = useFocusedMessage(ref, props.focus, messages.length, actions?.clearFocus);
+  /** Whether the opening position (first unread, or the end) was taken. */
+  const landed = useRef(false);
+  const landingPages = useRef(0);
+  /** The last row the list followed to the bottom: a later one is news. */
+  const followed = useRef<string | null>(null);
+  /** Messages up to this seq were seen by the reader before they left the bottom. */
+  const [caughtUp, setCaughtUp] = useState(0);
+  /** The highest seq seen on screen (IntersectionObserver), while the page was visible. */
+  const [seenSeq, setSeenSeq] = useState(0);
+  const observers = useRef<{ resize?: ResizeObserver; seen?: IntersectionObserver } | null>(null);
+  const observed = useRef(new WeakSet<Element>());
   const firstKey = rows[0]?.key ?? '';
   const last = rows.at(-1);
   const lastKey = last?.key ?? '';
+  const newestSeq = rows.findLast((r) => r.seq !== null)?.seq ?? 0;
+  const oldestSeq = rows.find((r) => r.seq !== null)?.seq ?? undefined;
   const firstUnread =
     unreadAfter === null ? undefined : rows.find((r) => r.seq !== null && r.seq > unreadAfter);
+  const newBelow = rows.filter(
+    (r) =>
+      r.seq !== null && r.seq > Math.max(caughtUp, seenSeq) && r.senderId !== meId && !r.system,
+  ).length;
   const me = chat.participants.find((p) => p.id === meId);
   const ctx: ItemContext = {
     meId,
@@ -55,6 +91,48 @@ export function MessageList(props: MessageListProps) {
     onReply: props.onReply,
     onRetry: props.onRetry,
   };
+
+  function measure(el: HTMLElement) {
+    const distance = el.scrollHeight - el.scrollTop - el.clientHeight;
+    pinned.current = distance < AT_BOTTOM_PX;
+    nearBottom.current = distance < NEAR_EDGE_PX;
+    if (!nearBottom.current && !away) setCaughtUp((seq) => Math.max(seq, newestSeq));
+    setAway(!nearBottom.current);
+  }
+
+  function toBottom(el: HTMLElement) {
+    el.scrollTop = el.scrollHeight;
+    pinned.current = true;
+    nearBottom.current = true;
+  }
+
+  // Opening: at the first unread message, under its separator (older pages are loaded to reach
+  // it, a few at most); with nothing unread, at the end.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el || landed.current || loading || error || rows.length === 0) return;
+    const unreadHeld = oldestSeq === undefined || oldestSeq <= (unreadAfter ?? 0) + 1;
+    if (unreadAfter !== null && !unreadHeld && hasMore && landingPages.current < LANDING_PAGES) {
+      landingPages.current += 1;
+      props.onLoadOlder();
+      return;
+    }
+    landed.current = true;
+    followed.current = lastKey;
+    const item = firstUnread?.message
+      ? [...el.children].find(
+          (li) => li instanceof HTMLElement && li.dataset.messageId === firstUnread.message?.id,
+        )
+      : undefined;
+    if (!item) {
+      toBottom(el);
+      return;
+    }
+    el.scrollTop +=
+      item.getBoundingClientRect().top - el.getBoundingClientRect().top - LANDING_MARGIN_PX;
+    setCaughtUp(unreadAfter ?? 0);
+    measure(el);
+  });
 
   // Older messages were put above: keep what the reader was looking at where it was.
   useLayoutEffect(() => {
@@ -68,9 +146,78 @@ export function MessageList(props: MessageListProps) {
   // A new message at the bottom: follow it if the reader was at the bottom, or wrote it.
   useLayoutEffect(() => {
     const el = ref.current;
-    if (!el) return;
-    if (nearBottom.current || last?.senderId === meId) el.scrollTop = el.scrollHeight;
+    if (!el || !landed.current || followed.current === lastKey) return;
+    followed.current = lastKey;
+    if (nearBottom.current || last?.senderId === meId) toBottom(el);
   }, [lastKey, last?.senderId, meId]);
+
+  // The list and what is in it change size (a composer growing to six lines, a banner, a phone
+  // keyboard, a reaction, a late font): at the end, stay at the end. And what is on screen
+  // while the page is visible counts as seen, for the read mark and the count of new messages.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const chatId = chat.id;
+    const resize =
+      typeof ResizeObserver === 'undefined'
+        ? undefined
+        : new ResizeObserver(() => {
+            if (landed.current && pinned.current) el.scrollTop = el.scrollHeight;
+          });
+    resize?.observe(el);
+
+    const visible = new Map<HTMLElement, number>();
+    let reported = 0;
+    const report = () => {
+      if (document.visibilityState !== 'visible' || visible.size === 0) return;
+      let best: HTMLElement | null = null;
+      for (const [li, seq] of visible) if (!best || seq > (visible.get(best) ?? 0)) best = li;
+      const seq = best ? (visible.get(best) ?? 0) : 0;
+      const messageId = best?.dataset.messageId;
+      if (!messageId || seq <= reported) return;
+      reported = seq;
+      setSeenSeq(seq);
+      reportSeen({ chatId, messageId, seq });
+    };
+    const seen =
+      typeof IntersectionObserver === 'undefined'
+        ? undefined
+        : new IntersectionObserver(
+            (entries) => {
+              for (const entry of entries) {
+                const li = entry.target as HTMLElement;
+                const seq = Number(li.dataset.seq);
+                if (onScreen(entry) && li.isConnected && seq > 0) visible.set(li, seq);
+                else visible.delete(li);
+              }
+              report();
+            },
+            { root: el, threshold: [0, 0.25, 0.5, 0.75, 1] },
+          );
+    document.addEventListener('visibilitychange', report);
+    observers.current = { resize, seen };
+    observed.current = new WeakSet();
+    return () => {
+      resize?.disconnect();
+      seen?.disconnect();
+      document.removeEventListener('visibilitychange', report);
+      observers.current = null;
+    };
+  }, [chat.id]);
+
+  // Each item is watched once it is in the list; none before the opening position is taken,
+  // so the messages passed on the way there do not count as seen.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    const { resize, seen } = observers.current ?? {};
+    if (!el || !landed.current) return;
+    for (const li of el.children) {
+      if (observed.current.has(li)) continue;
+      observed.current.add(li);
+      resize?.observe(li);
+      seen?.observe(li);
+    }
+  });
 
   // A first page that does not fill the view leaves nothing to scroll: fetch more right away.
   useEffect(() => {
@@ -80,9 +227,8 @@ export function MessageList(props: MessageListProps) {
 
   function onScroll(e: UIEvent<HTMLOListElement>) {
     const el = e.currentTarget;
-    nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_EDGE_PX;
-    setAway(!nearBottom.current);
-    if (el.scrollTop < NEAR_EDGE_PX && hasMore && !loading) {
+    measure(el);
+    if (landed.current && el.scrollTop < NEAR_EDGE_PX && hasMore && !loading) {
       anchor.current = { height: el.scrollHeight, top: el.scrollTop, firstKey };
       props.onLoadOlder();
     }
@@ -91,8 +237,7 @@ export function MessageList(props: MessageListProps) {
   function jumpToLatest() {
     const el = ref.current;
     if (!el) return;
-    el.scrollTop = el.scrollHeight;
-    nearBottom.current = true;
+    toBottom(el);
     setAway(false);
     // The button goes away: focus goes to the list it scrolled, not to the page.
     el.focus({ preventScroll: true });
@@ -168,11 +313,22 @@ export function MessageList(props: MessageListProps) {
         })}
       </ol>
       {away && (
-        <button type="button" className="jump-latest" onClick={jumpToLatest}>
+        <button
+          type="button"
+          className={`jump-latest${newBelow > 0 ? ' has-new' : ''}`}
+          onClick={jumpToLatest}
+        >
           <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
             <path d="M12 5v14M6 13l6 6 6-6" fill="none" stroke="currentColor" strokeWidth="2" />
           </svg>
-          Jump to latest
+          {newBelow > 0 ? (
+            <>
+              <span className="sr-only">Jump to latest, </span>
+              {newMessagesText(newBelow)}
+            </>
+          ) : (
+            'Jump to latest'
+          )}
         </button>
       )}
     </div>
