@@ -341,7 +341,11 @@ describe('managing a group', () => {
     const history = await newcomer.api.get<{ messages: { content: string }[] }>(
       `/chats/${group.id}/messages`,
     );
-    expect(history.body.messages.map((m) => m.content)).toEqual(['before you came']);
+    // ...and, after it, the group's own line about their arrival.
+    expect(history.body.messages.map((m) => m.content)).toEqual([
+      'before you came',
+      `${owner.user.display_name} added ${newcomer.user.display_name}`,
+    ]);
   });
 
   it('refuses membership changes on a direct chat with 400', async () => {

@@ -1,8 +1,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Role } from '@parley/protocol';
+import type { Message, Role } from '@parley/protocol';
 import type { ChatRow, DB } from '../db/schema.js';
 import type { ChatParticipant, ChatRecord } from '../services/models.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
+import { insertSystemMessage, type SystemNote } from './messages.repository.js';
 
 /** Where a page of the chat list ends: the last chat's exact updated_at (ISO text) and id. */
 export interface ChatListKey {
@@ -262,23 +263,36 @@ export class ChatsRepository {
     });
   }
 
-  /** Throws a unique violation (chat_participants_pkey) when already a participant. */
-  addParticipant(chatId: string, userId: string): Promise<void> {
+  /**
+   * Adds a member and the chat's line about it (`note`), in one transaction. Throws a unique
+   * violation (chat_participants_pkey) when already a participant, storing neither.
+   */
+  addParticipant(chatId: string, userId: string, note: SystemNote): Promise<Message> {
     return this.db.transaction().execute(async (tx) => {
+      await lockChat(tx, chatId);
       await tx
         .insertInto('chat_participants')
         .values({ chat_id: chatId, user_id: userId, role: 'member' })
         .execute();
       await bumpMembership(tx, [userId]);
+      return insertSystemMessage(tx, chatId, note);
     });
   }
 
-  async rename(chatId: string, name: string): Promise<void> {
-    await this.db
-      .updateTable('chats')
-      .set({ name, updated_at: sql`now()` })
-      .where('id', '=', chatId)
-      .execute();
+  /**
+   * Renames the group. A new name also leaves the chat's line about it (`note`), in the same
+   * transaction; the name it holds already leaves none (null).
+   */
+  rename(chatId: string, name: string, note: SystemNote): Promise<Message | null> {
+    return this.db.transaction().execute(async (tx) => {
+      const before = await lockChat(tx, chatId);
+      await tx
+        .updateTable('chats')
+        .set({ name, updated_at: sql`now()` })
+        .where('id', '=', chatId)
+        .execute();
+      return before && before.name !== name ? insertSystemMessage(tx, chatId, note) : null;
+    });
   }
 
   async setRole(chatId: string, userId: string, role: Role): Promise<boolean> {
@@ -292,21 +306,23 @@ export class ChatsRepository {
   }
 
   /**
-   * Removes a participant. An owner who leaves hands the group to its longest-standing admin,
-   * else its longest-standing member, in the same transaction.
+   * Removes a participant and leaves the chat's line about it (`note`), in one transaction; null
+   * (and nothing stored) when they were no participant. An owner who leaves hands the group to
+   * its longest-standing admin, else its longest-standing member, in the same transaction.
    */
-  removeParticipant(chatId: string, userId: string): Promise<boolean> {
+  removeParticipant(chatId: string, userId: string, note: SystemNote): Promise<Message | null> {
     return this.db.transaction().execute(async (tx) => {
+      await lockChat(tx, chatId);
       const removed = await tx
         .deleteFrom('chat_participants')
         .where('chat_id', '=', chatId)
         .where('user_id', '=', userId)
         .returning('role')
         .executeTakeFirst();
-      if (!removed) return false;
+      if (!removed) return null;
       await bumpMembership(tx, [userId]);
       if (removed.role === 'owner') await this.handOver(tx, chatId);
-      return true;
+      return insertSystemMessage(tx, chatId, note);
     });
   }
 
@@ -341,6 +357,24 @@ const toChatRecord = (row: ChatRow): ChatRecord => ({
   updatedAt: row.updated_at,
   version: row.version,
 });
+
+/**
+ * Takes the chat row's lock first, as a send does, so a membership change and a send by the
+ * member it moves cannot wait on each other in opposite orders (the send holds the chat row and
+ * then moves its sender's read mark; the change would hold that participant row and then want the
+ * chat row for its line). Returns the name the chat held; undefined for no such chat.
+ */
+async function lockChat(
+  tx: Transaction<DB>,
+  chatId: string,
+): Promise<{ name: string | null } | undefined> {
+  return tx
+    .selectFrom('chats')
+    .select('name')
+    .where('id', '=', chatId)
+    .forUpdate()
+    .executeTakeFirst();
+}
 
 /**
  * In the transaction that changes these users' memberships: see `membershipOf`. The rows are

@@ -488,6 +488,54 @@ export class MessagesRepository {
   }
 }
 
+/** A line the server writes in a chat about a change to it ("Alice added Carol"). */
+export interface SystemNote {
+  /** Who made the change: the message's sender. */
+  sender: UserSummary;
+  content: string;
+}
+
+/**
+ * Stores a `system` message in the caller's transaction, which changes the chat's membership or
+ * name: the chat's next seq and version are taken under its row lock, as a send takes them, so
+ * neither has a gap and a change rolled back leaves no line. The sender's read mark moves to it,
+ * as with a send (a sender who just left has no mark left to move). Mentions none, answers none.
+ */
+export async function insertSystemMessage(
+  tx: Transaction<DB>,
+  chatId: string,
+  note: SystemNote,
+): Promise<Message> {
+  const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
+    WITH bumped AS (
+      UPDATE chats SET last_seq = last_seq + 1, version = version + 1,
+        updated_at = GREATEST(updated_at, clock_timestamp())
+      WHERE id = ${chatId}
+      RETURNING last_seq, version, updated_at
+    ), inserted AS (
+      INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
+        created_at, version, reply_to_id, mentions)
+      SELECT ${chatId}, last_seq, ${note.sender.id}, ${note.content}, 'system', NULL,
+        updated_at, version, NULL, '{}'::uuid[]
+      FROM bumped
+      RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at,
+        version, mentions
+    ), marked AS (
+      UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
+      FROM inserted i
+      WHERE p.chat_id = i.chat_id AND p.user_id = i.sender_id AND p.last_read_seq < i.seq
+    )
+    SELECT i.*, NULL::uuid AS reply_id, NULL::int AS reply_seq, NULL::uuid AS reply_sender_id,
+      NULL::text AS reply_content, NULL::boolean AS reply_deleted
+    FROM inserted i`.execute(tx);
+  const row = rows[0];
+  if (!row) throw new Error('the chat of a system message vanished');
+  return toMessage(
+    { ...row, content: note.content, client_message_id: null, reactions: [] },
+    note.sender,
+  );
+}
+
 /**
  * The ids of the chat's participants (not the sender) whom the content names as `@username`, in
  * the order first named: an SQL expression for the statement that stores the content.

@@ -5,6 +5,7 @@ import type {
   CreateChatRequest,
   Message,
   Participant,
+  UserSummary,
 } from '@parley/protocol';
 import {
   AppError,
@@ -29,7 +30,8 @@ import {
 import type { DomainEvents } from './events.js';
 import type { ChatParticipant, ChatRecord } from './models.js';
 import type { RateLimiter } from './ports.js';
-import type { UsersService } from './users.service.js';
+import { toSummary, type UsersService } from './users.service.js';
+import type { SystemNote } from '../repositories/messages.repository.js';
 
 /** Chats and their membership: who may see, create and change what, and what happened. */
 export class ChatsService {
@@ -141,20 +143,35 @@ export class ChatsService {
     await this.requireUsers([userId]);
     asManager(place);
     await this.requireNotBlockedBy([userId], actorId);
+    const { actor, target } = await this.people(actorId, userId);
+    let line: Message;
     try {
-      await this.chats.addParticipant(chatId, userId);
+      line = await this.chats.addParticipant(
+        chatId,
+        userId,
+        note(actor, `${actor.display_name} added ${target.display_name}`),
+      );
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('already a participant');
       throw err;
     }
     this.events.publish({ type: 'MembershipChanged', chatId, added: [userId], removed: [] });
-    return this.announceChange(chatId, actorId, [userId]);
+    const chat = await this.announceChange(chatId, actorId, [userId]);
+    this.publishLine(line);
+    return chat;
   }
 
   async rename(chatId: string, actorId: string, name: string): Promise<Chat> {
     asManager(await this.access.group(chatId, actorId));
-    await this.chats.rename(chatId, name);
-    return this.announceChange(chatId, actorId);
+    const { actor } = await this.people(actorId, actorId);
+    const line = await this.chats.rename(
+      chatId,
+      name,
+      note(actor, `${actor.display_name} renamed the group to “${name}”`),
+    );
+    const chat = await this.announceChange(chatId, actorId);
+    if (line) this.publishLine(line);
+    return chat;
   }
 
   async setRole(
@@ -182,7 +199,15 @@ export class ChatsService {
       asManager(place);
       assertRemovable(target.role);
     }
-    if (!(await this.chats.removeParticipant(chatId, userId))) throw notFound('participant');
+    const { actor, target: member } = await this.people(actorId, userId);
+    const line = await this.chats.removeParticipant(
+      chatId,
+      userId,
+      userId === actorId
+        ? note(actor, `${actor.display_name} left`)
+        : note(actor, `${actor.display_name} removed ${member.display_name}`),
+    );
+    if (!line) throw notFound('participant');
     this.events.publish({ type: 'MembershipChanged', chatId, added: [], removed: [userId] });
     this.events.publish({
       type: 'ChatChanged',
@@ -190,6 +215,33 @@ export class ChatsService {
       views: await this.views(chatId),
       added: [],
     });
+    this.publishLine(line);
+  }
+
+  /** The actor and the member a change is about, as its line names them (display names now). */
+  private async people(
+    actorId: string,
+    targetId: string,
+  ): Promise<{ actor: UserSummary; target: UserSummary }> {
+    const found = new Map(
+      (await this.users.findByIds([...new Set([actorId, targetId])])).map((a) => [
+        a.id,
+        toSummary(a),
+      ]),
+    );
+    const actor = found.get(actorId);
+    const target = found.get(targetId);
+    if (!actor || !target) throw notFound('user');
+    return { actor, target };
+  }
+
+  /**
+   * A membership change's line reaches the room after the room moved (an added member's sockets
+   * are in it, a removed member's are out) and after the chat events, so the added member knows
+   * the chat when its line arrives.
+   */
+  private publishLine(message: Message): void {
+    this.events.publish({ type: 'MessageCreated', message });
   }
 
   private async requireUsers(ids: readonly string[]): Promise<void> {
@@ -266,6 +318,8 @@ export class ChatsService {
     return byChat;
   }
 }
+
+const note = (sender: UserSummary, content: string): SystemNote => ({ sender, content });
 
 // The list cursor: the last chat's exact updated_at and id, opaque to clients (base64url).
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
