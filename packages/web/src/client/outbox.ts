@@ -1,11 +1,16 @@
-// My messages on their way: shown at once, sent over the socket with a clientMessageId, marked
-// failed when refused or unanswered, sent again (same id, stored once) on retry or reconnect.
+// My messages on their way: shown at once, sent over the socket with a clientMessageId, and
+// shown as they truly are. A message is "sending" until the server stores it (its ack) or refuses
+// it; only a refusal makes it "failed", with Retry. Sends go out only over a live connection:
+// socket.io's own buffer would deliver, on reconnect, a message already shown as failed, and a
+// person who typed it again would send it twice. What is pending instead waits here, and goes
+// (again) on every connect under the same clientMessageId, which the server stores once.
 import type { Message } from '@parley/protocol';
 import { describeError } from '../api.js';
 import { newClientMessageId, sendMessage } from '../socket.js';
 import type { Outgoing } from '../state.js';
 import type { Session } from './session.js';
 
+/** How long an ack may take before the send goes again (same id) over the same connection. */
 export const SEND_TIMEOUT_MS = 15_000;
 
 export interface OutboxHooks {
@@ -16,14 +21,20 @@ export interface OutboxHooks {
 }
 
 export class Outbox {
-  /** The latest attempt per clientMessageId: only its outcome counts. */
-  private readonly attempts = new Map<string, number>();
+  /** The attempt on the wire per clientMessageId, on the current connection. */
+  private readonly inFlight = new Map<string, number>();
+  private attemptSeq = 0;
 
   constructor(
     private readonly session: Session,
     private readonly hooks: OutboxHooks,
     private readonly timeoutMs = SEND_TIMEOUT_MS,
-  ) {}
+  ) {
+    const { socket } = session;
+    // An ack owed on a dropped connection never comes: what was in flight goes again on the next.
+    socket.on('disconnect', () => this.inFlight.clear());
+    socket.on('connect', () => this.redeliver());
+  }
 
   send(chatId: string, content: string, options: { replyToId?: string } = {}): void {
     const outgoing: Outgoing = {
@@ -40,27 +51,32 @@ export class Outbox {
       outgoing: { ...s.outgoing, [chatId]: [...(s.outgoing[chatId] ?? []), outgoing] },
     }));
     this.hooks.sending(chatId);
-    void this.deliver(outgoing);
+    this.deliver(outgoing);
   }
 
-  /** Sends a failed message again with the same clientMessageId: the server stores it once. */
+  /** Sends a refused message again with the same clientMessageId: the server stores it once. */
   retry(chatId: string, clientMessageId: string): void {
-    const outgoing = this.session.store
-      .getState()
-      .outgoing[chatId]?.find((o) => o.clientMessageId === clientMessageId);
+    const outgoing = this.find(chatId, clientMessageId);
     if (!outgoing || outgoing.status === 'sending') return;
     this.set(chatId, clientMessageId, { status: 'sending', error: null });
-    void this.deliver(outgoing);
+    this.deliver(outgoing);
   }
 
   /**
-   * After a reconnect: sends whose acknowledgement died with the old connection go again, under
-   * the same clientMessageId; the server stores each once, whichever copy arrives first.
+   * On (re)connect: every pending send not already on this connection goes, under its
+   * clientMessageId; the server stores each once, whichever copy arrives first. Safe to call
+   * more than once.
    */
   redeliver(): void {
     for (const list of Object.values(this.session.store.getState().outgoing)) {
-      for (const o of list) if (o.status === 'sending') void this.deliver(o);
+      for (const o of list) if (o.status === 'sending') this.deliver(o);
     }
+  }
+
+  private find(chatId: string, clientMessageId: string): Outgoing | undefined {
+    return this.session.store
+      .getState()
+      .outgoing[chatId]?.find((o) => o.clientMessageId === clientMessageId);
   }
 
   private set(chatId: string, clientMessageId: string, change: Partial<Outgoing>): void {
@@ -75,32 +91,41 @@ export class Outbox {
     }));
   }
 
-  private async deliver(outgoing: Outgoing): Promise<void> {
-    // Only the latest attempt's outcome counts: an older one timing out must not mark failed
-    // a message that a newer attempt is still delivering.
-    const attempt = (this.attempts.get(outgoing.clientMessageId) ?? 0) + 1;
-    this.attempts.set(outgoing.clientMessageId, attempt);
+  /** Puts the send on the wire if the connection is up and it is not there already. */
+  private deliver(outgoing: Outgoing): void {
+    const id = outgoing.clientMessageId;
+    if (!this.session.socket.connected || this.inFlight.has(id)) return;
+    const attempt = ++this.attemptSeq;
+    this.inFlight.set(id, attempt);
+    void this.await(outgoing, attempt);
+  }
+
+  private async await(outgoing: Outgoing, attempt: number): Promise<void> {
+    const { chatId, clientMessageId: id } = outgoing;
     const result = await sendMessage(
       this.session.socket,
       {
-        chatId: outgoing.chatId,
+        chatId,
         content: outgoing.content,
-        clientMessageId: outgoing.clientMessageId,
+        clientMessageId: id,
         ...(outgoing.replyToId ? { replyToId: outgoing.replyToId } : {}),
       },
       this.timeoutMs,
     );
-    const latest = this.attempts.get(outgoing.clientMessageId) === attempt;
+    const current = this.inFlight.get(id) === attempt;
+    if (current) this.inFlight.delete(id);
     if (result.ok) {
-      this.attempts.delete(outgoing.clientMessageId);
+      // Stored: true whichever attempt says so.
       this.hooks.stored(result.message);
-    } else if (latest) {
-      this.attempts.delete(outgoing.clientMessageId);
-      const error =
-        'timedOut' in result
-          ? describeError('timeout')
-          : describeError(result.error.code, result.error.message);
-      this.set(outgoing.chatId, outgoing.clientMessageId, { status: 'failed', error });
+    } else if ('timedOut' in result) {
+      // No answer is no refusal: the message may be stored already. It stays "sending" and goes
+      // again, same id, now if the connection still looks alive, else on the next connect.
+      if (current && this.find(chatId, id)?.status === 'sending') this.deliver(outgoing);
+    } else if ((current || !this.inFlight.has(id)) && this.find(chatId, id)?.status === 'sending') {
+      // Refused: the server stored nothing, and says why. Retry is the person's to choose. (An
+      // older copy's refusal does not overrule a newer copy still on its way.)
+      const error = describeError(result.error.code, result.error.message);
+      this.set(chatId, id, { status: 'failed', error });
     }
   }
 }
