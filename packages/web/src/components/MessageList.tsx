@@ -55,6 +55,7 @@ export function MessageList(props: MessageListProps) {
   /** At the very end: a list that gets shorter (or content that grows) keeps the end in view. */
   const pinned = useRef(true);
   const [away, setAway] = useState(false);
+  const leftBottom = useRef(false);
   const [unreadAfter] = useState(() => unreadMarkAtOpen(chat, meId));
   const anchor = useRef<{ height: number; top: number; firstKey: string } | null>(null);
   const highlight = useFocusedMessage(ref, props.focus, messages.length, actions?.clearFocus);
@@ -96,7 +97,9 @@ export function MessageList(props: MessageListProps) {
     const distance = el.scrollHeight - el.scrollTop - el.clientHeight;
     pinned.current = distance < AT_BOTTOM_PX;
     nearBottom.current = distance < NEAR_EDGE_PX;
-    if (!nearBottom.current && !away) setCaughtUp((seq) => Math.max(seq, newestSeq));
+    // Leaving the bottom: what was there had been seen; what comes after is news.
+    if (!nearBottom.current && !leftBottom.current) setCaughtUp((seq) => Math.max(seq, newestSeq));
+    leftBottom.current = !nearBottom.current;
     setAway(!nearBottom.current);
   }
 
@@ -130,8 +133,9 @@ export function MessageList(props: MessageListProps) {
     }
     el.scrollTop +=
       item.getBoundingClientRect().top - el.getBoundingClientRect().top - LANDING_MARGIN_PX;
-    setCaughtUp(unreadAfter ?? 0);
+    leftBottom.current = true;
     measure(el);
+    setCaughtUp(unreadAfter ?? 0);
   });
 
   // Older messages were put above: keep what the reader was looking at where it was.
@@ -238,6 +242,7 @@ export function MessageList(props: MessageListProps) {
     const el = ref.current;
     if (!el) return;
     toBottom(el);
+    leftBottom.current = false;
     setAway(false);
     // The button goes away: focus goes to the list it scrolled, not to the page.
     el.focus({ preventScroll: true });
