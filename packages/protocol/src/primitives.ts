@@ -93,11 +93,15 @@ export const utf8Length = (s: string): number => {
 
 export const EMOJI_MAX_BYTES = 64;
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-// A pictograph, a flag's regional indicator, or a keycap's combining mark: what makes a grapheme
-// an emoji (plain digits, letters and symbols are not, even with U+FE0F after them).
-const EMOJI_PART = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
+// A pictograph (or a lone skin-tone modifier) or a flag's regional indicators make a grapheme an
+// emoji; plain digits, letters and symbols are not, even with U+FE0F after them. A keycap is
+// exactly one of 0-9 # * with an optional U+FE0F, then U+20E3.
+const EMOJI_PART = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}/u;
+const KEYCAP = /^[0-9#*]\uFE0F?\u20E3$/u;
+const ENCLOSING_KEYCAP = /\u20E3/u;
 /** True for one grapheme cluster that is or holds an emoji (keycaps and flags included). */
 export const isSingleEmoji = (s: string): boolean => {
+  if (ENCLOSING_KEYCAP.test(s)) return KEYCAP.test(s);
   if (s.length === 0 || !EMOJI_PART.test(s)) return false;
   const it = segmenter.segment(s)[Symbol.iterator]();
   const first = it.next();

@@ -359,7 +359,7 @@ describe('GET /api/chats/:chatId/changes', () => {
       const m = held.get(d.messageId);
       if (m) {
         const tombstone = { content: '', deleted_at: d.deletedAt, version: d.version };
-        held.set(m.id, { ...m, ...tombstone, reactions: [], mentions: [], reply_to: null });
+        held.set(m.id, { ...m, ...tombstone, reactions: [], mentions: [] });
       }
       version = Math.max(version, d.version);
     });

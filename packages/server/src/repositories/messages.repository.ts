@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
 import type { DB } from '../db/schema.js';
+import { underChatLock, type ChangeResult } from './chat-lock.js';
 import { toMessage, type MessageRecord } from './mappers.js';
 
 export interface NewMessage {
@@ -13,35 +14,10 @@ export interface NewMessage {
   replyToId: string | null;
 }
 
-/** What a change under the chat's lock came to; anything but `changed` stored nothing. */
-export type ChangeResult<T> =
-  | { status: 'changed'; value: T }
-  /** The message is a tombstone already. */
-  | { status: 'deleted' }
-  /** The edit would store the content the message holds. */
-  | { status: 'unchanged' }
-  /** No such message in the chat (deleted with its chat meanwhile). */
-  | { status: 'missing' }
-  /** A new emoji on a message that holds the most distinct emoji it may. */
-  | { status: 'full' };
-
-export interface ReactionChange {
-  /** How many users keep the emoji on the message now. */
-  count: number;
-  version: number;
-}
-
 export interface Tombstone {
   seq: number;
   version: number;
   deletedAt: Date;
-}
-
-/** Thrown to roll a transaction back when the change turned out to store nothing. */
-class Unchanged extends Error {
-  constructor(readonly result: ChangeResult<unknown>) {
-    super('nothing to change');
-  }
 }
 
 /** A reply preview holds the first 200 characters of the answered message. */
@@ -246,11 +222,19 @@ export class MessagesRepository {
    * content meanwhile rolls the bump back. The previous content goes to the edit history, with
    * the time it was replaced.
    */
-  async edit(chatId: string, messageId: string, content: string): Promise<ChangeResult<Message>> {
-    return this.underChatLock<Message>(chatId, messageId, async (tx, version, current) => {
-      if (current.deleted_at !== null) return { status: 'deleted' };
-      if (unguard(current.content) === content) return { status: 'unchanged' };
-      const { rows } = await sql<{ edited_at: Date }>`
+  async edit(
+    chatId: string,
+    messageId: string,
+    actorId: string,
+    content: string,
+  ): Promise<ChangeResult<Message>> {
+    return underChatLock<Message>(
+      this.db,
+      { chatId, messageId, actorId },
+      async (tx, version, current) => {
+        if (current.deleted_at !== null) return { status: 'deleted' };
+        if (unguard(current.content) === content) return { status: 'unchanged' };
+        const { rows } = await sql<{ edited_at: Date }>`
         WITH replaced AS (
           UPDATE messages SET content = ${content}, edited_at = clock_timestamp(), version = ${version},
             mentions = ${mentionsOf(chatId, current.sender_id, content)}
@@ -260,97 +244,46 @@ export class MessagesRepository {
         INSERT INTO message_edits (message_id, content, edited_at)
         SELECT ${messageId}, ${unguard(current.content)}, edited_at FROM replaced
         RETURNING edited_at`.execute(tx);
-      if (!rows[0]) throw new Error('the locked message vanished');
-      return { status: 'changed', value: await this.findIn(tx, chatId, messageId) };
-    });
+        if (!rows[0]) throw new Error('the locked message vanished');
+        return { status: 'changed', value: await this.findIn(tx, chatId, messageId) };
+      },
+    );
   }
 
   /**
-   * Leaves a tombstone (same id and seq, content "", deleted_at set; edit history, reactions,
-   * mentions and the reply link gone) under the
+   * Leaves a tombstone (same id and seq, content "", deleted_at set; edit history, reactions and
+   * mentions gone; the reply link stays, as the contract lists it not) under the
    * chat's row lock, as `edit` does. A message deleted already rolls the version bump back.
    */
-  async delete(chatId: string, messageId: string): Promise<ChangeResult<Tombstone>> {
-    return this.underChatLock<Tombstone>(chatId, messageId, async (tx, version, current) => {
-      if (current.deleted_at !== null) return { status: 'deleted' };
-      const row = await tx
-        .updateTable('messages')
-        .set({
-          content: '',
-          deleted_at: sql`clock_timestamp()`,
-          version,
-          mentions: [],
-          reply_to_id: null,
-        })
-        .where('id', '=', messageId)
-        .returning(['seq', 'version', 'deleted_at'])
-        .executeTakeFirstOrThrow();
-      await tx.deleteFrom('message_edits').where('message_id', '=', messageId).execute();
-      await tx.deleteFrom('message_reactions').where('message_id', '=', messageId).execute();
-      return {
-        status: 'changed',
-        value: { seq: row.seq, version: row.version, deletedAt: row.deleted_at ?? new Date() },
-      };
-    });
-  }
-
-  /**
-   * Adds or removes one user's emoji under the chat's row lock, as `edit` does, so that racing
-   * reactions take versions one after another and count right. Adding what the user put there
-   * already, or removing what they did not, is `unchanged` and rolls the bump back; so is a new
-   * emoji past `maxEmoji` distinct ones (`full`). A new emoji takes the chat version as its
-   * position (it goes last); one already there keeps its place.
-   */
-  async react(
+  async delete(
     chatId: string,
     messageId: string,
-    userId: string,
-    emoji: string,
-    op: 'add' | 'remove',
-    maxEmoji: number,
-  ): Promise<ChangeResult<ReactionChange>> {
-    return this.underChatLock<ReactionChange>(chatId, messageId, async (tx, version, current) => {
-      if (current.deleted_at !== null) return { status: 'deleted' };
-      if (op === 'add') {
-        const { rows } = await sql<{ kinds: number; position: number | null; mine: boolean }>`
-          WITH present AS (
-            SELECT emoji, min(position) AS position, bool_or(user_id = ${userId}) AS mine
-            FROM message_reactions WHERE message_id = ${messageId} GROUP BY emoji
-          )
-          SELECT (SELECT count(*)::int FROM present) AS kinds,
-            (SELECT position FROM present WHERE emoji = ${emoji}) AS position,
-            coalesce((SELECT mine FROM present WHERE emoji = ${emoji}), false) AS mine`.execute(tx);
-        const present = rows[0];
-        if (!present) throw new Error('no answer');
-        if (present.mine) return { status: 'unchanged' };
-        if (present.position === null && present.kinds >= maxEmoji) return { status: 'full' };
-        await tx
-          .insertInto('message_reactions')
-          .values({
-            message_id: messageId,
-            user_id: userId,
-            emoji,
-            position: present.position ?? version,
+    actorId: string,
+  ): Promise<ChangeResult<Tombstone>> {
+    return underChatLock<Tombstone>(
+      this.db,
+      { chatId, messageId, actorId },
+      async (tx, version, current) => {
+        if (current.deleted_at !== null) return { status: 'deleted' };
+        const row = await tx
+          .updateTable('messages')
+          .set({
+            content: '',
+            deleted_at: sql`clock_timestamp()`,
+            version,
+            mentions: [],
           })
-          .execute();
-      } else {
-        const removed = await tx
-          .deleteFrom('message_reactions')
-          .where('message_id', '=', messageId)
-          .where('emoji', '=', emoji)
-          .where('user_id', '=', userId)
-          .executeTakeFirst();
-        if (removed.numDeletedRows === 0n) return { status: 'unchanged' };
-      }
-      await tx.updateTable('messages').set({ version }).where('id', '=', messageId).execute();
-      const counted = await tx
-        .selectFrom('message_reactions')
-        .select(sql<number>`count(*)::int`.as('count'))
-        .where('message_id', '=', messageId)
-        .where('emoji', '=', emoji)
-        .executeTakeFirstOrThrow();
-      return { status: 'changed', value: { count: counted.count, version } };
-    });
+          .where('id', '=', messageId)
+          .returning(['seq', 'version', 'deleted_at'])
+          .executeTakeFirstOrThrow();
+        await tx.deleteFrom('message_edits').where('message_id', '=', messageId).execute();
+        await tx.deleteFrom('message_reactions').where('message_id', '=', messageId).execute();
+        return {
+          status: 'changed',
+          value: { seq: row.seq, version: row.version, deletedAt: row.deleted_at ?? new Date() },
+        };
+      },
+    );
   }
 
   /** The earlier contents of a message, oldest first, each with the time it was replaced. */
@@ -362,44 +295,6 @@ export class MessagesRepository {
       .orderBy('e.id', 'asc')
       .execute();
     return rows.map((r) => ({ content: unguard(r.content), editedAt: r.edited_at }));
-  }
-
-  /**
-   * Runs `change` in a transaction that has bumped the chat's version under its row lock and
-   * read the message; a result other than `changed` rolls the bump back (no gap).
-   */
-  private async underChatLock<T>(
-    chatId: string,
-    messageId: string,
-    change: (
-      tx: Transaction<DB>,
-      version: number,
-      current: { content: string; deleted_at: Date | null; sender_id: string },
-    ) => Promise<ChangeResult<T>>,
-  ): Promise<ChangeResult<T>> {
-    try {
-      return await this.db.transaction().execute(async (tx) => {
-        const bumped = await tx
-          .updateTable('chats')
-          .set((eb) => ({ version: eb('version', '+', 1) }))
-          .where('id', '=', chatId)
-          .returning('version')
-          .executeTakeFirst();
-        const current = await tx
-          .selectFrom('messages as m')
-          .select(['m.deleted_at', 'm.sender_id', sql<string>`'.' || m.content`.as('content')])
-          .where('m.id', '=', messageId)
-          .where('m.chat_id', '=', chatId)
-          .executeTakeFirst();
-        const result: ChangeResult<T> =
-          bumped && current ? await change(tx, bumped.version, current) : { status: 'missing' };
-        if (result.status !== 'changed') throw new Unchanged(result);
-        return result;
-      });
-    } catch (err) {
-      if (err instanceof Unchanged) return err.result as ChangeResult<T>;
-      throw err;
-    }
   }
 
   private async findIn(tx: Transaction<DB>, chatId: string, messageId: string): Promise<Message> {

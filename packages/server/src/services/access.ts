@@ -36,8 +36,11 @@ export class AccessPolicy {
   }
 }
 
+/** The refusal for a caller who is not (or no longer) a participant of the chat. */
+export const notParticipant = () => forbidden('you are not a participant of this chat');
+
 export function asParticipant(place: ChatPlace): Membership {
-  if (!place.role) throw forbidden('you are not a participant of this chat');
+  if (!place.role) throw notParticipant();
   return { ...place, role: place.role };
 }
 

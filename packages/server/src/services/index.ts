@@ -5,6 +5,7 @@ import type { DB } from '../db/schema.js';
 import { BlocksRepository } from '../repositories/blocks.repository.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
+import { ReactionsRepository } from '../repositories/reactions.repository.js';
 import { SearchRepository } from '../repositories/search.repository.js';
 import { TokensRepository } from '../repositories/tokens.repository.js';
 import { UsersRepository } from '../repositories/users.repository.js';
@@ -76,6 +77,7 @@ export function createServices(
     chats,
     messages: new MessagesService(
       messagesRepo,
+      new ReactionsRepository(db),
       access,
       events,
       state.limiter('messages', config.rateLimitMessages, 10),

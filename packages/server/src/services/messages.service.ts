@@ -10,11 +10,13 @@ import type {
 import { REACTIONS_PER_MESSAGE_MAX, type UserSummary } from '@parley/protocol';
 import { conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
+import type { ReactionsRepository } from '../repositories/reactions.repository.js';
 import {
   asMessageDeleter,
   asMessageEditor,
   asParticipant,
   blockedSender,
+  notParticipant,
   type AccessPolicy,
   type Membership,
 } from './access.js';
@@ -48,9 +50,11 @@ const deletedMessage = () => conflict('the message was deleted');
 export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
+    private readonly reactions: ReactionsRepository,
     private readonly access: AccessPolicy,
     private readonly events: DomainEvents,
-    private readonly sendLimiter: RateLimiter,
+    /** RATE_LIMIT_MESSAGES: sends, edits, deletes and reactions of a user, socket and REST alike. */
+    private readonly limiter: RateLimiter,
     /** MESSAGE_EDIT_WINDOW, in seconds; 0 is no limit. */
     private readonly editWindowSeconds: number,
   ) {}
@@ -66,7 +70,7 @@ export class MessagesService {
   ): Promise<{ message: Message; created: boolean }> {
     const messageType = input.messageType ?? 'text';
     if (messageType === 'system') throw validationFailed("system messages are the server's alone");
-    await this.sendLimiter.consume(sender.id);
+    await this.limiter.consume(sender.id);
     const clientMessageId = input.clientMessageId ?? null;
     let message: Message | undefined;
     try {
@@ -136,7 +140,8 @@ export class MessagesService {
     asMessageEditor(userId, message, this.editWindowSeconds, new Date());
     if (message.deleted_at !== null) throw deletedMessage();
     if (message.content === input.content) return message;
-    const result = await this.messages.edit(input.chatId, input.messageId, input.content);
+    await this.limiter.consume(userId);
+    const result = await this.messages.edit(input.chatId, input.messageId, userId, input.content);
     switch (result.status) {
       case 'changed':
         this.events.publish({ type: 'MessageUpdated', message: result.value });
@@ -150,8 +155,9 @@ export class MessagesService {
         return now;
       }
       case 'missing':
-      case 'full':
         throw notFound('message');
+      case 'outsider':
+        throw notParticipant();
     }
   }
 
@@ -160,7 +166,8 @@ export class MessagesService {
     const { message, member } = await this.target(userId, chatId, messageId);
     asMessageDeleter(member, userId, message);
     if (message.deleted_at !== null) return;
-    const result = await this.messages.delete(chatId, messageId);
+    await this.limiter.consume(userId);
+    const result = await this.messages.delete(chatId, messageId, userId);
     switch (result.status) {
       case 'changed': {
         const { seq, version, deletedAt } = result.value;
@@ -178,8 +185,9 @@ export class MessagesService {
       case 'unchanged':
         return;
       case 'missing':
-      case 'full':
         throw notFound('message');
+      case 'outsider':
+        throw notParticipant();
     }
   }
 
@@ -190,7 +198,8 @@ export class MessagesService {
   async react(userId: string, input: ReactionInput, op: 'add' | 'remove'): Promise<void> {
     const { message } = await this.target(userId, input.chatId, input.messageId);
     if (message.deleted_at !== null) throw deletedMessage();
-    const result = await this.messages.react(
+    await this.limiter.consume(userId);
+    const result = await this.reactions.react(
       input.chatId,
       input.messageId,
       userId,
@@ -218,6 +227,8 @@ export class MessagesService {
         throw conflict(`a message holds at most ${REACTIONS_PER_MESSAGE_MAX} different emoji`);
       case 'missing':
         throw notFound('message');
+      case 'outsider':
+        throw notParticipant();
     }
   }
 
