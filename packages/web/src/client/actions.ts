@@ -1,7 +1,7 @@
 // What I do to messages and chats beyond sending: edit, delete, react, read an edit history,
 // search, mute. Each goes over the socket when it is up (acknowledged), else over HTTP; the
 // result is applied by the sync engine like any other change. Failures reject with words.
-import type { Ack, Chat, Message } from '@parley/protocol';
+import { Message, type Ack, type Chat } from '@parley/protocol';
 import { ApiError, api, describeError } from '../api.js';
 import { emitWithAck } from '../socket.js';
 import { ActionError, asActionError } from './errors.js';
@@ -38,7 +38,10 @@ export class Actions {
       const ack = refusal(
         await emitWithAck(this.session.socket, 'message:edit', payload, this.timeoutMs),
       );
-      this.hooks.edited(ack.message);
+      // Types are no validation: the ack's message is parsed like every event's payload.
+      const parsed = Message.safeParse(ack.message);
+      if (!parsed.success) throw new ActionError('The server sent an answer this app cannot read.');
+      this.hooks.edited(parsed.data);
     });
   }
 
