@@ -14,6 +14,8 @@ import {
   mergeChatList,
   mergeChatPage,
   mergeMessages,
+  namedTypist,
+  presenceUnknown,
   readUpTo,
   receiveMessage,
   replyPreview,
@@ -113,9 +115,52 @@ describe('the chat state', () => {
     expect(s.chats[0]?.participants.find((p) => p.id === alice.id)?.status).toBe('online');
   });
 
-  it('says who is typing', () => {
+  it('says who is typing by display name, in one sentence', () => {
+    const bob = { userId: '1', username: 'bob', name: 'Bob' };
+    const carol = { userId: '2', username: 'carol', name: 'Carol' };
+    const dana = { userId: '3', username: 'dana' };
     expect(typingText([])).toBe('');
     expect(typingText([{ userId: '1', username: 'bob' }])).toBe('bob is typing…');
+    expect(typingText([bob])).toBe('Bob is typing…');
+    expect(typingText([bob, carol])).toBe('Bob and Carol are typing…');
+    expect(typingText([bob, bob])).toBe('Bob is typing…');
+    expect(typingText([bob, carol, dana])).toBe('Several people are typing…');
+  });
+
+  it('names a typist as the chat knows them', () => {
+    const { alice, state } = setup();
+    const carol = f.user({ username: 'carol', display_name: 'Carol Reed' });
+    const group = f.chat([alice, carol]);
+    const s = { ...state, chats: [...state.chats, group] };
+    const typist = { userId: carol.id, username: 'carol' };
+    expect(namedTypist(s, group.id, typist)).toEqual({ ...typist, name: 'Carol Reed' });
+    // Not (or no longer) a participant here: the username it came with.
+    expect(namedTypist(s, state.chats[0]!.id, typist)).toEqual(typist);
+  });
+
+  it('knows no one’s presence while disconnected', () => {
+    const { alice, bob, direct, state } = setup();
+    const hidden = f.user({ username: 'hidden', status: null, last_seen_at: null });
+    const group = f.chat([alice, bob, hidden]);
+    const s = presenceUnknown({ ...state, chats: [direct, group] });
+    expect(s.chats.flatMap((c) => c.participants.map((p) => p.status))).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    // last seen stays; nothing left to forget changes nothing.
+    expect(s.chats[0]?.participants.find((p) => p.id === bob.id)?.last_seen_at).toBe(
+      bob.last_seen_at,
+    );
+    expect(presenceUnknown(s)).toBe(s);
+    // The reconnect's chat list brings it back.
+    const back = mergeChatList(s.chats, [direct, group], new Set(), new Set());
+    expect(back.find((c) => c.id === direct.id)?.participants.map((p) => p.status)).toEqual([
+      'online',
+      'online',
+    ]);
   });
 
   it('takes the fetched chat list as the truth, except for what happened meanwhile', () => {

@@ -46,6 +46,8 @@ export interface History {
 export interface Typist {
   userId: string;
   username: string;
+  /** Their display name in the chat, when known and other than the username. */
+  name?: string;
 }
 
 export interface Notice {
@@ -617,6 +619,26 @@ export function applyStatus(state: State, event: UserStatusEvent): State {
   };
 }
 
+/**
+ * Disconnected: whether anyone is online is no longer known here (their `user:status` cannot
+ * reach us), so no one is shown online or offline until the reconnect's chat list says again.
+ */
+export function presenceUnknown(state: State): State {
+  const unknown = (p: Participant): boolean => p.status !== null;
+  if (!state.chats.some((c) => c.participants.some(unknown))) return state;
+  return {
+    ...state,
+    chats: state.chats.map((c) =>
+      c.participants.some(unknown)
+        ? {
+            ...c,
+            participants: c.participants.map((p) => (unknown(p) ? { ...p, status: null } : p)),
+          }
+        : c,
+    ),
+  };
+}
+
 export function removeChat(state: State, chatId: string): State {
   const { [chatId]: _h, ...histories } = state.histories;
   const { [chatId]: _o, ...outgoing } = state.outgoing;
@@ -631,16 +653,44 @@ export function removeChat(state: State, chatId: string): State {
   };
 }
 
+/**
+ * Starts or stops one typist. A repeated start keeps its place (and the same state when nothing
+ * changed): the typing line is a live region, and a line that reorders itself every few seconds
+ * would be read out again each time.
+ */
 export function setTyping(state: State, chatId: string, typist: Typist, active: boolean): State {
   const current = state.typing[chatId] ?? [];
-  const others = current.filter((t) => t.userId !== typist.userId);
-  const next = active ? [...others, typist] : others;
-  if (!active && next.length === current.length) return state;
+  const held = current.find((t) => t.userId === typist.userId);
+  let next: Typist[];
+  if (!active) {
+    if (!held) return state;
+    next = current.filter((t) => t !== held);
+  } else if (!held) {
+    next = [...current, typist];
+  } else if (held.username === typist.username && held.name === typist.name) {
+    return state;
+  } else {
+    next = current.map((t) => (t === held ? typist : t));
+  }
   return { ...state, typing: { ...state.typing, [chatId]: next } };
 }
 
-/** "alice is typing…", one clause per typist, as the live region reads it. */
+/**
+ * The typing line as the live region reads it, by display name: "Bob is typing…", "Bob and Carol
+ * are typing…", and for three or more "Several people are typing…". Each person once.
+ */
 export function typingText(typists: readonly Typist[]): string {
-  if (typists.length === 0) return '';
-  return `${typists.map((t) => `${t.username} is typing`).join(', ')}…`;
+  const names = [...new Map(typists.map((t) => [t.userId, t.name ?? t.username])).values()];
+  if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'Several people are typing…';
+}
+
+/** The typist with the display name the chat's participants give them, where it differs. */
+export function namedTypist(state: State, chatId: string, typist: Typist): Typist {
+  const participant = findChat(state, chatId)?.participants.find((p) => p.id === typist.userId);
+  return participant && participant.display_name !== typist.username
+    ? { ...typist, name: participant.display_name }
+    : typist;
 }

@@ -22,6 +22,22 @@ describe('the connection', () => {
     expect(connected.mock.calls).toEqual([[false], [true]]);
   });
 
+  it('shows no one online (nor offline) while disconnected or unable to connect', () => {
+    const me = f.me();
+    const bob = f.user({ username: 'bob', status: 'online' });
+    const { socket, store, session } = fakeSession(me);
+    new Connection(session, { connected: vi.fn(), disconnected: vi.fn() }).start();
+    socket.serverEmit('connect');
+    const chat = f.chat([me, bob]);
+    store.update((s) => ({ ...s, chats: [chat] }));
+    const statuses = () => store.getState().chats[0]?.participants.map((p) => p.status);
+    socket.serverEmit('disconnect', 'transport close');
+    expect(statuses()).toEqual([null, null]);
+    store.update((s) => ({ ...s, chats: [chat] })); // say, a list fetched by REST meanwhile
+    socket.serverEmit('connect_error', new Error('xhr poll error'));
+    expect(statuses()).toEqual([null, null]);
+  });
+
   it('hands handlers only payloads their schema accepts', () => {
     const { socket, session } = fakeSession(f.me());
     const connection = new Connection(session, { connected: vi.fn(), disconnected: vi.fn() });

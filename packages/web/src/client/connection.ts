@@ -3,6 +3,7 @@
 // before any other module sees them.
 import type { ServerToClientEvents } from '@parley/protocol';
 import { ApiError, api } from '../api.js';
+import { presenceUnknown } from '../state.js';
 import type { Session } from './session.js';
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -44,13 +45,15 @@ export class Connection {
       this.hooks.connected(again);
     });
     socket.on('disconnect', (reason) => {
-      store.update((s) => ({ ...s, connection: 'offline', typing: {} }));
+      // Offline, presence and typing are no longer known: neither is shown until the reconnect
+      // (whose chat list brings everyone's status again).
+      store.update((s) => presenceUnknown({ ...s, connection: 'offline', typing: {} }));
       this.hooks.disconnected();
       // A server-side disconnect is not retried by socket.io; a restarting server is.
       if (reason === 'io server disconnect') this.scheduleReconnect();
     });
     socket.on('connect_error', (err) => {
-      store.update((s) => ({ ...s, connection: 'offline' }));
+      store.update((s) => presenceUnknown({ ...s, connection: 'offline' }));
       // A refused handshake (bad token) is not retried by socket.io: find out why, then act.
       if (!socket.active) void this.checkSessionThenReconnect(err.message);
     });

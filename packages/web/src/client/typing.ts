@@ -1,7 +1,7 @@
 // Typing indicators, both ways: announcing my own (throttled, stopped when idle) and showing
 // others' (expired locally when their `typing:stop` got lost).
 import type { Ack, TypingStartEvent } from '@parley/protocol';
-import { setTyping } from '../state.js';
+import { namedTypist, setTyping } from '../state.js';
 import type { Session } from './session.js';
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -30,7 +30,7 @@ export class Typing {
     if (current) clearTimeout(current.idle);
     const idle = setTimeout(() => this.stopTyping(chatId), TYPING_IDLE_MS);
     if (!current || now - current.lastSent >= TYPING_REPEAT_MS) {
-      this.session.socket.emit('typing:start', { chatId }, ignoreRefusal);
+      this.emit('typing:start', chatId);
       this.own.set(chatId, { lastSent: now, idle });
     } else {
       this.own.set(chatId, { ...current, idle });
@@ -42,7 +42,15 @@ export class Typing {
     if (!current) return;
     clearTimeout(current.idle);
     this.own.delete(chatId);
-    this.session.socket.emit('typing:stop', { chatId }, ignoreRefusal);
+    this.emit('typing:stop', chatId);
+  }
+
+  /**
+   * Typing notices go only over a live connection: socket.io would buffer them and deliver a
+   * stale "typing" on reconnect, long after the person stopped.
+   */
+  private emit(event: 'typing:start' | 'typing:stop', chatId: string): void {
+    if (this.session.socket.connected) this.session.socket.emit(event, { chatId }, ignoreRefusal);
   }
 
   /** Someone else started or stopped typing. */
@@ -51,7 +59,11 @@ export class Typing {
     const key = `${event.chatId}:${event.userId}`;
     clearTimeout(this.expiry.get(key));
     this.expiry.delete(key);
-    const typist = { userId: event.userId, username: event.username };
+    // Shown by the name the chat knows them by, not their handle.
+    const typist = namedTypist(this.session.store.getState(), event.chatId, {
+      userId: event.userId,
+      username: event.username,
+    });
     this.session.store.update((s) => setTyping(s, event.chatId, typist, active));
     if (active) {
       this.expiry.set(
