@@ -15,15 +15,16 @@ export interface SearchFilter {
   userId: string;
   /** Each must begin a word of the message. */
   prefixes: readonly string[];
-  /** Each must occur in the folded message. */
-  substrings: readonly string[];
   /**
-   * Those of `substrings` in scripts without spaces: they hold nothing folding changes (no case,
-   * no accents), so they must occur in the text as stored too. Checked first, that test costs a
-   * tenth of folding a message: it is what a search of one or two Han or Kana characters (no
-   * trigram to look up) runs on every message of the caller's chats.
+   * Runs of scripts without spaces: each must occur in the message's runs (`parley_spaceless`,
+   * trigram index). They hold nothing folding changes (no case, no accents), so they must occur
+   * in the text as stored too: checked first, that test costs a tenth of folding a message, and
+   * it is what a search of one or two Han or Kana characters (no trigram to look up) runs on
+   * every message of the caller's chats.
    */
-  spaceless: readonly string[];
+  runs: readonly string[];
+  /** Each must occur in the folded message (no index: checked on the other terms' matches). */
+  literals: readonly string[];
   chatId?: string | undefined;
   /** A message id: only messages older than it (by created_at, then id). */
   before?: string | undefined;
@@ -32,8 +33,8 @@ export interface SearchFilter {
 
 /**
  * Message search over the indexes of migration 2026-12-04T0200_search: a GIN index of the words of
- * `parley_words(content)` for word prefixes, a trigram GIN index of `parley_fold(content)` for
- * substrings. The expressions below must stay exactly those of the indexes, or neither is used.
+ * `parley_words(content)` for word prefixes, a trigram GIN index of `parley_spaceless(content)`
+ * for substrings of scripts without spaces. The expressions below must stay exactly those of the indexes, or neither is used.
  */
 export class SearchRepository {
   constructor(
@@ -95,10 +96,11 @@ export class SearchRepository {
         sql`to_tsvector('simple'::regconfig, parley_words(m.content)) @@ ${prefixQuery(filter.prefixes)}::tsquery`,
       );
     }
-    for (const s of filter.spaceless) {
+    for (const s of filter.runs) {
       text.push(sql`m.content LIKE ${likeContaining(s)} ESCAPE '\\'`);
+      text.push(sql`parley_spaceless(m.content) LIKE ${likeContaining(s)} ESCAPE '\\'`);
     }
-    for (const s of filter.substrings) {
+    for (const s of filter.literals) {
       text.push(sql`parley_fold(m.content) LIKE ${likeContaining(s)} ESCAPE '\\'`);
     }
     if (filter.before) {

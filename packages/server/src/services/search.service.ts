@@ -8,10 +8,10 @@ import { asParticipant, type AccessPolicy } from './access.js';
 export interface SearchTerms {
   /** Each begins a word of the message (any case, accents ignored). */
   prefixes: string[];
-  /** Each occurs somewhere in the message, folded the same way. */
-  substrings: string[];
-  /** Those of `substrings` that are runs of scripts without spaces. */
-  spaceless: string[];
+  /** Runs of scripts without spaces: each occurs in the message (trigram index). */
+  runs: string[];
+  /** Each occurs in the message folded the same way (no index: read from the matches' text). */
+  literals: string[];
 }
 
 /**
@@ -21,32 +21,25 @@ export interface SearchTerms {
  *   substrings, since their words cannot be told apart;
  * - a piece that holds `%` or `_`, or no word and no such run at all (`:)`, `🙂`, `$`), must also
  *   occur as it is: the index ignores such characters, and `%` and `_` are never wildcards.
- * A substring inside another substring term is implied by it and dropped.
+ * A run or literal inside another of its kind is implied by it and dropped.
  */
 export function searchTerms(
   chunks: readonly SearchChunk[],
   pieces: readonly string[],
 ): SearchTerms {
   const prefixes = new Set<string>();
-  const substrings = new Set<string>();
   const runs = new Set<string>();
+  const literals = new Set<string>();
   chunks.forEach((chunk, i) => {
     chunk.words.forEach((w) => prefixes.add(w));
-    chunk.runs.forEach((r) => {
-      substrings.add(r);
-      runs.add(r);
-    });
+    chunk.runs.forEach((r) => runs.add(r));
     const literal =
       /[%_]/.test(pieces[i] ?? '') || (chunk.words.length === 0 && chunk.runs.length === 0);
-    if (literal && chunk.folded.length > 0) substrings.add(chunk.folded);
+    if (literal && chunk.folded.length > 0) literals.add(chunk.folded);
   });
-  const all = [...substrings];
-  const kept = all.filter((s) => !all.some((t) => t !== s && t.includes(s)));
-  return {
-    prefixes: [...prefixes],
-    substrings: kept,
-    spaceless: kept.filter((s) => runs.has(s)),
-  };
+  const widest = (set: Set<string>) =>
+    [...set].filter((s) => ![...set].some((t) => t !== s && t.includes(s)));
+  return { prefixes: [...prefixes], runs: widest(runs), literals: widest(literals) };
 }
 
 /** `GET /api/search/messages`: messages of the caller's chats that hold every word of a text. */
@@ -70,7 +63,7 @@ export class SearchService {
     const pieces = [...new Set(query.q.split(/\s+/u).filter((p) => p.length > 0))];
     const terms = searchTerms(await this.searchRepo.chunks(pieces), pieces);
     // Text that folds to nothing searchable (marks alone, say) matches nothing.
-    if (terms.prefixes.length === 0 && terms.substrings.length === 0) {
+    if (terms.prefixes.length + terms.runs.length + terms.literals.length === 0) {
       return { messages: [], has_more: false };
     }
     const { ids, hasMore } = await this.searchRepo.search({
