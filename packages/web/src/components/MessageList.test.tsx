@@ -1,7 +1,7 @@
 import type { Chat, Message, User } from '@parley/protocol';
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Outgoing } from '../state.js';
 import * as f from '../test/factories.js';
 import { MessageList } from './MessageList.js';
@@ -196,5 +196,196 @@ describe('MessageList: separators and Jump to latest', () => {
     expect(el.scrollTop).toBe(2000);
     expect(screen.queryByRole('button', { name: 'Jump to latest' })).toBeNull();
     expect(document.activeElement).toBe(el);
+  });
+});
+
+describe('MessageList: reading and scrolling', () => {
+  // jsdom lays nothing out: each test gives the list its sizes and drives the observers.
+  let resizes: (() => void)[] = [];
+  let sights: { root: Element; callback: IntersectionObserverCallback; targets: Element[] }[] = [];
+
+  class FakeResizeObserver {
+    constructor(private readonly callback: () => void) {
+      resizes.push(() => this.callback());
+    }
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  }
+
+  class FakeIntersectionObserver {
+    readonly entry: (typeof sights)[number];
+    constructor(callback: IntersectionObserverCallback, options: IntersectionObserverInit) {
+      this.entry = { root: options.root as Element, callback, targets: [] };
+      sights.push(this.entry);
+    }
+    observe(target: Element) {
+      this.entry.targets.push(target);
+    }
+    unobserve() {}
+    disconnect() {
+      this.entry.targets = [];
+    }
+  }
+
+  /** Tells the list's IntersectionObserver which of its items are on screen now. */
+  function onScreen(seqs: number[]) {
+    for (const sight of sights) {
+      const entries = sight.targets.map((target) => {
+        const shown = seqs.includes(Number((target as HTMLElement).dataset.seq));
+        return {
+          target,
+          isIntersecting: shown,
+          intersectionRatio: shown ? 1 : 0,
+          intersectionRect: { height: shown ? 40 : 0 },
+          rootBounds: { height: 500 },
+        } as unknown as IntersectionObserverEntry;
+      });
+      sight.callback(entries, sight as unknown as IntersectionObserver);
+    }
+  }
+
+  beforeEach(() => {
+    resizes = [];
+    sights = [];
+    vi.stubGlobal('ResizeObserver', FakeResizeObserver);
+    vi.stubGlobal('IntersectionObserver', FakeIntersectionObserver);
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+  });
+
+  /** A list 500 px high whose content is `height` px: 40 px per message, by seq. */
+  function sized(el: HTMLElement, height: () => number) {
+    Object.defineProperty(el, 'scrollHeight', { configurable: true, get: height });
+    Object.defineProperty(el, 'clientHeight', { configurable: true, value: 500, writable: true });
+  }
+
+  function setup(chat: Chat, count: number, more: { hasMore?: boolean; firstSeq?: number } = {}) {
+    const first = more.firstSeq ?? 1;
+    const messages = Array.from({ length: count }, (_, i) => f.message(chat, bob, first + i));
+    // Each item sits 40 px below the one before it, by its seq.
+    vi.spyOn(HTMLElement.prototype, 'getBoundingClientRect').mockImplementation(function (
+      this: HTMLElement,
+    ) {
+      const list = this.closest('ol');
+      const top = this.dataset.seq
+        ? (Number(this.dataset.seq) - first) * 40 - (list?.scrollTop ?? 0)
+        : 0;
+      return { top, bottom: top + 40, height: 40, left: 0, right: 0, width: 0 } as DOMRect;
+    });
+    const onLoadOlder = vi.fn();
+    const props = {
+      chat,
+      meId: alice.id,
+      messages,
+      outgoing: [] as Outgoing[],
+      hasMore: more.hasMore ?? false,
+      loading: true,
+      error: null,
+      now: new Date('2026-01-01T12:00:00.000Z'),
+      onLoadOlder,
+      onRetry: () => {},
+    };
+    // Mounted while the history loads, as when a chat is opened; sized before it shows.
+    const view = render(<MessageList {...props} messages={[]} />);
+    const el = screen.getByRole('list', { name: 'Messages' });
+    let shown = messages;
+    sized(el, () => shown.length * 40);
+    const rerender = (change: Partial<typeof props>) => {
+      shown = change.messages ?? shown;
+      Object.assign(props, change);
+      view.rerender(<MessageList {...props} />);
+    };
+    rerender({ loading: false });
+    return { el, messages, rerender, onLoadOlder };
+  }
+
+  const unreadFrom = (seq: number, unread: number) => {
+    const chat = f.chat([alice, bob], { unread_count: unread });
+    return {
+      ...chat,
+      participants: chat.participants.map((p) => ({ ...p, last_read_seq: seq - 1 })),
+    };
+  };
+
+  it('stays at the bottom when the list gets shorter (composer, banner, phone keyboard)', () => {
+    const chat = f.chat([alice, bob]);
+    const { el } = setup(chat, 30);
+    expect(el.scrollTop).toBe(1200);
+    // A browser keeps scrollTop within what can be scrolled: 1200 - 500.
+    el.scrollTop = 700;
+    fireEvent.scroll(el);
+    // The phone keyboard opens: 344 px less room, the end stays in view.
+    Object.defineProperty(el, 'clientHeight', { configurable: true, value: 156 });
+    for (const resized of resizes) resized();
+    expect(el.scrollTop).toBe(1200);
+    expect(el.scrollHeight - el.scrollTop - el.clientHeight).toBeLessThanOrEqual(0);
+  });
+
+  it('stays where the reader is when they scrolled up and the list resizes', () => {
+    const chat = f.chat([alice, bob]);
+    const { el } = setup(chat, 30);
+    el.scrollTop = 300;
+    fireEvent.scroll(el);
+    Object.defineProperty(el, 'clientHeight', { configurable: true, value: 156 });
+    for (const resized of resizes) resized();
+    expect(el.scrollTop).toBe(300);
+  });
+
+  it('opens at the first unread message, under "Unread messages", not at the bottom', () => {
+    // Seqs 1-30; 11-30 unread: seq 11 is 400 px down the list.
+    const { el } = setup(unreadFrom(11, 20), 30);
+    expect(el.scrollTop).toBe(400 - 8);
+    const first = el.querySelector('[data-seq="11"]')!;
+    expect(within(first as HTMLElement).getByText('Unread messages')).toBeTruthy();
+    expect(
+      screen.getByRole('button', { name: 'Jump to latest, 20 new messages' }).textContent,
+    ).toBe('20 new messages');
+  });
+
+  it('loads older pages to reach the first unread message, a few at most', () => {
+    const { onLoadOlder } = setup(unreadFrom(11, 40), 30, { firstSeq: 21, hasMore: true });
+    expect(onLoadOlder).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports as seen only what was on screen while the page was visible', async () => {
+    const seen = vi.spyOn(await import('../client/read-marks.js'), 'reportSeen');
+    const { el, messages } = setup(unreadFrom(11, 20), 30);
+    expect(sights[0]?.root).toBe(el);
+    onScreen([11, 12, 13]);
+    expect(seen).toHaveBeenLastCalledWith({
+      chatId: messages[12]!.chat_id,
+      messageId: messages[12]!.id,
+      seq: 13,
+    });
+    // Hidden page: nothing counts as seen until it is visible again.
+    seen.mockClear();
+    const hidden = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    onScreen([20, 21]);
+    expect(seen).not.toHaveBeenCalled();
+    hidden.mockReturnValue('visible');
+    fireEvent(document, new Event('visibilitychange'));
+    expect(seen).toHaveBeenLastCalledWith(expect.objectContaining({ seq: 21 }));
+    // The count of new messages below goes down with what was seen.
+    expect(screen.getByRole('button', { name: 'Jump to latest, 9 new messages' })).toBeTruthy();
+  });
+
+  it('counts messages that arrive while scrolled up on Jump to latest, and jumps', async () => {
+    const chat = f.chat([alice, bob]);
+    const { el, messages, rerender } = setup(chat, 30);
+    el.scrollTop = 300;
+    fireEvent.scroll(el);
+    expect(screen.getByRole('button', { name: 'Jump to latest' })).toBeTruthy();
+    const more = [31, 32, 33].map((seq) => f.message(chat, bob, seq));
+    rerender({ messages: [...messages, ...more] });
+    expect(el.scrollTop).toBe(300);
+    const jump = screen.getByRole('button', { name: 'Jump to latest, 3 new messages' });
+    expect(jump.textContent).toMatch(/3 new messages$/);
+    await userEvent.click(jump);
+    expect(el.scrollTop).toBe(33 * 40);
+    expect(screen.queryByRole('button', { name: /^Jump to latest/ })).toBeNull();
   });
 });

@@ -321,19 +321,14 @@ export function MessageList(props: MessageListProps) {
         <button
           type="button"
           className={`jump-latest${newBelow > 0 ? ' has-new' : ''}`}
+          // The count is what shows; the name still says what the button does, then the count.
+          aria-label={newBelow > 0 ? `Jump to latest, ${newMessagesText(newBelow)}` : undefined}
           onClick={jumpToLatest}
         >
           <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
             <path d="M12 5v14M6 13l6 6 6-6" fill="none" stroke="currentColor" strokeWidth="2" />
           </svg>
-          {newBelow > 0 ? (
-            <>
-              <span className="sr-only">Jump to latest, </span>
-              {newMessagesText(newBelow)}
-            </>
-          ) : (
-            'Jump to latest'
-          )}
+          {newBelow > 0 ? newMessagesText(newBelow) : 'Jump to latest'}
         </button>
       )}
     </div>
