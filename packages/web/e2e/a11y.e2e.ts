@@ -1,0 +1,154 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDirect, createGroup, postMessage, register } from './support/api.js';
+import {
+  axeViolations,
+  chats,
+  launchBrowser,
+  messageItem,
+  openChat,
+  visible,
+  type AxeViolation,
+} from './support/browser.js';
+import { startServer, type TestServer } from './support/server.js';
+
+// axe-core (WCAG 2.2 A/AA and best practices) on every screen a person meets, in both themes, at
+// desktop and phone sizes: a serious or critical violation fails. One server, one browser; each
+// size walks the screens once and checks each in light and dark.
+
+const SIZES = {
+  desktop: { viewport: { width: 1280, height: 800 }, hasTouch: false, isMobile: false },
+  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true },
+} as const;
+type Size = keyof typeof SIZES;
+const THEMES = ['light', 'dark'] as const;
+
+/**
+ * Serious findings in components this change does not own, each with its fix in the issue 10
+ * report. Matched by rule and element, not by screen: anything else on the same screen still
+ * fails, and these are still printed.
+ */
+const KNOWN: { rule: string; target: RegExp; why: string }[] = [
+  {
+    rule: 'label-content-name-mismatch',
+    target: /^(li:nth-child\(\d+\) > a|\.active|\.unread|\.chat-item[^ ]*): /,
+    why: "ChatList's aria-label reorders the row's visible text (presence before the preview)",
+  },
+  {
+    rule: 'color-contrast',
+    target: /^\.mention-badge: /,
+    why: "search.css: white on the dark theme's --danger (2.49:1); use var(--on-danger)",
+  },
+];
+
+let server: TestServer;
+let browser: Browser;
+let aliceToken: string;
+
+const found: { screen: string; violations: AxeViolation[] }[] = [];
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+  const alice = await register(server.url, 'alice', 'Alice Martin');
+  const bob = await register(server.url, 'bob', 'Bob Stone');
+  const carol = await register(server.url, 'carol', 'Carol Diaz');
+  aliceToken = alice.token;
+  const direct = await createDirect(server.url, bob.token, alice.user.id);
+  const group = await createGroup(server.url, alice.token, 'Design team', [
+    bob.user.id,
+    carol.user.id,
+  ]);
+  await postMessage(server.url, carol.token, group.id, 'Morning all, standup in 5');
+  await postMessage(server.url, alice.token, direct.id, 'Hi Bob! Did you see the draft?');
+  for (const text of [
+    'Yes @alice, **looks good**. Notes at https://example.com/notes and `npm test` passes:',
+    '```\nconst total = items\n  .map((i) => i.price)\n  .reduce((a, b) => a + b, 0);\n```',
+    '> ship it on Friday?\n\n*Maybe* Monday.',
+  ]) {
+    await postMessage(server.url, bob.token, direct.id, text);
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.dispose();
+  // The whole list, for the report: every impact, fixed or not.
+  for (const { screen, violations } of found) {
+    for (const v of violations) {
+      console.log(
+        `[axe] ${screen}: ${v.impact} ${v.id} (${v.help})\n    ${v.nodes.join('\n    ')}`,
+      );
+    }
+  }
+});
+
+async function check(page: Page, screen: string) {
+  const failing: string[] = [];
+  for (const colorScheme of THEMES) {
+    await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+    const name = `${screen}, ${colorScheme}`;
+    const violations = await axeViolations(page);
+    found.push({ screen: name, violations });
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    for (const v of serious) {
+      const known = KNOWN.filter((k) => k.rule === v.id);
+      const unknown = v.nodes.filter((node) => !known.some((k) => k.target.test(node)));
+      if (unknown.length > 0) failing.push(`${name}: ${v.impact} ${v.id}: ${unknown.join('; ')}`);
+    }
+  }
+  expect(failing).toEqual([]);
+}
+
+describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
+  let page: Page;
+
+  beforeAll(async () => {
+    // The page's CSP forbids inline scripts; axe is injected as one.
+    const context = await browser.newContext({ ...SIZES[size], bypassCSP: true });
+    page = await context.newPage();
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await page?.context().close();
+  });
+
+  it('the sign-in form passes axe', async () => {
+    await visible(page.getByLabel('Username'));
+    await check(page, `${size} sign-in`);
+  });
+
+  it('the sign-up form, refusing a taken name, passes axe', async () => {
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password', { exact: true }).fill('another good password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await visible(page.locator('[aria-invalid="true"], [role="alert"]').first());
+    await check(page, `${size} sign-up`);
+  });
+
+  it('the signed-in chat list passes axe', async () => {
+    await page.evaluate((token) => localStorage.setItem('parley.token', token), aliceToken);
+    await page.goto(server.url);
+    await visible(chats(page).getByRole('link', { name: /^Bob Stone/ }));
+    await check(page, `${size} chat list`);
+  });
+
+  it('an open chat with messages passes axe', async () => {
+    await openChat(page, 'Bob Stone');
+    await visible(messageItem(page, 'ship it on Friday?'));
+    await visible(page.getByRole('link', { name: 'https://example.com/notes' }));
+    await check(page, `${size} open chat`);
+  });
+
+  if (size === 'phone') {
+    it('has 16 px fields and 44 px Back and Send targets on a phone', async () => {
+      const field = page.getByRole('textbox', { name: 'Message' });
+      expect(await field.evaluate((el) => parseFloat(getComputedStyle(el).fontSize))).toBe(16);
+      for (const name of ['Back to chats', 'Send']) {
+        const box = await page.getByRole('button', { name, exact: true }).boundingBox();
+        expect(box?.width, name).toBeGreaterThanOrEqual(44);
+        expect(box?.height, name).toBeGreaterThanOrEqual(44);
+      }
+    });
+  }
+});
