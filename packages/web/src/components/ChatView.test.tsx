@@ -2,7 +2,7 @@ import type { Chat } from '@parley/protocol';
 import type { ComponentProps } from 'react';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Typist } from '../state.js';
 import * as f from '../test/factories.js';
 import { ChatView } from './ChatView.js';
@@ -141,5 +141,27 @@ describe('ChatView: replies', () => {
     expect(screen.queryByText(/Replying to/)).toBeNull();
     await userEvent.type(screen.getByRole('textbox', { name: 'Message' }), 'hi{Enter}');
     expect(onSend).toHaveBeenCalledExactlyOnceWith('hi', undefined);
+  });
+});
+
+describe('ChatView: drafts', () => {
+  afterEach(() => localStorage.clear());
+
+  it('keeps a draft per chat across switching chats', async () => {
+    const bob = f.user({ username: 'bob' });
+    const carol = f.user({ username: 'carol' });
+    const withBob = f.chat([alice, bob]);
+    const withCarol = f.chat([alice, carol]);
+    const field = () => screen.getByRole('textbox', { name: 'Message' });
+    // As the app does: one ChatView per open chat.
+    const { rerender } = render(<ChatView key={withBob.id} {...props(withBob)} />);
+    await userEvent.type(field(), 'for Bob');
+    rerender(<ChatView key={withCarol.id} {...props(withCarol)} />);
+    expect(field()).toHaveProperty('value', '');
+    await userEvent.type(field(), 'for Carol');
+    rerender(<ChatView key={withBob.id} {...props(withBob)} />);
+    expect(field()).toHaveProperty('value', 'for Bob');
+    rerender(<ChatView key={withCarol.id} {...props(withCarol)} />);
+    expect(field()).toHaveProperty('value', 'for Carol');
   });
 });

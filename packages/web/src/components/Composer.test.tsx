@@ -2,7 +2,7 @@ import { MESSAGE_MAX_LENGTH } from '@parley/protocol';
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { ComponentProps } from 'react';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
 import { Composer } from './Composer.js';
 
@@ -147,5 +147,36 @@ describe('Composer: mentions and replies', () => {
     expect(onCancelReply).toHaveBeenCalledOnce();
     await userEvent.click(screen.getByRole('button', { name: 'Cancel reply' }));
     expect(onCancelReply).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('Composer: drafts and direction', () => {
+  afterEach(() => localStorage.clear());
+
+  const draftOf = { userId: 'user-a', chatId: 'chat-1' };
+  const mount = () => {
+    const onSend = vi.fn<(content: string) => void>();
+    const view = render(
+      <Composer onSend={onSend} onTyping={() => {}} onStopTyping={() => {}} draftOf={draftOf} />,
+    );
+    return { onSend, view, field: screen.getByRole('textbox', { name: 'Message' }) };
+  };
+
+  it('keeps the unsent text for the chat, brings it back, and forgets it once sent', async () => {
+    const first = mount();
+    await userEvent.type(first.field, 'half a thought');
+    first.view.unmount();
+
+    const again = mount();
+    expect(again.field).toHaveProperty('value', 'half a thought');
+    await userEvent.type(again.field, '{Enter}');
+    expect(again.onSend).toHaveBeenCalledExactlyOnceWith('half a thought');
+    again.view.unmount();
+    expect(mount().field).toHaveProperty('value', '');
+  });
+
+  it('lets the browser pick the direction from the text (Hebrew, Arabic)', () => {
+    const { field } = mount();
+    expect(field.getAttribute('dir')).toBe('auto');
   });
 });

@@ -405,3 +405,17 @@ describe('Replies and mentions', () => {
     expect([...marks].map((m) => m.textContent)).toEqual(['@Alice', '@alice']);
   });
 });
+
+describe('MessageItem: right-to-left text', () => {
+  it('lets the browser pick each message’s direction, so a Hebrew question ends on its left', () => {
+    const chat = f.chat([alice, bob]);
+    const { items } = show(chat, [
+      { ...f.message(chat, bob, 1), content: 'מה שלומך?' },
+      { ...f.message(chat, bob, 2), content: 'and in English?' },
+    ]);
+    for (const item of items()) {
+      const text = within(item).getByText(/\?$/);
+      expect(text.closest('[dir]')?.getAttribute('dir')).toBe('auto');
+    }
+  });
+});
