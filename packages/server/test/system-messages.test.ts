@@ -212,6 +212,17 @@ describe('system messages', () => {
     expect((await chatOf(alice, chat.id)).version).toBe(13);
   });
 
+  it('cannot be edited, not even by the one it names as sender', async () => {
+    const { alice, carol, chat } = await setup();
+    const added = await add(alice, chat.id, carol);
+    const line = added.body.last_message!;
+    const res = await alice.api.patch<ErrorResponse>(`/chats/${chat.id}/messages/${line.id}`, {
+      content: 'Alice Liddell added the Queen',
+    });
+    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+    expect(lines(await history(carol, chat.id))).toEqual(['Alice Liddell added Carol']);
+  });
+
   it('cannot be sent by a client', async () => {
     const { alice, chat } = await setup();
     const socket = await connect(server.url, alice.token);

@@ -137,6 +137,9 @@ export class MessagesService {
    */
   async edit(userId: string, input: EditInput): Promise<Message> {
     const { message } = await this.target(userId, input.chatId, input.messageId);
+    // A group's line about itself ("Alice added Carol") is the server's record, not its actor's.
+    if (message.message_type === 'system')
+      throw validationFailed("system messages are the server's alone");
     asMessageEditor(userId, message, this.editWindowSeconds, new Date());
     if (message.deleted_at !== null) throw deletedMessage();
     if (message.content === input.content) return message;
