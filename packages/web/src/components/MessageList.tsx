@@ -113,9 +113,10 @@ export function MessageList(props: MessageListProps) {
   // it, a few at most); with nothing unread, at the end.
   useLayoutEffect(() => {
     const el = ref.current;
-    if (!el || landed.current || loading || error || rows.length === 0) return;
+    if (!el || landed.current || loading || rows.length === 0) return;
     const unreadHeld = oldestSeq === undefined || oldestSeq <= (unreadAfter ?? 0) + 1;
-    if (unreadAfter !== null && !unreadHeld && hasMore && landingPages.current < LANDING_PAGES) {
+    const reachable = hasMore && !error && landingPages.current < LANDING_PAGES;
+    if (unreadAfter !== null && !unreadHeld && reachable) {
       landingPages.current += 1;
       props.onLoadOlder();
       return;
