@@ -1,6 +1,6 @@
 import { findMentions } from '@parley/protocol';
 import MarkdownIt, { type Token } from 'markdown-it';
-import { Fragment, type ReactNode } from 'react';
+import { Fragment, useMemo, type ReactNode } from 'react';
 
 export interface Part {
   text: string;
@@ -190,9 +190,12 @@ interface MessageTextProps {
 }
 
 export function MessageText({ content, mentionOf }: MessageTextProps) {
-  const tokens = md.parse(content, {});
-  const lines = content.split(/\r\n?|\n/);
-  const blocks = renderBlocks(tokens, 0, tokens.length, lines, mentionOf);
+  // A list re-renders on every typing or presence change; its messages' text does not change.
+  const blocks = useMemo(() => {
+    const tokens = md.parse(content, {});
+    const lines = content.split(/\r\n?|\n/);
+    return renderBlocks(tokens, 0, tokens.length, lines, mentionOf);
+  }, [content, mentionOf]);
   return (
     <div className="text" dir="auto">
       {blocks.length > 0 ? blocks : content}
