@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_DRAFT_CHARS, MAX_DRAFTS, clearDraft, loadDraft, saveDraft } from './drafts.js';
+import {
+  MAX_DRAFT_CHARS,
+  MAX_DRAFTS,
+  clearDraft,
+  forgetDrafts,
+  loadDraft,
+  saveDraft,
+} from './drafts.js';
 
 afterEach(() => {
   localStorage.clear();
@@ -19,6 +26,8 @@ describe('drafts', () => {
     clearDraft('alice', 'chat-2');
     expect(loadDraft('alice', 'chat-2')).toBe('');
     expect(localStorage.getItem('parley.drafts.alice')).toBeNull();
+    forgetDrafts('bob');
+    expect(loadDraft('bob', 'chat-1')).toBe('');
   });
 
   it(`keeps the ${MAX_DRAFTS} most recently written drafts, each cut at ${MAX_DRAFT_CHARS} characters`, () => {

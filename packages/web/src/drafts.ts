@@ -62,3 +62,12 @@ export function saveDraft(userId: string, chatId: string, text: string): void {
 }
 
 export const clearDraft = (userId: string, chatId: string): void => saveDraft(userId, chatId, '');
+
+/** Every draft of the user, gone: for signing out on a shared computer. */
+export function forgetDrafts(userId: string): void {
+  try {
+    localStorage.removeItem(keyOf(userId));
+  } catch {
+    // Storage disabled: nothing was kept.
+  }
+}
