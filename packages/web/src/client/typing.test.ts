@@ -39,6 +39,11 @@ describe('typing indicators', () => {
     typing.typing('c1');
     vi.advanceTimersByTime(TYPING_IDLE_MS);
     expect(socket.emitted).toEqual([]);
+    // Back online, the next keystroke announces at once.
+    typing.typing('c1');
+    socket.serverEmit('connect');
+    typing.typing('c1');
+    expect(socket.sent('typing:start')).toEqual([{ chatId: 'c1' }]);
   });
 
   it('shows others by their display name in the chat', () => {

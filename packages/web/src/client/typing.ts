@@ -29,9 +29,10 @@ export class Typing {
     const current = this.own.get(chatId);
     if (current) clearTimeout(current.idle);
     const idle = setTimeout(() => this.stopTyping(chatId), TYPING_IDLE_MS);
+    // Offline, nothing counts as announced: the first keystroke after the reconnect announces.
     if (!current || now - current.lastSent >= TYPING_REPEAT_MS) {
-      this.emit('typing:start', chatId);
-      this.own.set(chatId, { lastSent: now, idle });
+      const sent = this.emit('typing:start', chatId);
+      this.own.set(chatId, { lastSent: sent ? now : -Infinity, idle });
     } else {
       this.own.set(chatId, { ...current, idle });
     }
@@ -49,8 +50,10 @@ export class Typing {
    * Typing notices go only over a live connection: socket.io would buffer them and deliver a
    * stale "typing" on reconnect, long after the person stopped.
    */
-  private emit(event: 'typing:start' | 'typing:stop', chatId: string): void {
-    if (this.session.socket.connected) this.session.socket.emit(event, { chatId }, ignoreRefusal);
+  private emit(event: 'typing:start' | 'typing:stop', chatId: string): boolean {
+    if (!this.session.socket.connected) return false;
+    this.session.socket.emit(event, { chatId }, ignoreRefusal);
+    return true;
   }
 
   /** Someone else started or stopped typing. */
