@@ -138,6 +138,11 @@ async function assemble(
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
   const services = createServices(database.db, config, socketDelivery(io), state, log);
+  if (!(await services.search.foldsEveryScript())) {
+    log.warn(
+      "the database's LC_CTYPE is C or POSIX: message search ignores case for ASCII letters only; create the database with a UTF-8 locale (C.UTF-8 will do)",
+    );
+  }
   if (redis) {
     guardRecovery(io, (data) =>
       services.auth.resumable({

@@ -64,6 +64,14 @@ export class SearchRepository {
     return rows.map(({ folded, words, runs }) => ({ folded, words, runs }));
   }
 
+  /** Whether the database lower-cases beyond ASCII, as search's folding needs. */
+  async foldsEveryScript(): Promise<boolean> {
+    const { rows } = await sql<{ ok: boolean }>`SELECT parley_fold('ÉЖΣ') = 'eжσ' AS ok`.execute(
+      this.db,
+    );
+    return rows[0]?.ok === true;
+  }
+
   /** The chat of a message and whether the user is in it now; undefined: no such message. */
   async placeOf(
     messageId: string,

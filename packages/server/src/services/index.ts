@@ -88,6 +88,7 @@ export function createServices(
       new SearchRepository(db, { statistics: config.databaseUrl !== undefined }),
       messagesRepo,
       access,
+      state.limiter('search', config.rateLimitMessages, 10),
     ),
     presence: new PresenceService(
       state.presence,

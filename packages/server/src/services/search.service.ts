@@ -1,8 +1,9 @@
 import type { SearchPage, SearchQuery } from '@parley/protocol';
-import { forbidden, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { SearchChunk, SearchRepository } from '../repositories/search.repository.js';
-import { asParticipant, type AccessPolicy } from './access.js';
+import { asParticipant, notParticipant, type AccessPolicy } from './access.js';
+import type { RateLimiter } from './ports.js';
 
 /** What every matching message must hold. */
 export interface SearchTerms {
@@ -48,7 +49,17 @@ export class SearchService {
     private readonly searchRepo: SearchRepository,
     private readonly messagesRepo: MessagesRepository,
     private readonly access: AccessPolicy,
+    /** Searches per user per 10 s: a search reads far more than a send writes. */
+    private readonly limiter: RateLimiter,
   ) {}
+
+  /**
+   * False when the database folds only ASCII case (LC_CTYPE C or POSIX): then "прив" would not
+   * find "ПРИВЕТ". PGlite and a database created with a UTF-8 locale (C.UTF-8 too) fold all.
+   */
+  foldsEveryScript(): Promise<boolean> {
+    return this.searchRepo.foldsEveryScript();
+  }
 
   async messages(userId: string, query: SearchQuery): Promise<SearchPage> {
     // The contract's order: every not_found (the chat, the cursor) before any forbidden.
@@ -58,7 +69,8 @@ export class SearchService {
     ]);
     if (query.before && !cursor) throw notFound('message');
     if (chat) asParticipant(chat);
-    if (cursor && !cursor.participant) throw forbidden('you are not a participant of this chat');
+    if (cursor && !cursor.participant) throw notParticipant();
+    await this.limiter.consume(userId);
 
     const pieces = [...new Set(query.q.split(/\s+/u).filter((p) => p.length > 0))];
     const terms = searchTerms(await this.searchRepo.chunks(pieces), pieces);
