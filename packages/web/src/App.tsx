@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, describeError } from './api.js';
 import { Messenger } from './components/Messenger.js';
 import { FieldError, SignIn, sentence, type Credentials, type Field } from './components/SignIn.js';
+import { forgetDrafts } from './drafts.js';
 
 const TOKEN_KEY = 'parley.token';
 
@@ -85,7 +86,7 @@ export function App() {
    * working too; the token is dropped here whatever the server answers. Signing out everywhere
    * that fails keeps the session, and says so: the other sessions are still open.
    */
-  const signOut = useCallback(async (token: string, everywhere: boolean) => {
+  const signOut = useCallback(async (token: string, userId: string, everywhere: boolean) => {
     if (everywhere) {
       await api.logoutAll(token).catch((err: unknown) => {
         if (!(err instanceof ApiError && err.code === 'unauthorized')) throw err;
@@ -94,6 +95,8 @@ export function App() {
       await api.logout(token).catch(() => undefined);
     }
     localStorage.removeItem(TOKEN_KEY);
+    // Unsent drafts are private too: they go with the session on this device.
+    forgetDrafts(userId);
     window.history.replaceState(null, '', '/');
     setSession({ phase: 'signed-out', reason: null });
   }, []);
@@ -153,7 +156,7 @@ export function App() {
         <Messenger
           token={session.token}
           me={session.me}
-          onSignOut={(everywhere) => signOut(session.token, everywhere)}
+          onSignOut={(everywhere) => signOut(session.token, session.me.id, everywhere)}
           onSessionEnded={sessionEnded}
         />
       );

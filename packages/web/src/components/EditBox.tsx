@@ -64,6 +64,7 @@ export function EditBox({ initial, onSave, onDone }: EditBoxProps) {
       <textarea
         ref={ref}
         aria-label="Edit message"
+        dir="auto"
         value={draft}
         rows={Math.min(6, draft.split('\n').length)}
         readOnly={saving}
