@@ -124,3 +124,9 @@ it('leaves the API to itself: no static caching on /api', async () => {
   expect(res.headers['cache-control']).not.toBe(IMMUTABLE);
   expect(res.headers['content-encoding']).toBeUndefined();
 });
+
+it('answers a missing hashed asset with 404, not the page in its place', async () => {
+  const res = await get('/assets/index-0ld0ld0l.js', 'br');
+  expect(res.status).toBe(404);
+  expect(res.headers['content-type']).toMatch(/application\/json/);
+});

@@ -75,7 +75,11 @@ export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): 
     const pathname = request.url.split('?')[0] ?? '';
     const isApi =
       pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/socket.io');
-    if (spaIndex && request.method === 'GET' && !isApi) return reply.sendFile('index.html');
+    // A missing hashed asset (an old build's chunk) is a 404, never the page in its place.
+    const isAsset = pathname.startsWith('/assets/');
+    if (spaIndex && request.method === 'GET' && !isApi && !isAsset) {
+      return reply.sendFile('index.html');
+    }
     void reply
       .status(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${pathname}` } });
