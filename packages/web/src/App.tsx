@@ -1,9 +1,13 @@
 import type { AuthResponse, Me } from '@parley/protocol';
-import { useCallback, useEffect, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
 import { ApiError, api, describeError } from './api.js';
-import { Messenger } from './components/Messenger.js';
 import { FieldError, SignIn, sentence, type Credentials, type Field } from './components/SignIn.js';
 import { forgetDrafts } from './drafts.js';
+
+// The signed-in app loads after sign-in: the sign-in form's first load carries none of it.
+const Messenger = lazy(() =>
+  import('./components/Messenger.js').then((m) => ({ default: m.Messenger })),
+);
 
 const TOKEN_KEY = 'parley.token';
 
@@ -153,12 +157,21 @@ export function App() {
       );
     case 'signed-in':
       return (
-        <Messenger
-          token={session.token}
-          me={session.me}
-          onSignOut={(everywhere) => signOut(session.token, session.me.id, everywhere)}
-          onSessionEnded={sessionEnded}
-        />
+        <Suspense
+          fallback={
+            <main className="splash" aria-busy="true">
+              <span className="brand-mark" aria-hidden="true" />
+              <p>Loading Parley…</p>
+            </main>
+          }
+        >
+          <Messenger
+            token={session.token}
+            me={session.me}
+            onSignOut={(everywhere) => signOut(session.token, session.me.id, everywhere)}
+            onSessionEnded={sessionEnded}
+          />
+        </Suspense>
       );
   }
 }
