@@ -59,7 +59,9 @@ export function ChatList({
         const active = chat.id === openChatId;
         const time = chat.last_message ? formatListTime(chat.last_message.created_at, now) : '';
         const mentions = unreadMentions(chat, meId);
-        // One clear sentence for screen readers, starting with the chat's name.
+        // One clear sentence for screen readers, starting with the chat's name: the link's name
+        // comes from it (an sr-only span), and the row drawn for the eye is hidden from them. An
+        // aria-label instead would name the link with words in another order than it shows.
         const label = [
           title,
           other ? presenceText(other, now) : null,
@@ -82,11 +84,11 @@ export function ChatList({
               href={chatPath(chat.id)}
               className={`chat-item${active ? ' active' : ''}${chat.unread_count > 0 ? ' unread' : ''}${chat.muted ? ' muted' : ''}`}
               aria-current={active ? 'page' : undefined}
-              aria-label={label}
               onClick={onClick}
             >
+              <span className="sr-only">{label}</span>
               <Avatar id={other?.id ?? chat.id} name={title} status={other?.status} />
-              <span className="chat-item-body">
+              <span className="chat-item-body" aria-hidden="true">
                 <span className="chat-item-top">
                   <span className="chat-item-name">{title}</span>
                   {chat.muted && <MutedIcon />}

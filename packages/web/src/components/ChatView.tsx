@@ -41,6 +41,8 @@ interface ChatViewProps {
   actions?: MessageActions;
   /** state.focus when it is in this chat: the message to scroll to and highlight. */
   focus?: { messageId: string; nonce: number } | null;
+  /** Mutes or unmutes this chat's notifications for me; the label follows chat.muted. */
+  onToggleMute?: () => void;
 }
 
 function memberLine(chat: Chat, meId: string): string {
@@ -95,6 +97,16 @@ export function ChatView(props: ChatViewProps) {
             <p className="chat-header-sub">{memberLine(chat, meId)}</p>
           )}
         </div>
+        {props.onToggleMute && (
+          <button
+            type="button"
+            className="ghost small"
+            aria-pressed={chat.muted}
+            onClick={props.onToggleMute}
+          >
+            Mute
+          </button>
+        )}
         {chat.type === 'group' && (
           <button type="button" className="secondary small" onClick={props.onAddPeople}>
             Add people

@@ -167,7 +167,11 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
 
   return (
     <>
-      <div className="app" data-view={chat ? 'chat' : 'list'} inert={dialog !== null}>
+      <main className="app" data-view={chat ? 'chat' : 'list'} inert={dialog !== null}>
+        <a className="skip-link" href={chat ? '#chat' : '#chat-list'}>
+          {chat ? 'Skip to the chat' : 'Skip to the chat list'}
+        </a>
+        <h1 className="sr-only">Parley</h1>
         {showReconnecting && (
           <div className="connection-banner" role="status">
             <span className="spinner" aria-hidden="true" /> Reconnecting… Messages will arrive once
@@ -217,7 +221,13 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
             onOpen={openResult}
             onActiveChange={setSearching}
           />
-          <nav className="chat-list-wrap" aria-label="Chat list" hidden={searching}>
+          <nav
+            className="chat-list-wrap"
+            id="chat-list"
+            tabIndex={-1}
+            aria-label="Chat list"
+            hidden={searching}
+          >
             <ChatList
               chats={state.chats}
               meId={me.id}
@@ -246,7 +256,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
             </button>
           </footer>
         </aside>
-        <main className="main">
+        <section className="main" id="chat" tabIndex={-1} aria-label={chat ? 'Chat' : 'Welcome'}>
           {chat ? (
             <ChatView
               key={chat.id}
@@ -271,6 +281,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               onStopTyping={() => client.stopTyping(chat.id)}
               actions={actions}
               focus={focus}
+              onToggleMute={() => toggleMute(chat)}
             />
           ) : (
             <div className="empty-state">
@@ -279,8 +290,8 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               <p>Pick a conversation, or start a new one.</p>
             </div>
           )}
-        </main>
-      </div>
+        </section>
+      </main>
 
       {notice && (
         <div className="toast" role="alert">
