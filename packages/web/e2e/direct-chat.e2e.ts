@@ -63,7 +63,7 @@ describe('a direct chat between two people', () => {
     // Bruno types: Alice is told, and the notice clears when he sends.
     const field = bruno.page.getByRole('textbox', { name: 'Message' });
     await field.pressSequentially('Yes! Saturday', { delay: 20 });
-    const typing = alice.page.getByText('bruno is typing');
+    const typing = alice.page.getByText('Bruno Costa is typing');
     await visible(typing);
     await field.pressSequentially(' works for me.', { delay: 10 });
     await field.press('Enter');
@@ -89,7 +89,7 @@ describe('a direct chat between two people', () => {
       'See you there!',
     ];
     for (const person of [alice, bruno]) {
-      await texts(messages(person.page).getByRole('listitem').locator('p.text'), expected);
+      await texts(messages(person.page).getByRole('listitem').locator('.text'), expected);
     }
     await visible(messageItem(alice.page, 'See you there!').getByText('Seen', { exact: true }));
 

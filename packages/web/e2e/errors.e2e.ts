@@ -49,7 +49,7 @@ describe('a refused message', () => {
     await failed.getByRole('button', { name: 'Retry' }).click();
     await gone(failed.getByRole('button', { name: 'Retry' }));
     await visible(failed.getByText('Sent', { exact: true }));
-    await texts(messages(gil.page).getByRole('listitem').locator('p.text'), [
+    await texts(messages(gil.page).getByRole('listitem').locator('.text'), [
       'Quick 1',
       'Quick 2',
       'Quick 3',

@@ -64,7 +64,7 @@ describe('losing the connection', () => {
 
     await gone(status, 30_000);
     for (const text of missed) await visible(messageItem(eve.page, text));
-    await texts(messages(eve.page).getByRole('listitem').locator('p.text'), [
+    await texts(messages(eve.page).getByRole('listitem').locator('.text'), [
       'Before the outage',
       ...missed,
     ]);
