@@ -20,6 +20,15 @@ export interface Tombstone {
   deletedAt: Date;
 }
 
+/** The preview columns of a message that answers none (the common send reads no join). */
+const NO_REPLY = {
+  reply_id: null,
+  reply_seq: null,
+  reply_sender_id: null,
+  reply_content: null,
+  reply_deleted: null,
+} as const;
+
 /** A reply preview holds the first 200 characters of the answered message. */
 const REPLY_PREVIEW_LENGTH = 200;
 
@@ -119,20 +128,25 @@ export class MessagesRepository {
         FROM inserted i
         WHERE p.chat_id = i.chat_id AND p.user_id = i.sender_id AND p.last_read_seq < i.seq
       )
-      SELECT i.*, r.id AS reply_id, r.seq AS reply_seq, r.sender_id AS reply_sender_id,
-        '.' || left(r.content, ${REPLY_PREVIEW_LENGTH}) AS reply_content,
-        r.deleted_at IS NOT NULL AS reply_deleted
-      FROM inserted i LEFT JOIN messages r ON r.id = i.reply_to_id`.execute(this.db);
+      ${
+        m.replyToId === null
+          ? sql`SELECT i.* FROM inserted i`
+          : sql`SELECT i.*, r.id AS reply_id, r.seq AS reply_seq, r.sender_id AS reply_sender_id,
+              '.' || left(r.content, ${REPLY_PREVIEW_LENGTH}) AS reply_content,
+              r.deleted_at IS NOT NULL AS reply_deleted
+            FROM inserted i JOIN messages r ON r.id = i.reply_to_id`
+      }`.execute(this.db);
     const row = rows[0];
     // Content and clientMessageId are what was just stored: no need to read them back.
     return (
       row &&
       toMessage(
         {
+          ...NO_REPLY,
           ...row,
           content: m.content,
           client_message_id: m.clientMessageId,
-          reply_content: unguard(row.reply_content),
+          reply_content: unguard(row.reply_content ?? null),
           reactions: [],
         },
         m.sender,
