@@ -229,6 +229,11 @@ describe('what a blocked user can no longer do', () => {
     const readGroup = { chatId: group.id, messageId: inGroup.body.id };
     expect((await emitAck(bobSocket, 'message:read', readDirect)).ok).toBe(true);
     expect((await emitAck(bobSocket, 'message:read', readGroup)).ok).toBe(true);
+    // With three nodes the group's events cross Redis: wait until they are heard (a round trip
+    // on Alice's socket alone does not wait for another node's broadcast), then settle.
+    for (let i = 0; i < 50 && (typing.length === 0 || reads.length === 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await settle(aliceSocket);
     // Only the group's are heard.
     expect(typing.map((t) => t.chatId)).toEqual([group.id]);
