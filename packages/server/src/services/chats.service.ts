@@ -7,14 +7,7 @@ import type {
   Participant,
   UserSummary,
 } from '@parley/protocol';
-import {
-  AppError,
-  conflict,
-  forbidden,
-  isUniqueViolation,
-  notFound,
-  validationFailed,
-} from '../errors.js';
+import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { BlocksRepository } from '../repositories/blocks.repository.js';
 import type { ChatListKey, ChatsRepository } from '../repositories/chats.repository.js';
 import { iso, isoOrNull } from '../time.js';
@@ -25,6 +18,7 @@ import {
   asOwner,
   assertNotBlocked,
   assertRemovable,
+  notParticipant,
   type AccessPolicy,
 } from './access.js';
 import type { DomainEvents } from './events.js';
@@ -290,9 +284,7 @@ export class ChatsService {
   /** The caller's own setting: `muted` shows in the chats they load. */
   async setMuted(chatId: string, userId: string, muted: boolean): Promise<Chat> {
     await this.access.participant(chatId, userId);
-    if (!(await this.chats.setMuted(chatId, userId, muted))) {
-      throw forbidden('you are not a participant of this chat');
-    }
+    if (!(await this.chats.setMuted(chatId, userId, muted))) throw notParticipant();
     const chat = (await this.views(chatId)).get(userId);
     if (!chat) throw notFound('chat');
     // The user's other tabs and devices follow; no one else learns of it.

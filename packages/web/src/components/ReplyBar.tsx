@@ -1,3 +1,4 @@
+import { CloseButton } from './CloseButton.js';
 interface ReplyBarProps {
   name: string;
   line: string;
@@ -12,16 +13,7 @@ export function ReplyBar({ name, line, onCancel }: ReplyBarProps) {
         <span className="reply-bar-name">Replying to {name}</span>
         <span className="reply-bar-line">{line}</span>
       </div>
-      <button type="button" className="icon-button" aria-label="Cancel reply" onClick={onCancel}>
-        <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
-          <path
-            d="M6 6l12 12M18 6L6 18"
-            stroke="currentColor"
-            strokeWidth="2"
-            strokeLinecap="round"
-          />
-        </svg>
-      </button>
+      <CloseButton label="Cancel reply" onClick={onCancel} size={18} />
     </div>
   );
 }
