@@ -213,13 +213,16 @@ describe('message:edit and PATCH /api/chats/:chatId/messages/:messageId', () => 
   });
 
   it('refuses an edit past MESSAGE_EDIT_WINDOW (forbidden), allows one within it', async () => {
-    const windowed = await startServer({ messageEditWindow: 1 });
+    // A window a loaded machine cannot overrun between a send and the edit that follows it
+    // (one second once did, in CI); the late edit waits until the server's clock has passed it.
+    const windowed = await startServer({ messageEditWindow: 4 });
     try {
       const [alice, bob] = await registerUsers(windowed.url, 2);
       const chat = await createDirect(alice, bob);
       const early = await send(alice, chat.id, 'early');
       expect((await edit(alice, chat.id, early.id, 'early, edited')).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 1500));
+      const closes = Date.parse(early.created_at) + 4_000;
+      await new Promise((r) => setTimeout(r, Math.max(0, closes - Date.now()) + 500));
       const late = await edit(alice, chat.id, early.id, 'too late');
       expect(late.status).toBe(403);
       expect(late.body.error.code).toBe('forbidden');

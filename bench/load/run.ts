@@ -1,0 +1,512 @@
+// The load benchmark: Parley (embedded, and PostgreSQL when DATABASE_URL is set) and the relay
+// (bench/relay: Socket.IO alone, same rooms and acks) under the same open-loop load, in one run,
+// so that every figure is also a ratio to the ceiling on this machine. Writes
+// bench/results/load-<time>.json and the chart beside it. See docs/PERFORMANCE.md.
+//   npm run bench [-- --scenarios steady,bigroom,idle,storm --targets embedded,postgres,relay
+//                     --rates 250,500,750,1000,1500,2000 --step 10 --profile]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import { freshDatabase } from '../../packages/server/test/helpers/server.js';
+import {
+  removeTempDirs,
+  spawnServer,
+  tempDir,
+} from '../../packages/server/test/helpers/process.js';
+import { renderChart } from './chart.js';
+import { seed, type Seeded } from './seed.js';
+import type { FromWorker, StepReport, ToWorker, WorkerInit } from './worker.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+
+const { values: args } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'steady,bigroom,idle,storm' },
+    targets: { type: 'string' },
+    rates: { type: 'string', default: '250,500,750,1000,1500,2000,3000' },
+    'bigroom-rates': { type: 'string', default: '10,25,50,100,200' },
+    step: { type: 'string', default: '10' },
+    users: { type: 'string', default: '500' },
+    group: { type: 'string', default: '10' },
+    'idle-sockets': { type: 'string', default: '2000' },
+    'storm-sockets': { type: 'string', default: '10000' },
+    workers: { type: 'string', default: '2' },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(root, 'bench', 'results') },
+  },
+});
+
+type Target = 'embedded' | 'postgres' | 'relay';
+const targets = (
+  args.targets ?? `embedded,${process.env.DATABASE_URL ? 'postgres,' : ''}relay`
+).split(',') as Target[];
+const scenarios = args.scenarios.split(',');
+const stepSeconds = Number(args.step);
+const workerCount = Number(args.workers);
+const secret = randomBytes(32).toString('hex');
+const CLEAN_P99_MS = 100;
+
+// ---------------------------------------------------------------- process figures (Linux /proc)
+
+const TICKS = 100; // USER_HZ on Linux
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** CPU seconds of every PostgreSQL process on the machine (the cluster is the bench's alone). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        total += cpuOf(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- servers
+
+interface Running {
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startTarget(
+  target: Target,
+  users: number,
+  groupSize: number,
+): Promise<{ server: Running; seeded: Seeded }> {
+  const dataDir = tempDir('parley-load-');
+  const { databaseUrl, drop } =
+    target === 'postgres'
+      ? await freshDatabase()
+      : { databaseUrl: undefined, drop: () => Promise.resolve() };
+  if (target === 'postgres' && !databaseUrl)
+    throw new Error('the postgres target needs DATABASE_URL');
+  // The relay reads the same seed (a PGlite store nobody serves), so that both see the same users.
+  const seeded = await seed({ databaseUrl, dataDir, users, groupSize, secret });
+  if (target === 'relay') {
+    const file = path.join(dataDir, 'memberships.json');
+    const memberships: Record<string, { username: string; chats: string[] }> = {};
+    for (const u of seeded.users) memberships[u.id] = { username: u.username, chats: [] };
+    for (const c of seeded.chats)
+      for (const m of c.members) memberships[seeded.users[m]!.id]!.chats.push(c.id);
+    writeFileSync(file, JSON.stringify(memberships));
+    const child = spawn(
+      process.execPath,
+      [...profileFlags(target), '--import', 'tsx', path.join(root, 'bench/relay/server.ts')],
+      {
+        env: { ...process.env, PORT: '0', JWT_SECRET: secret, MEMBERSHIPS: file },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const url = await listeningUrl(child);
+    return { seeded, server: { pid: child.pid!, url, stop: () => stopChild(child) } };
+  }
+  const child = spawnServer({
+    dataDir,
+    databaseUrl,
+    env: {
+      JWT_SECRET: secret,
+      // The benchmark sends faster than one user may: the limits would measure themselves.
+      RATE_LIMIT_EVENTS: '0',
+      RATE_LIMIT_MESSAGES: '0',
+      MAX_SOCKETS_PER_USER: '20',
+      NODE_OPTIONS: profileFlags(target).join(' ') || undefined,
+    },
+  });
+  const url = await child.ready;
+  return {
+    seeded,
+    server: {
+      pid: child.pid,
+      url,
+      stop: async () => {
+        await child.stop('SIGTERM');
+        await drop();
+      },
+    },
+  };
+}
+
+function profileFlags(target: Target): string[] {
+  if (!args.profile) return [];
+  const dir = path.join(args.out, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`,
+  ];
+}
+
+function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      pending += chunk;
+      const m = /"url":"([^"]+)"/.exec(pending);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+// ---------------------------------------------------------------- the load generator's threads
+
+class Clients {
+  private readonly workers: Worker[] = [];
+  private constructor() {}
+
+  static async open(url: string, sockets: WorkerInit['sockets']) {
+    const clients = new Clients();
+    for (let w = 0; w < workerCount; w++) {
+      const share = sockets.filter((_, i) => i % workerCount === w);
+      const init: WorkerInit = { workerId: w, url, sockets: share };
+      clients.workers.push(
+        new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init }),
+      );
+    }
+    const started = performance.now();
+    const answers = await clients.ask({ type: 'connect' }, 'connected');
+    const connectMs = performance.now() - started;
+    let ok = 0;
+    let failed = 0;
+    const errors: Record<string, number> = {};
+    for (const a of answers) {
+      ok += a.ok;
+      failed += a.failed;
+      for (const [k, v] of Object.entries(a.errors)) errors[k] = (errors[k] ?? 0) + v;
+    }
+    return { clients, ok, failed, errors, connectMs };
+  }
+
+  ask<T extends FromWorker['type']>(
+    msg: ToWorker,
+    answer: T,
+  ): Promise<Extract<FromWorker, { type: T }>[]> {
+    return Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<Extract<FromWorker, { type: T }>>((resolve) => {
+            const on = (m: FromWorker) => {
+              if (m.type !== answer) return;
+              w.off('message', on);
+              resolve(m as Extract<FromWorker, { type: T }>);
+            };
+            w.on('message', on);
+            w.postMessage(msg);
+          }),
+      ),
+    );
+  }
+
+  tell(msg: ToWorker) {
+    for (const w of this.workers) w.postMessage(msg);
+  }
+
+  async close() {
+    await this.ask({ type: 'close' }, 'closed');
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+// ---------------------------------------------------------------- one rate step
+
+const pct = (sorted: Float64Array, p: number) =>
+  sorted.length === 0
+    ? null
+    : Number(
+        sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2),
+      );
+
+interface StepResult {
+  offered_per_s: number;
+  sent: number;
+  acked: number;
+  ack_errors: Record<string, number>;
+  acks_per_s: number;
+  deliveries_per_s: number;
+  expected_deliveries: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  ack_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  delivery_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  cpu_s_per_1000_sends: { server: number; postgres: number | null; load_generator: number };
+  server_rss_mib: number;
+  clean: boolean;
+  saturated: boolean;
+}
+
+let stepIds = 0;
+async function runStep(
+  clients: Clients,
+  server: Running,
+  rate: number,
+  fanout: number,
+  withPostgres: boolean,
+  durationMs = stepSeconds * 1000,
+): Promise<StepResult> {
+  const stepId = ++stepIds;
+  const cpu0 = { server: cpuOf(server.pid), pg: withPostgres ? postgresCpu() : 0, self: selfCpu() };
+  const startAt = performance.timeOrigin + performance.now() + 200;
+  clients.tell({ type: 'step', stepId, perSecond: rate / workerCount, startAt, durationMs });
+  await sleep(durationMs + 200);
+  // Drain: until deliveries stop coming (or 15 s), so that late is told from lost.
+  let last = -1;
+  for (let quiet = 0, waited = 0; quiet < 4 && waited < 15_000; waited += 250) {
+    await sleep(250);
+    const counts = await clients.ask({ type: 'counts' }, 'counts');
+    const total = counts.reduce((n, c) => n + c.deliveries + c.acked, 0);
+    quiet = total === last ? quiet + 1 : 0;
+    last = total;
+  }
+  const rss = rssMiB(server.pid);
+  const cpu1 = { server: cpuOf(server.pid), pg: withPostgres ? postgresCpu() : 0, self: selfCpu() };
+  const reports = (await clients.ask({ type: 'report', stepId }, 'report')).map((r) => r.report);
+  const merge = (pick: (r: StepReport) => Float64Array) => {
+    const all = new Float64Array(reports.reduce((n, r) => n + pick(r).length, 0));
+    let at = 0;
+    for (const r of reports) {
+      all.set(pick(r), at);
+      at += pick(r).length;
+    }
+    return all.sort();
+  };
+  const ackMs = merge((r) => r.ackMs);
+  const deliveryMs = merge((r) => r.deliveryMs);
+  const sum = (pick: (r: StepReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
+  const sent = sum((r) => r.sent);
+  const acked = sum((r) => r.acked);
+  const ackErrors: Record<string, number> = {};
+  for (const r of reports)
+    for (const [k, v] of Object.entries(r.errorCodes)) ackErrors[k] = (ackErrors[k] ?? 0) + v;
+  const expected = acked * fanout;
+  const seconds = durationMs / 1000;
+  const ack = {
+    p50: pct(ackMs, 50),
+    p95: pct(ackMs, 95),
+    p99: pct(ackMs, 99),
+    max: pct(ackMs, 100),
+  };
+  const delivery = {
+    p50: pct(deliveryMs, 50),
+    p95: pct(deliveryMs, 95),
+    p99: pct(deliveryMs, 99),
+    max: pct(deliveryMs, 100),
+  };
+  const lost = Math.max(0, expected - deliveryMs.length);
+  const duplicates = sum((r) => r.duplicates);
+  const per1000 = (s: number) => Number(((s / Math.max(1, sent)) * 1000).toFixed(3));
+  // Behind: sends unanswered after the schedule, or acks lagging the schedule by over a second.
+  const saturated = sent - acked - sum((r) => r.ackErrors) > 0 || (ack.p99 ?? 0) > 1000;
+  const clean =
+    !saturated &&
+    acked === sent &&
+    lost === 0 &&
+    duplicates === 0 &&
+    (ack.p99 ?? 0) < CLEAN_P99_MS &&
+    (delivery.p99 ?? 0) < CLEAN_P99_MS;
+  return {
+    offered_per_s: rate,
+    sent,
+    acked,
+    ack_errors: ackErrors,
+    acks_per_s: Number((acked / seconds).toFixed(1)),
+    deliveries_per_s: Number((deliveryMs.length / seconds).toFixed(1)),
+    expected_deliveries: expected,
+    delivered: deliveryMs.length,
+    lost,
+    duplicates,
+    ack_ms: ack,
+    delivery_ms: delivery,
+    cpu_s_per_1000_sends: {
+      server: per1000(cpu1.server - cpu0.server),
+      postgres: withPostgres ? per1000(cpu1.pg - cpu0.pg) : null,
+      load_generator: per1000(cpu1.self - cpu0.self),
+    },
+    server_rss_mib: Number(rss.toFixed(1)),
+    clean,
+    saturated,
+  };
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function ladder(target: Target, users: number, groupSize: number, rates: number[]) {
+  const { server, seeded } = await startTarget(target, users, groupSize);
+  const sockets = seeded.users.map((u, i) => ({
+    token: u.token,
+    chatId: seeded.chats[Math.floor(i / groupSize)]!.id,
+  }));
+  const { clients, failed, errors } = await Clients.open(server.url, sockets);
+  if (failed > 0) throw new Error(`${failed} sockets failed to connect: ${JSON.stringify(errors)}`);
+  const idleRss = rssMiB(server.pid);
+  const steps: StepResult[] = [];
+  try {
+    // Warm-up, not recorded: the first sends of a fresh process pay for JIT and cold caches.
+    await runStep(clients, server, rates[0]!, groupSize, false, 3000);
+    for (const rate of rates) {
+      const step = await runStep(clients, server, rate, groupSize, target === 'postgres');
+      steps.push(step);
+      log(
+        `${target} ${rate}/s: acks ${step.acks_per_s}/s p50 ${step.ack_ms.p50} p99 ${step.ack_ms.p99} ms,` +
+          ` delivery p99 ${step.delivery_ms.p99} ms, lost ${step.lost}, dup ${step.duplicates},` +
+          ` cpu/1000 ${step.cpu_s_per_1000_sends.server}s${step.saturated ? '  SATURATED' : step.clean ? '' : '  not clean'}`,
+      );
+      if (step.saturated) break;
+      await sleep(1000);
+    }
+  } finally {
+    await clients.close();
+    await server.stop();
+  }
+  const cleanRates = steps.filter((s) => s.clean).map((s) => s.offered_per_s);
+  return {
+    idle_rss_mib: Number(idleRss.toFixed(1)),
+    max_clean_rate: cleanRates.length ? Math.max(...cleanRates) : 0,
+    steps,
+  };
+}
+
+async function idle(target: Target, count: number) {
+  const { server, seeded } = await startTarget(target, count, 10);
+  await sleep(3000);
+  const before = rssMiB(server.pid);
+  const { clients, ok, failed } = await Clients.open(
+    server.url,
+    seeded.users.map((u) => ({ token: u.token, chatId: null })),
+  );
+  await sleep(5000);
+  const after = rssMiB(server.pid);
+  await clients.close();
+  await server.stop();
+  const perSocketKiB = ((after - before) * 1024) / Math.max(1, ok);
+  log(
+    `${target} idle: ${ok} sockets, RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB, ${perSocketKiB.toFixed(1)} KiB/socket`,
+  );
+  return {
+    sockets: ok,
+    failed,
+    rss_before_mib: Number(before.toFixed(1)),
+    rss_after_mib: Number(after.toFixed(1)),
+    kib_per_socket: Number(perSocketKiB.toFixed(2)),
+  };
+}
+
+async function storm(target: Target, count: number) {
+  const { server, seeded } = await startTarget(target, count, 10);
+  const { clients, ok, failed, errors, connectMs } = await Clients.open(
+    server.url,
+    seeded.users.map((u) => ({ token: u.token, chatId: null })),
+  );
+  const alive = cpuOf(server.pid) > 0;
+  const rss = rssMiB(server.pid);
+  await clients.close();
+  await server.stop();
+  log(
+    `${target} storm: ${ok}/${count} connected in ${(connectMs / 1000).toFixed(1)} s, ${failed} failed ${JSON.stringify(errors)}`,
+  );
+  return {
+    sockets: count,
+    connected: ok,
+    failed,
+    errors,
+    seconds: Number((connectMs / 1000).toFixed(2)),
+    server_alive: alive,
+    server_rss_mib: Number(rss.toFixed(1)),
+  };
+}
+
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+const result: Record<string, unknown> = {
+  when: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  step_seconds: stepSeconds,
+  targets,
+};
+try {
+  for (const scenario of scenarios) {
+    const byTarget: Record<string, unknown> = {};
+    for (const target of targets) {
+      if (scenario === 'steady') {
+        byTarget[target] = await ladder(
+          target,
+          Number(args.users),
+          Number(args.group),
+          args.rates.split(',').map(Number),
+        );
+      } else if (scenario === 'bigroom') {
+        byTarget[target] = await ladder(
+          target,
+          1000,
+          1000,
+          args['bigroom-rates'].split(',').map(Number),
+        );
+      } else if (scenario === 'idle') {
+        byTarget[target] = await idle(target, Number(args['idle-sockets']));
+      } else if (scenario === 'storm') {
+        byTarget[target] = await storm(target, Number(args['storm-sockets']));
+      } else {
+        throw new Error(`unknown scenario ${scenario}`);
+      }
+    }
+    result[scenario] = byTarget;
+  }
+} finally {
+  removeTempDirs();
+}
+const ratios: Record<string, number> = {};
+const steady = result.steady as Record<string, { max_clean_rate: number }> | undefined;
+if (steady?.relay?.max_clean_rate) {
+  for (const t of targets)
+    if (t !== 'relay' && steady[t])
+      ratios[t] = Number((steady[t].max_clean_rate / steady.relay.max_clean_rate).toFixed(2));
+  result.max_clean_rate_ratio_to_relay = ratios;
+}
+mkdirSync(args.out, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const jsonFile = path.join(args.out, `load-${stamp}.json`);
+writeFileSync(jsonFile, JSON.stringify(result, null, 2));
+if (steady) writeFileSync(jsonFile.replace(/\.json$/, '.svg'), renderChart(result));
+console.log(JSON.stringify(result, null, 2));
+log(`wrote ${jsonFile}`);
