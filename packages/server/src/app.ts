@@ -23,6 +23,7 @@ import { searchRoutes } from './http/search.routes.js';
 import { registerWebClient } from './http/web.js';
 import { Lifecycle } from './lifecycle.js';
 import { announceListening } from './logger.js';
+import { Metrics, metricsRoute } from './metrics.js';
 import { originAllowed } from './origin.js';
 import { socketDelivery } from './realtime/delivery.js';
 import { attachGateway, createSocketServer, recheckSockets } from './realtime/gateway.js';
@@ -72,10 +73,13 @@ export interface ParleyApp {
 }
 
 export async function createApp(config: Config, log: Logger): Promise<ParleyApp> {
+  const metrics = new Metrics();
   const database = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
     checkpointIntervalMs: config.checkpointIntervalMs,
+    onQuery: (seconds, failed) =>
+      metrics.queries.observe({ outcome: failed ? 'error' : 'ok' }, seconds),
   });
   let redis: RedisScale | undefined;
   // What Redis tells of its recoveries, acted on once the services exist (see assemble).
@@ -91,7 +95,7 @@ export async function createApp(config: Config, log: Logger): Promise<ParleyApp>
         onDeliveryRestored: () => restored.delivery(),
       });
     }
-    return await assemble(config, log, database, redis, restored);
+    return await assemble(config, log, database, redis, restored, metrics);
   } catch (err) {
     await redis?.close();
     await database.close();
@@ -105,6 +109,7 @@ async function assemble(
   database: Database,
   redis: RedisScale | undefined,
   restored: RedisRecovery,
+  metrics: Metrics,
 ): Promise<ParleyApp> {
   const lifecycle = new Lifecycle();
   const loggerInstance: FastifyBaseLogger = log;
@@ -134,6 +139,7 @@ async function assemble(
   http.decorateRequest('user', null);
 
   const io = createSocketServer(http.server, config);
+  metrics.observe(io, database);
   // With REDIS_URL every broadcast and room move goes through Redis to every process.
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
@@ -190,6 +196,9 @@ async function assemble(
     lifecycle.assertOpen();
     reply.raw.once('close', lifecycle.begin());
   });
+  http.addHook('onResponse', async (_request, reply) => {
+    if (reply.statusCode >= 400) metrics.countHttpError(reply.statusCode);
+  });
   // A handler goes on after its client aborts (the connection's close comes first): count the
   // handler itself as in flight too, so a shutdown never closes the database under its write.
   http.addHook('onRoute', (route) => {
@@ -245,6 +254,7 @@ async function assemble(
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   const hasWeb = await registerWebClient(http, webDist);
   registerErrorHandling(http, hasWeb);
+  metricsRoute(http, metrics, config.metricsToken);
   await http.register(
     async (api) => {
       await api.register(healthRoutes, { database, redisStatus: () => state.redisStatus() });
@@ -256,7 +266,12 @@ async function assemble(
     },
     { prefix: '/api' },
   );
-  attachGateway(io, services, { lifecycle, log, eventsPerWindow: config.rateLimitEvents });
+  attachGateway(io, services, {
+    lifecycle,
+    log,
+    metrics,
+    eventsPerWindow: config.rateLimitEvents,
+  });
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },

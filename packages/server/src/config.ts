@@ -36,6 +36,8 @@ export interface Config {
   readonly maxConnections: number;
   readonly checkpointIntervalMs: number;
   readonly webDist: string | undefined;
+  /** GET /metrics asks for this bearer token; unset, it answers loopback clients only. */
+  readonly metricsToken: string | undefined;
   readonly production: boolean;
 }
 
@@ -90,6 +92,7 @@ const Env = z.object({
   CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
   /** The built web client to serve at `/`; unset serves the repository's packages/web/dist. */
   WEB_DIST: z.string().optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export class ConfigError extends Error {}
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: e.MAX_CONNECTIONS,
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     webDist: e.WEB_DIST,
+    metricsToken: e.METRICS_TOKEN,
     production,
   });
 }

@@ -6,6 +6,7 @@ import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import {
   Kysely,
   Migrator,
+  type KyselyConfig,
   PostgresDialect,
   sql,
   type PostgresPool,
@@ -26,7 +27,12 @@ export interface Database {
   /** Throws when the database does not answer within 2 s, or (embedded) could not write now. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** PostgreSQL's serving pool: connections, idle ones, and requests waiting for one. */
+  readonly poolStats?: () => { total: number; idle: number; waiting: number };
 }
+
+/** Told of every statement the serving connection runs: its time, and whether it failed. */
+export type QueryObserver = (seconds: number, failed: boolean) => void;
 
 export interface DatabaseOptions {
   /** A PostgreSQL URL; without one the embedded PGlite is used. */
@@ -35,11 +41,13 @@ export interface DatabaseOptions {
   dataDir: string;
   /** How often PGlite checkpoints, since it never does by itself. */
   checkpointIntervalMs?: number;
+  onQuery?: QueryObserver | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url) return openPostgres(options.url);
-  const database = await openPGlite(options.dataDir, options.checkpointIntervalMs ?? 60_000);
+  const log = queryLog(options.onQuery);
+  if (options.url) return openPostgres(options.url, log);
+  const database = await openPGlite(options.dataDir, options.checkpointIntervalMs ?? 60_000, log);
   try {
     await migrate(database.db);
   } catch (err) {
@@ -84,7 +92,13 @@ export const POSTGRES_TIMEOUTS = {
   pingMs: 2000,
 } as const;
 
-async function openPostgres(url: string): Promise<Database> {
+/** Kysely's log hook, timing each statement, when someone listens. */
+function queryLog(onQuery: QueryObserver | undefined): KyselyConfig['log'] {
+  if (!onQuery) return undefined;
+  return (event) => onQuery(event.queryDurationMillis / 1000, event.level === 'error');
+}
+
+async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Database> {
   // Migrations run apart, free of the statement timeouts: building an index may take minutes.
   const migrator = new Kysely<DB>({
     dialect: new PostgresDialect({
@@ -102,7 +116,7 @@ async function openPostgres(url: string): Promise<Database> {
     statement_timeout: t.statementMs,
     query_timeout: t.queryMs,
   });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }), log });
   // Also what makes close() final: Kysely only ends a pool it has used.
   try {
     await sql`SELECT 1`.execute(db);
@@ -118,6 +132,7 @@ async function openPostgres(url: string): Promise<Database> {
       await withTimeout(sql`SELECT 1`.execute(db), t.pingMs);
     },
     close: () => (closing ??= db.destroy()),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
 
@@ -228,7 +243,11 @@ export const DISK_RESERVE_BYTES = 64 * 1024 * 1024;
 /** DATA_DIR cannot be written (read-only, full, no permission): the server refuses to start. */
 export class DataDirUnwritableError extends Error {}
 
-async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promise<Database> {
+async function openPGlite(
+  dataDir: string,
+  checkpointIntervalMs: number,
+  log: KyselyConfig['log'],
+): Promise<Database> {
   const inMemory = dataDir === 'memory://';
   let releaseLock = () => {};
   let dir = dataDir;
@@ -254,6 +273,7 @@ async function openPGlite(dataDir: string, checkpointIntervalMs: number): Promis
   }
   const db = new Kysely<DB>({
     dialect: new PGliteDialect(inMemory ? client : guardStorage(client, dataDir)),
+    log,
   });
   const checkpoint = () => sql`CHECKPOINT`.execute(db);
   // PGlite never checkpoints by itself: without this the WAL grows without bound and a reopen

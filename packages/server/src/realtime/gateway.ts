@@ -63,7 +63,7 @@ export function attachGateway(
   services: Services,
   ctx: GatewayContext & { eventsPerWindow: number },
 ): void {
-  const { lifecycle, log } = ctx;
+  const { lifecycle, log, metrics } = ctx;
   // An outage (database or Redis) is logged where it is noticed, once; each call it fails is
   // not worth another line.
   const failed = (what: string) => (err: unknown) => {
@@ -116,8 +116,9 @@ export function attachGateway(
   io.on('connection', (socket) => {
     const user = socket.data.user;
     const flow = new SocketFlow(ctx.eventsPerWindow);
-    screenEvents(socket, flow);
-    const handlerCtx = { lifecycle, log, flow };
+    screenEvents(socket, flow, metrics);
+    socket.onAnyOutgoing(metrics.countDelivery);
+    const handlerCtx = { lifecycle, log, metrics, flow };
     registerChatHandlers(socket, handlerCtx, services);
     registerMessageHandlers(socket, handlerCtx, services);
     registerTypingHandlers(socket, handlerCtx, services);

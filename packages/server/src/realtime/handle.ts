@@ -3,6 +3,7 @@ import { clientEventSchemas, type ClientToServerEvents, type ErrorBody } from '@
 import type { z } from 'zod';
 import { errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
+import type { Metrics } from '../metrics.js';
 import type { SocketFlow } from './flow.js';
 import type { ParleySocket } from './types.js';
 
@@ -15,6 +16,7 @@ type AckFn = (response: unknown) => void;
 export interface GatewayContext {
   lifecycle: Lifecycle;
   log: Logger;
+  metrics: Metrics;
 }
 
 /** The context of one socket's handlers: the shared one, and that socket's flow. */
@@ -39,28 +41,40 @@ export function handle<E extends EventName>(
 ): void {
   const schema = clientEventSchemas[event];
   const listener = (...args: unknown[]) => {
+    const started = performance.now();
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
+    const done = (outcome: string) =>
+      ctx.metrics.events.observe({ event, outcome }, (performance.now() - started) / 1000);
     const parsed = schema.safeParse(args[0]);
     if (!parsed.success) {
-      refuse(socket, ack, errorBody(validationFailed(describe(parsed.error))));
+      refuse(socket, ack, errorBody(validationFailed(describe(parsed.error))), ctx.metrics);
+      done('validation_failed');
       return;
     }
     const accepted = ctx.flow.run(async () => {
       try {
         const result = await ctx.lifecycle.run(() => handler(parsed.data as Payload<E>));
         ack?.({ ok: true, ...(result ?? {}) });
+        done('ok');
       } catch (err) {
         const body = errorBody(err);
         if (body.code === 'internal') ctx.log.error({ err, event }, 'socket event failed');
-        refuse(socket, ack, body);
+        refuse(socket, ack, body, ctx.metrics);
+        done(body.code);
       }
     });
-    if (!accepted) refuseRateLimited(socket, ack, ctx.flow);
+    if (!accepted) refuseRateLimited(socket, ack, ctx.flow, ctx.metrics);
   };
   socket.on(event, listener as never);
 }
 
-function refuse(socket: ParleySocket, ack: AckFn | undefined, error: ErrorBody): void {
+function refuse(
+  socket: ParleySocket,
+  ack: AckFn | undefined,
+  error: ErrorBody,
+  metrics: Metrics,
+): void {
+  metrics.errors.inc({ code: error.code, via: 'socket' });
   if (ack) ack({ ok: false, error });
   else socket.emit('error', { message: error.message, code: error.code });
 }
@@ -70,8 +84,13 @@ function refuse(socket: ParleySocket, ack: AckFn | undefined, error: ErrorBody):
  * its `rate_limited`, but a socket that sends without acks hears of the limit once per window,
  * not once per event (thousands of `error` frames would pile up for a client that may not read).
  */
-function refuseRateLimited(socket: ParleySocket, ack: AckFn | undefined, flow: SocketFlow): void {
-  if (ack || flow.tellRefusal()) refuse(socket, ack, RATE_LIMITED);
+function refuseRateLimited(
+  socket: ParleySocket,
+  ack: AckFn | undefined,
+  flow: SocketFlow,
+  metrics: Metrics,
+): void {
+  if (ack || flow.tellRefusal()) refuse(socket, ack, RATE_LIMITED, metrics);
 }
 
 function describe(error: z.ZodError): string {
@@ -87,20 +106,25 @@ function describe(error: z.ZodError): string {
  * answered `validation_failed`. Either way as an ack or the `error` event, so a client waiting
  * on an ack never hangs.
  */
-export function screenEvents(socket: ParleySocket, flow: SocketFlow): void {
+export function screenEvents(socket: ParleySocket, flow: SocketFlow, metrics: Metrics): void {
   socket.use((packet, next) => {
     const [event] = packet;
     const last: unknown = packet.at(-1);
     const ack = typeof last === 'function' ? (last as AckFn) : undefined;
     if (!flow.admit()) {
-      refuseRateLimited(socket, ack, flow);
+      refuseRateLimited(socket, ack, flow, metrics);
     } else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
       next();
     } else {
-      refuse(socket, ack, {
-        code: 'validation_failed',
-        message: `unknown event ${JSON.stringify(String(event).slice(0, 64))}`,
-      });
+      refuse(
+        socket,
+        ack,
+        {
+          code: 'validation_failed',
+          message: `unknown event ${JSON.stringify(String(event).slice(0, 64))}`,
+        },
+        metrics,
+      );
     }
   });
 }

@@ -19,6 +19,7 @@ const MAIN = path.join('src', 'main.ts');
 /** The variables of shared/contract.md (and the server's own extras), never inherited from the test run. */
 const PARLEY_VARS = [
   'NODE_ENV',
+  'METRICS_TOKEN',
   'PORT',
   'HOST',
   'DATABASE_URL',

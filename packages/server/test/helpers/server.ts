@@ -40,6 +40,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     maxConnections: 20_000,
     checkpointIntervalMs: 60_000,
     webDist: '/nonexistent',
+    metricsToken: undefined,
     production: false,
     ...overrides,
   });

@@ -1,0 +1,124 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { HTTP_STATUS } from '@parley/protocol';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './db/database.js';
+import type { ParleyServer } from './realtime/types.js';
+
+/** Seconds: from half a millisecond (an ack on a quiet server) to 10 s (past every timeout). */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * What an operator watches (GET /metrics, Prometheus text format): events and their ack latency,
+ * deliveries, sockets, database time and pool waits, errors by code, and Node's own figures
+ * (event-loop lag among them). One registry per app, so that servers sharing a process (tests)
+ * count apart.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Every client event from its arrival to its ack; `message:send`'s is the send's ack latency. */
+  readonly events = new Histogram({
+    name: 'parley_socket_event_seconds',
+    help: 'Client socket events from arrival to acknowledgement, by event and outcome (ok or an error code)',
+    labelNames: ['event', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'parley_deliveries_total',
+    help: "Server events written to this process's sockets, by event (message:new counts each recipient once)",
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly errors = new Counter({
+    name: 'parley_errors_total',
+    help: 'Refusals and failures answered, by error code and by way (http or socket)',
+    labelNames: ['code', 'via'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queries = new Histogram({
+    name: 'parley_db_query_seconds',
+    help: 'Database statements, by outcome (ok or error)',
+    labelNames: ['outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+  }
+
+  /** The figures read when scraped: sockets and, on PostgreSQL, the pool. */
+  observe(io: ParleyServer, database: Database): void {
+    new Gauge({
+      name: 'parley_connected_sockets',
+      help: 'Sockets connected to this process',
+      registers: [this.registry],
+      collect() {
+        this.set(io.engine.clientsCount);
+      },
+    });
+    const pool = database.poolStats;
+    if (!pool) return;
+    new Gauge({
+      name: 'parley_db_pool_connections',
+      help: 'PostgreSQL pool: connections by state (idle, busy), and requests waiting for one (waiting)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const s = pool();
+        this.set({ state: 'idle' }, s.idle);
+        this.set({ state: 'busy' }, s.total - s.idle);
+        this.set({ state: 'waiting' }, s.waiting);
+      },
+    });
+  }
+
+  /** An HTTP answer of 400 and above, counted by the contract's code for its status. */
+  countHttpError(status: number): void {
+    this.errors.inc({ code: CODE_OF_STATUS.get(status) ?? `http_${status}`, via: 'http' });
+  }
+
+  /** For `socket.onAnyOutgoing`: one function shared by every socket, no closure each. */
+  readonly countDelivery = (event: string): void => {
+    let counter = this.deliveryCounters.get(event);
+    if (!counter) this.deliveryCounters.set(event, (counter = this.deliveries.labels({ event })));
+    counter.inc();
+  };
+
+  /** Each event's labelled counter, looked up once: a delivery is the hottest path counted. */
+  private readonly deliveryCounters = new Map<string, { inc(): void }>();
+}
+
+const CODE_OF_STATUS = new Map(Object.entries(HTTP_STATUS).map(([code, status]) => [status, code]));
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * GET /metrics, outside /api. Not for the world: with METRICS_TOKEN it asks for
+ * `Authorization: Bearer <METRICS_TOKEN>`; without, it answers loopback clients only (the client
+ * as TRUST_PROXY names it, so that a request through a proxy on the same machine is not taken
+ * for a local one). Anyone else gets the 404 of a route that does not exist.
+ */
+export function metricsRoute(http: FastifyInstance, metrics: Metrics, token: string | undefined) {
+  const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
+  http.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    const allowed = expected
+      ? sameBytes(Buffer.from(request.headers.authorization ?? ''), expected)
+      : LOOPBACK.test(request.ip);
+    if (!allowed) {
+      return reply
+        .status(404)
+        .send({ error: { code: 'not_found', message: 'Route GET:/metrics not found' } });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
+const sameBytes = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
