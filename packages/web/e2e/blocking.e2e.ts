@@ -67,9 +67,9 @@ describe('blocking', () => {
       /Not sent\. This person does not accept messages from you\./,
     );
 
-    // Alice finds him in her blocked list and unblocks him there.
-    await alice.page.getByRole('button', { name: 'Blocked users' }).click();
-    const blocked = alice.page.getByRole('dialog', { name: 'Blocked users' });
+    // Alice finds him in her blocked list, in her Profile, and unblocks him there.
+    await alice.page.getByRole('button', { name: 'Profile' }).click();
+    const blocked = alice.page.getByRole('dialog', { name: 'Profile' });
     await visible(blocked.getByText('@bob', { exact: true }));
     await blocked.getByRole('button', { name: 'Unblock bob' }).click();
     await visible(blocked.getByText('You have not blocked anyone.'));

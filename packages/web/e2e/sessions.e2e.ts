@@ -64,6 +64,7 @@ describe('signing out', () => {
     const phone = await signIn('gina');
     const laptop = await signIn('gina');
     const laptopToken = await tokenOf(laptop);
+    await phone.getByRole('button', { name: 'Profile' }).click();
     await phone.getByRole('button', { name: 'Sign out everywhere' }).click();
     await signedOut(phone);
     // The laptop's socket is dropped by the server; it finds its session over and says so.

@@ -1,7 +1,8 @@
 import type { AuthResponse, Me } from '@parley/protocol';
-import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
-import { ApiError, api, describeError } from './api.js';
-import { FieldError, SignIn, sentence, type Credentials, type Field } from './components/SignIn.js';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, api } from './api.js';
+import type { AccountActions } from './components/ProfileDialog.js';
+import { SignIn, signInError, type Credentials } from './components/SignIn.js';
 import { forgetDrafts } from './drafts.js';
 
 // The signed-in app loads after sign-in: the sign-in form's first load carries none of it.
@@ -23,29 +24,6 @@ function readToken(): string | null {
   } catch {
     return null;
   }
-}
-
-const FIELDS: readonly Field[] = ['username', 'password', 'displayName'];
-const isField = (name: string): name is Field => (FIELDS as readonly string[]).includes(name);
-
-/**
- * Turns an auth failure into words for the sign-in form: a refusal of one field (the server
- * names it, as in "body.password: is one of the most common passwords") goes under that field.
- */
-function authError(err: unknown, action: 'in' | 'up'): Error {
-  if (!(err instanceof ApiError)) return new Error('Something went wrong.');
-  if (action === 'in' && err.code === 'unauthorized') {
-    return new Error('Wrong username or password.');
-  }
-  if (action === 'up' && err.code === 'conflict') {
-    return new FieldError('username', 'That username is taken. Pick another, or sign in.');
-  }
-  if (err.code === 'validation_failed') {
-    const [, field = '', rule = ''] = /^body\.(\w+): (.+)$/.exec(err.message) ?? [];
-    if (isField(field)) return new FieldError(field, sentence(field, rule));
-    return new Error(`Check the form: ${err.message}`);
-  }
-  return new Error(describeError(err.code, err.message));
 }
 
 export function App() {
@@ -105,10 +83,63 @@ export function App() {
     setSession({ phase: 'signed-out', reason: null });
   }, []);
 
-  const sessionEnded = useCallback(() => {
-    localStorage.removeItem(TOKEN_KEY);
-    setSession({ phase: 'signed-out', reason: 'Your session has ended. Sign in again.' });
+  /**
+   * The server ended this token (signed out elsewhere, or everywhere). Only that token's session
+   * ends: the end of one replaced by a password change is no news, and another tab that still
+   * held it must not take away the new one stored here.
+   */
+  const endSession = useCallback((ended: string) => {
+    if (readToken() === ended) localStorage.removeItem(TOKEN_KEY);
+    setSession((s) =>
+      s.phase === 'signed-in' && s.token === ended
+        ? { phase: 'signed-out', reason: 'Your session has ended. Sign in again.' }
+        : s,
+    );
   }, []);
+
+  // A password change ends the token it was asked with before its answer brings the next one,
+  // and the socket may hear of that end first: it waits for the answer.
+  const changingFrom = useRef<{ token: string; ended: boolean } | null>(null);
+  const sessionEnded = useCallback(
+    (ended: string) => {
+      const change = changingFrom.current;
+      if (change?.token === ended) change.ended = true;
+      else endSession(ended);
+    },
+    [endSession],
+  );
+
+  const changePassword = useCallback(
+    async (token: string, currentPassword: string, newPassword: string) => {
+      const change = { token, ended: false };
+      changingFrom.current = change;
+      try {
+        const { token: fresh } = await api.changePassword(token, { currentPassword, newPassword });
+        // Every earlier token has ended: this tab goes on with the new one, now and on reload.
+        if (readToken() === token) localStorage.setItem(TOKEN_KEY, fresh);
+        setSession((s) =>
+          s.phase === 'signed-in' && s.token === token ? { ...s, token: fresh } : s,
+        );
+      } catch (err) {
+        // No new token came, and the old one ended meanwhile (signed out everywhere, say).
+        if (change.ended) endSession(token);
+        throw err;
+      } finally {
+        if (changingFrom.current === change) changingFrom.current = null;
+      }
+    },
+    [endSession],
+  );
+
+  const changeDisplayName = useCallback(async (token: string, displayName: string) => {
+    const { user } = await api.updateMe(token, { displayName });
+    setSession((s) => (s.phase === 'signed-in' && s.me.id === user.id ? { ...s, me: user } : s));
+  }, []);
+
+  const accountOf = (token: string): AccountActions => ({
+    changeDisplayName: (displayName) => changeDisplayName(token, displayName),
+    changePassword: (current, next) => changePassword(token, current, next),
+  });
 
   switch (session.phase) {
     case 'checking':
@@ -143,14 +174,14 @@ export function App() {
             try {
               signedIn(await api.login({ username, password }));
             } catch (err) {
-              throw authError(err, 'in');
+              throw signInError(err, 'in');
             }
           }}
           onSignUp={async (credentials: Credentials) => {
             try {
               signedIn(await api.register(credentials));
             } catch (err) {
-              throw authError(err, 'up');
+              throw signInError(err, 'up');
             }
           }}
         />
@@ -168,6 +199,7 @@ export function App() {
           <Messenger
             token={session.token}
             me={session.me}
+            account={accountOf(session.token)}
             onSignOut={(everywhere) => signOut(session.token, session.me.id, everywhere)}
             onSessionEnded={sessionEnded}
           />

@@ -12,11 +12,14 @@ import {
   MessageEdits,
   MessagePage,
   SearchPage,
+  TokenResponse,
   UserSearchResponse,
+  type ChangePasswordRequest,
   type CreateChatRequest,
   type ErrorCode,
   type LoginRequest,
   type RegisterRequest,
+  type UpdateMeRequest,
 } from '@parley/protocol';
 
 export class ApiError extends Error {
@@ -96,6 +99,11 @@ export const api = {
   me: (token: string) => request(MeResponse, 'GET', '/auth/me', { token }),
   logout: (token: string) => request(NoContent, 'POST', '/auth/logout', { token }),
   logoutAll: (token: string) => request(NoContent, 'POST', '/auth/logout-all', { token }),
+  updateMe: (token: string, body: UpdateMeRequest) =>
+    request(MeResponse, 'PATCH', '/auth/me', { token, body }),
+  /** Answers the only token that works from now on: every earlier one has ended. */
+  changePassword: (token: string, body: ChangePasswordRequest) =>
+    request(TokenResponse, 'POST', '/auth/password', { token, body }),
   searchUsers: (token: string, q: string) =>
     request(UserSearchResponse, 'GET', '/users/search', { token, query: { q } }),
   listChats: (token: string, cursor?: string) =>

@@ -42,6 +42,8 @@ export async function signUp(
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(baseUrl);
+  // With nothing typed yet, Sign up shows the sign-up form (with its Display name field).
+  await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByLabel(/Display name/).fill(displayName);

@@ -165,4 +165,17 @@ describe('ChatClient', () => {
     await client.openDirect(carol.id);
     expect(client.getState()).toMatchObject({ chatsLoaded: true, chats: [{ id: created.id }] });
   });
+  it('takes a new display name and token without starting over', async () => {
+    const { alice, chat, socket, client, held, open, ended } = setup();
+    await open();
+    const renamed = { ...alice, display_name: 'Alice M.' };
+    client.updateAccount('token-2', renamed);
+    expect(client.getState().me.display_name).toBe('Alice M.');
+    // What it held stays; the next handshake carries the new token.
+    expect(held().messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(client.getState().chats.map((c) => c.id)).toEqual([chat.id]);
+    expect((socket as unknown as { auth: unknown }).auth).toEqual({ token: 'token-2' });
+    expect(ended).not.toHaveBeenCalled();
+    client.stop();
+  });
 });

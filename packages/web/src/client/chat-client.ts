@@ -34,7 +34,12 @@ export class ChatClient {
   private readonly notifier = new Notifier();
   private focusSeq = 0;
 
-  constructor(token: string, me: Me, onSessionEnded: () => void, options: ChatClientOptions = {}) {
+  constructor(
+    token: string,
+    me: Me,
+    onSessionEnded: (token: string) => void,
+    options: ChatClientOptions = {},
+  ) {
     this.store = new Store(me, notificationPermission());
     const session = new Session(
       token,
@@ -115,6 +120,18 @@ export class ChatClient {
     this.readMarks.stop();
     this.typingIndicators.stop();
     this.connection.stop();
+  }
+
+  /**
+   * The account changed under a running session: a new display name shows at once, and a new
+   * token (a password change ends the old one) is used from now on, without starting over.
+   */
+  updateAccount(token: string, me: Me): void {
+    if (token !== this.session.token) {
+      this.session.replaceToken(token);
+      this.connection.tokenReplaced();
+    }
+    this.store.update((s) => (s.me === me ? s : { ...s, me }));
   }
 
   private async afterListed(): Promise<void> {

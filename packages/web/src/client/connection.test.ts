@@ -65,4 +65,24 @@ describe('the connection', () => {
     await settle();
     expect(ended).toHaveBeenCalled();
   });
+  it('goes on with a token replaced (a password change) while the old one was found ended', async () => {
+    let answer: (value: { status: number; body?: unknown }) => void = () => {};
+    const server = new FakeServer();
+    server.route('GET', /^\/api\/auth\/me$/, () => new Promise((resolve) => (answer = resolve)));
+    server.install();
+    const { socket, session, ended } = fakeSession(f.me());
+    const connect = vi.spyOn(socket, 'connect');
+    new Connection(session, { connected: vi.fn(), disconnected: vi.fn() }).start();
+    connect.mockClear();
+    // The server dropped the old token's socket; its handshake is refused before the new token
+    // arrives, and the check of the old token answers only after.
+    socket.serverEmit('connect_error', new Error('unauthorized'));
+    await settle();
+    session.replaceToken('new-token');
+    answer({ status: 401, body: { error: { code: 'unauthorized', message: 'token revoked' } } });
+    await settle();
+    expect(ended).not.toHaveBeenCalled();
+    expect(connect).toHaveBeenCalled();
+    expect((socket as unknown as { auth: unknown }).auth).toEqual({ token: 'new-token' });
+  });
 });

@@ -93,13 +93,23 @@ export class Connection {
     }, delayMs);
   }
 
+  /** The session's token changed (a password change): connect with it now if the old one was dropped. */
+  tokenReplaced(): void {
+    if (!this.session.stopped && !this.session.socket.connected && !this.session.socket.active) {
+      this.scheduleReconnect(0);
+    }
+  }
+
   private async checkSessionThenReconnect(reason: string): Promise<void> {
+    const token = this.session.token;
     try {
-      await api.me(this.session.token);
+      await api.me(token);
       console.warn('Socket refused:', reason);
       this.scheduleReconnect(3_000);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'unauthorized') this.session.endSession();
+      // A token replaced meanwhile (a password change) was expected to end: try the new one.
+      if (token !== this.session.token) this.scheduleReconnect(0);
+      else if (err instanceof ApiError && err.code === 'unauthorized') this.session.endSession();
       else this.scheduleReconnect(3_000);
     }
   }

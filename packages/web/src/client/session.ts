@@ -10,11 +10,27 @@ export class Session {
   openChatId: string | null = null;
 
   constructor(
-    readonly token: string,
+    private current: string,
     readonly store: Store,
     readonly socket: ParleySocket,
-    private readonly onSessionEnded: () => void,
+    /** Told which token ended: after a password change, the old one's end is no news. */
+    private readonly onSessionEnded: (token: string) => void,
   ) {}
+
+  /** The token every request and (re)connect uses now. */
+  get token(): string {
+    return this.current;
+  }
+
+  /**
+   * A password change ends every earlier token and hands out a new one: the session goes on
+   * with it. The socket's next handshake carries it (the server drops the one opened with the
+   * old token).
+   */
+  replaceToken(token: string): void {
+    this.current = token;
+    this.socket.auth = { token };
+  }
 
   get stopped(): boolean {
     return this.store.isStopped;
@@ -26,7 +42,7 @@ export class Session {
   }
 
   endSession(): void {
-    this.onSessionEnded();
+    this.onSessionEnded(this.current);
   }
 
   /** A failure the person should hear about; a refused token ends the session instead. */

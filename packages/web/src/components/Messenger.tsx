@@ -1,51 +1,64 @@
 import type { Chat, Me, Message } from '@parley/protocol';
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
 import { chatTitle, emptyHistory, findChat, isBlocked, otherParticipant } from '../state.js';
 import { Avatar } from './Avatar.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
-import {
-  AddPeopleDialog,
-  BlockDialog,
-  BlockedUsersDialog,
-  NewChatDialog,
-  NewGroupDialog,
-} from './dialogs.js';
+import { AddPeopleDialog, BlockDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import type { MessageActions } from './messageActions.js';
+import { ProfileDialog, type AccountActions } from './ProfileDialog.js';
 import { SearchMessages } from './SearchMessages.js';
 
 interface MessengerProps {
   token: string;
   me: Me;
+  account: AccountActions;
   /** Resolves once signed out; signing out everywhere may reject (then the session goes on). */
   onSignOut: (everywhere: boolean) => Promise<void>;
-  onSessionEnded: () => void;
+  /** The server ended this token. */
+  onSessionEnded: (token: string) => void;
 }
 
-type Dialog = 'new-chat' | 'new-group' | 'add-people' | 'block' | 'blocked-users' | null;
+type Dialog = 'new-chat' | 'new-group' | 'add-people' | 'block' | 'profile' | null;
 
 /** The signed-in app: one ChatClient for the session, the list beside the open chat. */
-export function Messenger({ token, me, onSignOut, onSessionEnded }: MessengerProps) {
+export function Messenger({ token, me, account, onSignOut, onSessionEnded }: MessengerProps) {
   const [client, setClient] = useState<ChatClient | null>(null);
 
+  // The client lasts as long as the sign-in: a new display name, or the new token a password
+  // change brings, is handed to it rather than starting over (which would drop what it holds).
+  const latest = useRef({ token, me });
   useEffect(() => {
-    const c = new ChatClient(token, me, onSessionEnded);
+    latest.current = { token, me };
+    client?.updateAccount(token, me);
+  }, [client, token, me]);
+
+  useEffect(() => {
+    const c = new ChatClient(latest.current.token, latest.current.me, onSessionEnded);
     c.start();
     setClient(c);
     return () => c.stop();
-  }, [token, me, onSessionEnded]);
+  }, [me.id, onSessionEnded]);
 
   if (!client) return null;
-  return <Shell client={client} onSignOut={onSignOut} />;
+  return <Shell client={client} account={account} onSignOut={onSignOut} />;
 }
 
 const NOTICE_MS = 6_000;
 
 type SignOut = MessengerProps['onSignOut'];
 
-function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }) {
+function Shell({
+  client,
+  account,
+  onSignOut,
+}: {
+  client: ChatClient;
+  account: AccountActions;
+  onSignOut: SignOut;
+}) {
   const state = useSyncExternalStore(client.subscribe, client.getState);
   const [openChatId, navigate] = useOpenChatId();
   const [dialog, setDialog] = useState<Dialog>(null);
@@ -185,6 +198,9 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               <span className="me-name">{me.display_name}</span>
               <span className="me-handle">@{me.username}</span>
             </div>
+            <button type="button" className="ghost small" onClick={() => setDialog('profile')}>
+              Profile
+            </button>
             <button
               type="button"
               className="ghost small"
@@ -238,23 +254,6 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               onToggleMute={toggleMute}
             />
           </nav>
-          <footer className="sidebar-footer">
-            <button
-              type="button"
-              className="ghost small"
-              onClick={() => setDialog('blocked-users')}
-            >
-              Blocked users
-            </button>
-            <button
-              type="button"
-              className="ghost small"
-              disabled={signOut.leaving}
-              onClick={() => signOut.leave(true)}
-            >
-              Sign out everywhere
-            </button>
-          </footer>
         </aside>
         <section className="main" id="chat" tabIndex={-1} aria-label={chat ? 'Chat' : 'Welcome'}>
           {chat ? (
@@ -330,11 +329,14 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
           onClose={() => setDialog(null)}
         />
       )}
-      {dialog === 'blocked-users' && (
-        <BlockedUsersDialog
+      {dialog === 'profile' && (
+        <ProfileDialog
+          me={me}
+          account={account}
           blocked={state.blocked}
-          load={loadBlocked}
+          loadBlocked={loadBlocked}
           unblock={(userId) => client.unblock(userId)}
+          signOutEverywhere={() => onSignOut(true)}
           onClose={() => setDialog(null)}
         />
       )}

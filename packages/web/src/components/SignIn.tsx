@@ -1,6 +1,10 @@
 import { USERNAME_PATTERN, password as passwordRules } from '@parley/protocol';
 import { useId, useRef, useState, type FormEvent } from 'react';
+import { ApiError, describeError } from '../api.js';
+import { FieldError, sentence as sentenceOf, validationError } from './fieldErrors.js';
 import { FormError } from './FormError.js';
+
+export { FieldError };
 
 export interface Credentials {
   username: string;
@@ -9,17 +13,7 @@ export interface Credentials {
 }
 
 export type Field = 'username' | 'password' | 'displayName';
-
-/** A refusal that belongs to one field: shown under it, in words. */
-export class FieldError extends Error {
-  constructor(
-    readonly field: Field,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FieldError';
-  }
-}
+type Action = 'in' | 'up';
 
 interface SignInProps {
   onSignIn: (credentials: Credentials) => Promise<void>;
@@ -34,16 +28,38 @@ const LABELS: Record<Field, string> = {
   password: 'Password',
   displayName: 'Display name',
 };
+const FIELDS = Object.keys(LABELS) as Field[];
+const isField = (name: string): name is Field => (FIELDS as string[]).includes(name);
 
 /** "must be at least 8 characters" under Password reads "Password must be at least 8 characters." */
-export const sentence = (field: Field, rule: string): string =>
-  `${LABELS[field]} ${rule.replace(/\.$/, '')}.`;
+export const sentence = (field: Field, rule: string): string => sentenceOf(LABELS[field], rule);
 
 /**
- * What can be checked before asking the server: the username's shape and the password's length,
- * visible characters, and not being the username. The server also refuses common passwords.
+ * A failed sign-in or sign-up in words: a refusal of one field (the server names it by its
+ * path, "body.password: is one of the most common passwords") goes under that field. A taken
+ * name is the username's: this form has no email that could be the one taken.
  */
-function signUpProblem({ username, password }: Credentials): FieldError | null {
+export function signInError(err: unknown, action: Action): Error {
+  if (!(err instanceof ApiError)) return new Error('Something went wrong.');
+  if (action === 'in' && err.code === 'unauthorized') {
+    return new Error('Wrong username or password.');
+  }
+  if (action === 'up' && err.code === 'conflict') {
+    return new FieldError('username', 'That username is taken. Pick another, or sign in.');
+  }
+  const names = Object.fromEntries(FIELDS.map((field) => [field, { field, label: LABELS[field] }]));
+  return validationError(err, names) ?? new Error(describeError(err.code, err.message));
+}
+
+/**
+ * What can be checked before asking the server: both fields given, and for a new account the
+ * username's shape and the password's length, visible characters, and not being the username.
+ * The server also refuses common passwords.
+ */
+function problem(action: Action, { username, password }: Credentials): FieldError | null {
+  if (!username) return new FieldError('username', 'Enter a username.');
+  if (!password) return new FieldError('password', 'Enter a password.');
+  if (action === 'in') return null;
   if (!USERNAME_PATTERN.test(username)) {
     return new FieldError('username', sentence('username', 'must be 3 to 32 of a-z A-Z 0-9 _ . -'));
   }
@@ -57,12 +73,19 @@ function signUpProblem({ username, password }: Credentials): FieldError | null {
   return null;
 }
 
-/** One form, two actions: "Sign in" with an account, or "Sign up" to create it from the same fields. */
+/**
+ * Signing in and signing up share the fields: the form is in one mode at a time, which decides
+ * what Enter does, which button leads, and what password managers are told (a current password
+ * to fill in, or a new one to generate). The other action's button switches mode; with a
+ * username and password already typed it also acts on them at once, so that one click from the
+ * sign-in form creates an account.
+ */
 export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps) {
+  const [mode, setMode] = useState<Action>('in');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
-  const [busy, setBusy] = useState<'in' | 'up' | null>(null);
+  const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(initialError);
   const [fieldError, setFieldError] = useState<FieldError | null>(null);
   const ids = {
@@ -80,22 +103,18 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
 
   function showFieldError(err: FieldError) {
     setFieldError(err);
-    inputs[err.field].current?.focus();
+    if (isField(err.field)) inputs[err.field].current?.focus();
   }
 
-  async function run(action: 'in' | 'up') {
+  async function run(action: Action) {
     if (busy) return;
     setError(null);
     setFieldError(null);
-    if (!username.trim() || !password) {
-      setError('Enter a username and a password.');
-      return;
-    }
     const credentials: Credentials = { username: username.trim(), password };
     if (action === 'up' && displayName.trim()) credentials.displayName = displayName.trim();
-    const problem = action === 'up' ? signUpProblem(credentials) : null;
-    if (problem) {
-      showFieldError(problem);
+    const refused = problem(action, credentials);
+    if (refused) {
+      showFieldError(refused);
       return;
     }
     setBusy(action);
@@ -110,8 +129,17 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    // Enter in a field signs in; signing up takes its own button.
-    void run('in');
+    void run(mode);
+  }
+
+  /** The other mode's button: switches to it, and acts when there is something to act on. */
+  function other(action: Action) {
+    if (busy) return;
+    setMode(action);
+    setError(null);
+    setFieldError(null);
+    if (username.trim() && password) void run(action);
+    else inputs.username.current?.focus();
   }
 
   /** The props that tie a field to its refusal, when it has one. */
@@ -129,15 +157,41 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
         {fieldError.message}
       </p>
     );
+  const signingUp = mode === 'up';
+  // The same two buttons in the same places in both modes: only which one Enter presses moves.
+  const button = (action: Action) => {
+    const label = action === 'in' ? 'Sign in' : 'Sign up';
+    const working = action === 'in' ? 'Signing in…' : 'Signing up…';
+    return (
+      <button
+        type={action === mode ? 'submit' : 'button'}
+        className={action === mode ? 'primary' : 'secondary'}
+        disabled={busy !== null}
+        onClick={action === mode ? undefined : () => other(action)}
+      >
+        {busy === action ? working : label}
+      </button>
+    );
+  };
 
   return (
     <main className="auth">
-      <form className="auth-card" onSubmit={onSubmit} aria-labelledby="auth-title" noValidate>
+      <form
+        className="auth-card"
+        onSubmit={onSubmit}
+        aria-labelledby="auth-title"
+        aria-describedby="auth-sub"
+        noValidate
+      >
         <div className="brand" aria-hidden="true">
           <span className="brand-mark" />
         </div>
         <h1 id="auth-title">Parley</h1>
-        <p className="auth-sub">Sign in, or pick a username and password to sign up.</p>
+        <p id="auth-sub" className="auth-sub">
+          {signingUp
+            ? 'Create an account: pick a username and a password.'
+            : 'Sign in, or choose Sign up to create an account.'}
+        </p>
         <FormError error={error} />
         <div className="field">
           <label htmlFor={ids.user}>Username</label>
@@ -150,7 +204,7 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
             spellCheck={false}
             value={username}
             onChange={(e) => setUsername(e.target.value)}
-            {...invalid('username', ids.hint)}
+            {...invalid('username', signingUp ? ids.hint : undefined)}
             required
           />
           {refusal('username')}
@@ -162,45 +216,40 @@ export function SignIn({ onSignIn, onSignUp, initialError = null }: SignInProps)
             ref={inputs.password}
             name="password"
             type="password"
-            autoComplete="current-password"
+            autoComplete={signingUp ? 'new-password' : 'current-password'}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
-            {...invalid('password', ids.hint)}
+            {...invalid('password', signingUp ? ids.hint : undefined)}
             required
           />
           {refusal('password')}
-          <small id={ids.hint} className="hint">
-            Usernames are 3–32 letters, digits, “_”, “.” or “-”. A new password needs at least 8
-            characters, and cannot be your username or a common password.
-          </small>
+          {signingUp && (
+            <small id={ids.hint} className="hint">
+              Usernames are 3–32 letters, digits, “_”, “.” or “-”. A new password needs at least 8
+              characters, and cannot be your username or a common password.
+            </small>
+          )}
         </div>
-        <div className="field">
-          <label htmlFor={ids.name}>
-            Display name <span className="optional">(optional, for sign up)</span>
-          </label>
-          <input
-            id={ids.name}
-            ref={inputs.displayName}
-            name="displayName"
-            autoComplete="name"
-            value={displayName}
-            onChange={(e) => setDisplayName(e.target.value)}
-            {...invalid('displayName')}
-          />
-          {refusal('displayName')}
-        </div>
+        {signingUp && (
+          <div className="field">
+            <label htmlFor={ids.name}>
+              Display name <span className="optional">(optional)</span>
+            </label>
+            <input
+              id={ids.name}
+              ref={inputs.displayName}
+              name="displayName"
+              autoComplete="name"
+              value={displayName}
+              onChange={(e) => setDisplayName(e.target.value)}
+              {...invalid('displayName')}
+            />
+            {refusal('displayName')}
+          </div>
+        )}
         <div className="auth-actions">
-          <button type="submit" className="primary" disabled={busy !== null}>
-            {busy === 'in' ? 'Signing in…' : 'Sign in'}
-          </button>
-          <button
-            type="button"
-            className="secondary"
-            disabled={busy !== null}
-            onClick={() => void run('up')}
-          >
-            {busy === 'up' ? 'Signing up…' : 'Sign up'}
-          </button>
+          {button('in')}
+          {button('up')}
         </div>
       </form>
     </main>

@@ -5,7 +5,7 @@ import { useCallback, useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api.js';
 import * as f from '../test/factories.js';
-import { BlockDialog, BlockedUsersDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { BlockDialog, BlockedUsers, NewChatDialog, NewGroupDialog } from './dialogs.js';
 
 const bob = f.user({ username: 'bob', display_name: 'Bob Stone' });
 const bobby = f.user({ username: 'bobby', display_name: 'Bobby' });
@@ -160,20 +160,19 @@ describe('BlockDialog', () => {
   });
 });
 
-describe('BlockedUsersDialog', () => {
-  /** The dialog over a list that unblocking shrinks, as the client's state does. */
+describe('BlockedUsers', () => {
+  /** The list over a list that unblocking shrinks, as the client's state does. */
   function Harness({ unblock }: { unblock: (id: string) => Promise<void> }) {
     const [blocked, setBlocked] = useState<User[] | null>(null);
     const load = useCallback(() => Promise.resolve(setBlocked(people)), []);
     return (
-      <BlockedUsersDialog
+      <BlockedUsers
         blocked={blocked}
         load={load}
         unblock={async (id) => {
           await unblock(id);
           setBlocked((list) => (list ?? []).filter((u) => u.id !== id));
         }}
-        onClose={() => {}}
       />
     );
   }

@@ -222,16 +222,15 @@ export function BlockDialog({ user, block, onDone, onClose }: BlockDialogProps) 
   );
 }
 
-interface BlockedUsersDialogProps {
+interface BlockedUsersProps {
   /** null while loading. */
   blocked: readonly User[] | null;
   load: () => Promise<void>;
   unblock: (userId: string) => Promise<void>;
-  onClose: () => void;
 }
 
-/** The people I blocked, each with an Unblock button. */
-export function BlockedUsersDialog({ blocked, load, unblock, onClose }: BlockedUsersDialogProps) {
+/** The people I blocked, each with an Unblock button (shown in the Profile dialog). */
+export function BlockedUsers({ blocked, load, unblock }: BlockedUsersProps) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -251,7 +250,7 @@ export function BlockedUsersDialog({ blocked, load, unblock, onClose }: BlockedU
   }
 
   return (
-    <Modal title="Blocked users" onClose={onClose}>
+    <>
       <FormError error={error} />
       {blocked === null ? (
         <p className="dialog-lead">Loading…</p>
@@ -278,6 +277,6 @@ export function BlockedUsersDialog({ blocked, load, unblock, onClose }: BlockedU
           ))}
         </ul>
       )}
-    </Modal>
+    </>
   );
 }
