@@ -91,6 +91,10 @@ else {
 }
 // What `npm start` does too: the processes serve packages/web/dist.
 spawnSync(process.execPath, [path.join(root, 'scripts', 'ensure-web.mjs')], { stdio: 'inherit' });
+const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'ensure-server.mjs')], {
+  stdio: 'inherit',
+});
+if (built.status !== 0) throw new Error('the server did not build');
 
 // One secret for all: a token signed by one process must be accepted by every other.
 const jwtSecret = process.env.JWT_SECRET || sharedSecret(dataDir);
@@ -144,7 +148,7 @@ try {
 
 /** Starts one server process and resolves with the address it reports once listening. */
 function startNode(name, nodePort) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'packages/server/dist/main.js'], {
     cwd: root,
     env: { ...nodeEnv, PORT: String(nodePort) },
     // Its own process group: Ctrl-C reaches this script alone, which stops the processes in order.

@@ -1,0 +1,46 @@
+// `npm start` runs the server as compiled JavaScript, not through a TypeScript loader: no
+// transform at every start, no loader in memory. It builds packages/server/dist/main.js (one
+// ES module: the server and the protocol package; node_modules stay outside) when there is no
+// build or when the server's or the protocol's sources changed since the last one.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const path = (p) => fileURLToPath(new URL(p, import.meta.url));
+const server = path('../packages/server/');
+const outfile = `${server}dist/main.js`;
+
+/** The newest modification time under `dir` (files only). */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = `${dir}/${entry.name}`;
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+const inputs = Math.max(
+  newest(`${server}src`),
+  newest(path('../packages/protocol/src')),
+  statSync(`${server}package.json`).mtimeMs,
+);
+if (!existsSync(outfile) || statSync(outfile).mtimeMs < inputs) {
+  const pkg = createRequire(import.meta.url)(`${server}package.json`);
+  const started = Date.now();
+  await build({
+    entryPoints: [`${server}src/main.ts`],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // Every dependency is loaded from node_modules as it is (native addons, PGlite's files);
+    // only the workspace's own TypeScript is compiled in.
+    external: Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@parley/')),
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  console.error(`parley: built the server in ${Date.now() - started} ms`);
+}
