@@ -116,14 +116,20 @@ function MemberRow(props: MemberRowProps) {
   const presence = isMe ? '' : presenceText(p, props.now);
   const cancelRef = useRef<HTMLButtonElement>(null);
   const removeRef = useRef<HTMLButtonElement>(null);
-  const wasConfirming = useRef(false);
+  const cancelled = useRef(false);
 
-  // Into the confirmation on its safe choice; back out to the button that opened it.
+  // Into the confirmation on its safe choice; back to the button that opened it on Cancel (after
+  // a removal the row goes, and the list takes focus).
   useEffect(() => {
     if (props.confirming) cancelRef.current?.focus();
-    else if (wasConfirming.current) removeRef.current?.focus();
-    wasConfirming.current = props.confirming;
+    else if (cancelled.current) removeRef.current?.focus();
+    cancelled.current = false;
   }, [props.confirming]);
+
+  function cancel() {
+    cancelled.current = true;
+    props.onCancelRemove();
+  }
 
   return (
     <li className="member" aria-busy={props.busy || undefined}>
@@ -147,12 +153,7 @@ function MemberRow(props: MemberRowProps) {
         <span className="member-confirm">
           <span className="member-confirm-text">Remove {nameWithHandle(p)} from the group?</span>
           <span className="member-actions">
-            <button
-              ref={cancelRef}
-              type="button"
-              className="ghost small"
-              onClick={props.onCancelRemove}
-            >
+            <button ref={cancelRef} type="button" className="ghost small" onClick={cancel}>
               Cancel
             </button>
             <button
