@@ -112,6 +112,13 @@ export const api = {
     request(Chat, 'POST', '/chats', { token, body }),
   addParticipant: (token: string, chatId: string, userId: string) =>
     request(Chat, 'POST', `/chats/${chatId}/participants`, { token, body: { userId } }),
+  renameChat: (token: string, chatId: string, name: string) =>
+    request(Chat, 'PATCH', `/chats/${chatId}`, { token, body: { name } }),
+  setRole: (token: string, chatId: string, userId: string, role: 'admin' | 'member') =>
+    request(Chat, 'PATCH', `/chats/${chatId}/participants/${userId}`, { token, body: { role } }),
+  /** Removes someone from a group; my own id: I leave it. */
+  removeParticipant: (token: string, chatId: string, userId: string) =>
+    request(NoContent, 'DELETE', `/chats/${chatId}/participants/${userId}`, { token }),
   messages: (
     token: string,
     chatId: string,

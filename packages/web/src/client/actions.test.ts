@@ -1,3 +1,4 @@
+import type { Chat } from '@parley/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
 import { Actions } from './actions.js';
@@ -13,10 +14,11 @@ function setup() {
   const env = fakeSession(alice);
   const edited = vi.fn();
   const chatChanged = vi.fn();
-  const actions = new Actions(env.session, { edited, chatChanged }, 50);
+  const left = vi.fn();
+  const actions = new Actions(env.session, { edited, chatChanged, left }, 50);
   const server = new FakeServer();
   server.install();
-  return { ...env, alice, chat, message, actions, edited, chatChanged, server };
+  return { ...env, alice, chat, message, actions, edited, chatChanged, left, server };
 }
 
 describe('message actions', () => {
@@ -117,5 +119,78 @@ describe('message actions', () => {
     }));
     await expect(actions.setMuted(chat.id, true)).rejects.toThrow('Your session has ended');
     expect(ended).toHaveBeenCalled();
+  });
+});
+
+describe('group management actions', () => {
+  function group() {
+    const env = setup();
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const carol = f.user({ username: 'carol', display_name: 'Carol' });
+    const team = f.chat([env.alice, bob, carol], { name: 'Team' });
+    team.participants[0]!.role = 'owner';
+    env.store.update((s) => ({ ...s, chats: [team] }));
+    return { ...env, bob, carol, team };
+  }
+
+  it('renames and changes roles over HTTP, applying the server’s copy at once', async () => {
+    const { team, bob, actions, chatChanged, server } = group();
+    server.route('PATCH', /^\/api\/chats\/[^/]+$/, (call) => ({
+      status: 200,
+      body: { ...team, name: (call.body as { name: string }).name },
+    }));
+    server.route('PATCH', /\/participants\/[^/]+$/, () => ({
+      status: 200,
+      body: {
+        ...team,
+        participants: team.participants.map((p) => (p.id === bob.id ? { ...p, role: 'admin' } : p)),
+      },
+    }));
+    await actions.renameGroup(team.id, 'Road trip');
+    await actions.setRole(team.id, bob.id, 'admin');
+    expect(server.calls.map((c) => [`${c.method} ${c.path}`, c.body])).toEqual([
+      [`PATCH /api/chats/${team.id}`, { name: 'Road trip' }],
+      [`PATCH /api/chats/${team.id}/participants/${bob.id}`, { role: 'admin' }],
+    ]);
+    expect(chatChanged.mock.calls[0]?.[0]).toMatchObject({ id: team.id, name: 'Road trip' });
+    const roles = (chatChanged.mock.calls[1]?.[0] as Chat).participants.map((p) => p.role);
+    expect(roles).toEqual(['owner', 'admin', 'member']);
+  });
+
+  it('removes someone: the held chat drops them without waiting for chat:updated', async () => {
+    const { team, carol, actions, chatChanged, server } = group();
+    server.route('DELETE', /\/participants\/[^/]+$/, () => ({ status: 204 }));
+    await actions.removeParticipant(team.id, carol.id);
+    expect(server.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      `DELETE /api/chats/${team.id}/participants/${carol.id}`,
+    ]);
+    const after = chatChanged.mock.calls[0]?.[0] as Chat;
+    expect(after.participants.map((p) => p.username)).toEqual(['alice', 'bob']);
+  });
+
+  it('leaves with my own id, and the chat is let go', async () => {
+    const { team, alice, actions, left, server } = group();
+    server.route('DELETE', /\/participants\/[^/]+$/, () => ({ status: 204 }));
+    await actions.leaveGroup(team.id);
+    expect(server.calls[0]?.path).toBe(`/api/chats/${team.id}/participants/${alice.id}`);
+    expect(left).toHaveBeenCalledWith(team.id);
+  });
+
+  it('words a refusal as a sentence, and lets nothing go when leaving failed', async () => {
+    const { team, bob, actions, left, chatChanged, server } = group();
+    server.route('PATCH', /\/participants\/[^/]+$/, () => ({
+      status: 403,
+      body: { error: { code: 'forbidden', message: 'only the owner can change roles' } },
+    }));
+    server.route('DELETE', /\/participants\/[^/]+$/, () => ({
+      status: 503,
+      body: { error: { code: 'unavailable', message: 'shutting down' } },
+    }));
+    await expect(actions.setRole(team.id, bob.id, 'admin')).rejects.toThrow(
+      'Only the owner can change roles.',
+    );
+    await expect(actions.leaveGroup(team.id)).rejects.toThrow('The server is busy or restarting');
+    expect(left).not.toHaveBeenCalled();
+    expect(chatChanged).not.toHaveBeenCalled();
   });
 });

@@ -1,5 +1,5 @@
 // What I do to messages and chats beyond sending: edit, delete, react, read an edit history,
-// search, mute. Each goes over the socket when it is up (acknowledged), else over HTTP; the
+// search, mute, and manage a group (rename, roles, remove, leave). Each goes over the socket when it is up (acknowledged), else over HTTP; the
 // result is applied by the sync engine like any other change. Failures reject with words.
 import { Message, type Ack, type Chat } from '@parley/protocol';
 import { ApiError, api, describeError } from '../api.js';
@@ -14,6 +14,8 @@ export interface ActionHooks {
   edited(message: Message): void;
   /** The server's copy of a chat after my change to it. */
   chatChanged(chat: Chat): void;
+  /** I left the chat: it closes and leaves the list. */
+  left(chatId: string): void;
 }
 
 export interface MessageEditRecord {
@@ -88,6 +90,45 @@ export class Actions {
   setMuted(chatId: string, muted: boolean): Promise<void> {
     return this.run(async () => {
       this.hooks.chatChanged(await api.chatSettings(this.session.token, chatId, { muted }));
+    });
+  }
+
+  // Group management goes over HTTP (the socket has no such events); everyone, me included,
+  // also hears the change as chat:updated, so the answer applied here only makes it show at once.
+
+  renameGroup(chatId: string, name: string): Promise<void> {
+    return this.run(async () => {
+      this.hooks.chatChanged(await api.renameChat(this.session.token, chatId, name));
+    });
+  }
+
+  setRole(chatId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
+    return this.run(async () => {
+      this.hooks.chatChanged(await api.setRole(this.session.token, chatId, userId, role));
+    });
+  }
+
+  /** Removes someone else from a group (to leave, `leaveGroup`). */
+  removeParticipant(chatId: string, userId: string): Promise<void> {
+    return this.run(async () => {
+      await api.removeParticipant(this.session.token, chatId, userId);
+      // The answer is a 204: the server's copy comes as chat:updated; until then the list of
+      // members drops the person the server has just confirmed removed.
+      const held = this.session.store.getState().chats.find((c) => c.id === chatId);
+      if (held?.participants.some((p) => p.id === userId)) {
+        this.hooks.chatChanged({
+          ...held,
+          participants: held.participants.filter((p) => p.id !== userId),
+        });
+      }
+    });
+  }
+
+  /** I leave a group; an owner hands it to the longest-standing admin, else member. */
+  leaveGroup(chatId: string): Promise<void> {
+    return this.run(async () => {
+      await api.removeParticipant(this.session.token, chatId, this.session.store.getState().me.id);
+      this.hooks.left(chatId);
     });
   }
 

@@ -157,6 +157,21 @@ describe('ChatClient', () => {
     client.stop();
   });
 
+  it('leaving a chat lets it go at once, and the chat:removed that follows says nothing', async () => {
+    const { alice, chat, server, socket, client, open } = setup();
+    server.route('DELETE', /\/participants\/[^/]+$/, () => ({ status: 204 }));
+    await open();
+    await client.leaveGroup(chat.id);
+    expect(server.called('DELETE', /\/participants\//)[0]?.path).toBe(
+      `/api/chats/${chat.id}/participants/${alice.id}`,
+    );
+    expect(client.getState().chats).toEqual([]);
+    expect(client.getState().histories[chat.id]).toBeUndefined();
+    socket.serverEmit('chat:removed', { chatId: chat.id });
+    expect(client.getState().notice).toBeNull();
+    client.stop();
+  });
+
   it('shows a chat created by me at once', async () => {
     const { alice, server, client } = setup();
     const carol = f.user({ username: 'carol' });

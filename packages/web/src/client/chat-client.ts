@@ -83,6 +83,7 @@ export class ChatClient {
     this.actions = new Actions(session, {
       edited: (m) => this.sync.updated(m),
       chatChanged: (chat) => this.sync.chat(chat),
+      left: (chatId) => this.chatList.removed(chatId),
     });
   }
 
@@ -263,6 +264,26 @@ export class ChatClient {
 
   async addParticipant(chatId: string, userId: string): Promise<Chat> {
     return this.chatList.adopt(await api.addParticipant(this.session.token, chatId, userId));
+  }
+
+  // ---- group management (each rejects with an Error whose message is in words) --------------
+
+  renameGroup(chatId: string, name: string): Promise<void> {
+    return this.actions.renameGroup(chatId, name);
+  }
+
+  /** The owner makes a participant an admin, or an admin a member again. */
+  setRole(chatId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
+    return this.actions.setRole(chatId, userId, role);
+  }
+
+  removeParticipant(chatId: string, userId: string): Promise<void> {
+    return this.actions.removeParticipant(chatId, userId);
+  }
+
+  /** Leaves the group: it closes and leaves the chat list. */
+  leaveGroup(chatId: string): Promise<void> {
+    return this.actions.leaveGroup(chatId);
   }
 
   // ---- blocking ----------------------------------------------------------------------------

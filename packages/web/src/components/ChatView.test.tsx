@@ -59,6 +59,7 @@ describe('ChatView', () => {
     const bob = f.user({ username: 'bob' });
     const carol = f.user({ username: 'carol' });
     const team = f.chat([alice, bob, carol], { name: 'Team' });
+    team.participants[0]!.role = 'owner';
     render(<ChatView {...props(team, [{ userId: bob.id, username: 'bob' }])} />);
     const typing = screen.getByText('bob is typing…');
     expect(typing.getAttribute('aria-live')).toBe('polite');
@@ -105,6 +106,53 @@ describe('ChatView: handles, presence and blocking', () => {
     const team = f.chat([alice, f.user(), f.user()], { name: 'Team' });
     render(<ChatView {...props(team)} />);
     expect(screen.queryByRole('button', { name: 'Block' })).toBeNull();
+  });
+});
+
+describe('ChatView: group management', () => {
+  const bob = f.user({ username: 'bob', display_name: 'Bob' });
+  const carol = f.user({ username: 'carol', display_name: 'Carol' });
+  const withRole = (role: 'owner' | 'admin' | 'member') => {
+    const team = f.chat([alice, bob, carol], { name: 'Team' });
+    team.participants[0]!.role = role;
+    if (role !== 'owner') team.participants[1]!.role = 'owner';
+    return team;
+  };
+  const handlers = () => ({
+    onMembers: vi.fn(),
+    onRename: vi.fn(),
+    onLeave: vi.fn(),
+    onAddPeople: vi.fn(),
+  });
+  const names = () => screen.getAllByRole('button').map((b) => b.textContent);
+
+  it('gives an owner or admin Members, Add people, Rename group and Leave group', async () => {
+    for (const role of ['owner', 'admin'] as const) {
+      const on = handlers();
+      const { unmount } = render(<ChatView {...props(withRole(role), [], on)} />);
+      for (const name of ['Members', 'Add people', 'Rename group', 'Leave group']) {
+        await userEvent.click(screen.getByRole('button', { name }));
+      }
+      expect(on.onMembers).toHaveBeenCalledOnce();
+      expect(on.onAddPeople).toHaveBeenCalledOnce();
+      expect(on.onRename).toHaveBeenCalledOnce();
+      expect(on.onLeave).toHaveBeenCalledOnce();
+      unmount();
+    }
+  });
+
+  it('shows a plain member only what the server lets them do: Members and Leave group', () => {
+    render(<ChatView {...props(withRole('member'), [], handlers())} />);
+    expect(names()).toEqual(expect.arrayContaining(['Members', 'Leave group']));
+    expect(screen.queryByRole('button', { name: 'Add people' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Rename group' })).toBeNull();
+  });
+
+  it('offers none of them in a direct chat', () => {
+    render(<ChatView {...props(f.chat([alice, bob]), [], handlers())} />);
+    for (const name of ['Members', 'Add people', 'Rename group', 'Leave group']) {
+      expect(screen.queryByRole('button', { name })).toBeNull();
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import {
 } from '../state.js';
 import { Avatar } from './Avatar.js';
 import { Composer } from './Composer.js';
+import { canManage } from './groupRules.js';
 import type { MessageActions } from './messageActions.js';
 import { MessageList } from './MessageList.js';
 import { previewLine } from './ReplyQuote.js';
@@ -43,6 +44,10 @@ interface ChatViewProps {
   focus?: { messageId: string; nonce: number } | null;
   /** Mutes or unmutes this chat's notifications for me; the label follows chat.muted. */
   onToggleMute?: () => void;
+  /** A group's members dialog, its rename dialog and its leave confirmation. */
+  onMembers?: () => void;
+  onRename?: () => void;
+  onLeave?: () => void;
 }
 
 function memberLine(chat: Chat, meId: string): string {
@@ -62,6 +67,9 @@ export function ChatView(props: ChatViewProps) {
   // The held copy, kept current: an edit or delete of it shows in the reply bar too.
   const replyTo = replyingTo && (props.messages.find((m) => m.id === replyingTo.id) ?? replyingTo);
   const people = chat.participants.filter((p) => p.id !== meId);
+  const group = chat.type === 'group';
+  // Adding people and renaming are an owner's or admin's: nobody else is shown them.
+  const manager = canManage(chat, meId);
   const replyName = replyTo
     ? (chat.participants.find((p) => p.id === replyTo.sender_id)?.display_name ??
       replyTo.sender.display_name)
@@ -97,31 +105,48 @@ export function ChatView(props: ChatViewProps) {
             <p className="chat-header-sub">{memberLine(chat, meId)}</p>
           )}
         </div>
-        {props.onToggleMute && (
-          <button
-            type="button"
-            className="ghost small"
-            aria-pressed={chat.muted}
-            onClick={props.onToggleMute}
-          >
-            Mute
-          </button>
-        )}
-        {chat.type === 'group' && (
-          <button type="button" className="secondary small" onClick={props.onAddPeople}>
-            Add people
-          </button>
-        )}
-        {other &&
-          (props.blocked ? (
-            <button type="button" className="secondary small" onClick={props.onUnblock}>
-              Unblock
+        <div className="chat-header-actions">
+          {props.onToggleMute && (
+            <button
+              type="button"
+              className="ghost small"
+              aria-pressed={chat.muted}
+              onClick={props.onToggleMute}
+            >
+              Mute
             </button>
-          ) : (
-            <button type="button" className="ghost small" onClick={props.onBlock}>
-              Block
+          )}
+          {group && props.onMembers && (
+            <button type="button" className="secondary small" onClick={props.onMembers}>
+              Members
             </button>
-          ))}
+          )}
+          {group && manager && (
+            <button type="button" className="secondary small" onClick={props.onAddPeople}>
+              Add people
+            </button>
+          )}
+          {group && manager && props.onRename && (
+            <button type="button" className="ghost small" onClick={props.onRename}>
+              Rename group
+            </button>
+          )}
+          {group && props.onLeave && (
+            <button type="button" className="ghost small leave-button" onClick={props.onLeave}>
+              Leave group
+            </button>
+          )}
+          {other &&
+            (props.blocked ? (
+              <button type="button" className="secondary small" onClick={props.onUnblock}>
+                Unblock
+              </button>
+            ) : (
+              <button type="button" className="ghost small" onClick={props.onBlock}>
+                Block
+              </button>
+            ))}
+        </div>
       </header>
       {other && props.blocked && (
         <p className="blocked-note" role="status">

@@ -1,5 +1,6 @@
 import type { Chat, Me, Message } from '@parley/protocol';
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { flushSync } from 'react-dom';
 import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
 import { chatTitle, emptyHistory, findChat, isBlocked, otherParticipant } from '../state.js';
@@ -7,6 +8,8 @@ import { Avatar } from './Avatar.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
 import { AddPeopleDialog, BlockDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { LeaveGroupDialog, RenameGroupDialog } from './GroupDialogs.js';
+import { GroupMembersDialog } from './GroupMembers.js';
 import type { MessageActions } from './messageActions.js';
 import { ProfileDialog, type AccountActions } from './ProfileDialog.js';
 import { SearchMessages } from './SearchMessages.js';
@@ -21,7 +24,25 @@ interface MessengerProps {
   onSessionEnded: (token: string) => void;
 }
 
-type Dialog = 'new-chat' | 'new-group' | 'add-people' | 'block' | 'profile' | null;
+type Dialog =
+  | 'new-chat'
+  | 'new-group'
+  | 'add-people'
+  | 'block'
+  | 'profile'
+  | 'members'
+  | 'rename-group'
+  | 'leave-group'
+  | null;
+
+/** Dialogs about the open chat: they close with it (removed by someone, or left). */
+const CHAT_DIALOGS: readonly Dialog[] = [
+  'add-people',
+  'block',
+  'members',
+  'rename-group',
+  'leave-group',
+];
 
 /** The signed-in app: one ChatClient for the session, the list beside the open chat. */
 export function Messenger({ token, me, account, onSignOut, onSessionEnded }: MessengerProps) {
@@ -76,6 +97,11 @@ function Shell({
   useEffect(() => {
     if (openChatId && state.chatsLoaded && !chat) navigate(null);
   }, [openChatId, state.chatsLoaded, chat, navigate]);
+
+  // Otherwise the page would stay inert behind a dialog that no longer shows.
+  useEffect(() => {
+    if (!chat && CHAT_DIALOGS.includes(dialog)) setDialog(null);
+  }, [chat, dialog]);
 
   const notice = state.notice;
   useEffect(() => {
@@ -281,6 +307,9 @@ function Shell({
               actions={actions}
               focus={focus}
               onToggleMute={() => toggleMute(chat)}
+              onMembers={() => setDialog('members')}
+              onRename={() => setDialog('rename-group')}
+              onLeave={() => setDialog('leave-group')}
             />
           ) : (
             <div className="empty-state">
@@ -349,6 +378,43 @@ function Shell({
           onDone={(_chat, user) => {
             setDialog(null);
             client.notify(`${user.display_name} was added to ${title}.`);
+          }}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'members' && chat && (
+        <GroupMembersDialog
+          chat={chat}
+          meId={me.id}
+          title={title}
+          now={now}
+          setRole={(userId, role) => client.setRole(chat.id, userId, role)}
+          remove={(userId) => client.removeParticipant(chat.id, userId)}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'rename-group' && chat && (
+        <RenameGroupDialog
+          chat={chat}
+          rename={(name) => client.renameGroup(chat.id, name)}
+          onDone={() => setDialog(null)}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === 'leave-group' && chat && (
+        <LeaveGroupDialog
+          chat={chat}
+          meId={me.id}
+          title={title}
+          leave={() => client.leaveGroup(chat.id)}
+          onDone={() => {
+            // Synchronously, so that the list is shown and no longer inert when it takes focus.
+            flushSync(() => {
+              setDialog(null);
+              navigate(null);
+            });
+            document.getElementById('chat-list')?.focus();
+            client.notify(`You left “${title}”.`);
           }}
           onClose={() => setDialog(null)}
         />
