@@ -121,5 +121,5 @@ describe('a disk that fills up under a running server', () => {
     expect(after.ok).toBe(true);
     const history = await fetchHistory(alice, chat.id);
     expect(history.map((m) => m.client_message_id)).toEqual(['before', 'after']);
-  }, 60_000);
+  }, 120_000);
 });
