@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The browser suite: the real server (embedded database) on port 0, Debian's Chromium through
-// playwright-core. One file at a time: each starts its own server and browser.
+// playwright-core. Two files at a time: each starts its own server and browser on free ports,
+// and much of a browser test is waiting (for a socket, a render), which a second file fills;
+// CI's 20-minute budget needs it.
 export default defineConfig({
   root: fileURLToPath(new URL('../../..', import.meta.url)),
   test: {
@@ -10,7 +12,8 @@ export default defineConfig({
     environment: 'node',
     include: ['packages/web/e2e/**/*.e2e.ts'],
     globalSetup: ['packages/web/e2e/global-setup.ts'],
-    fileParallelism: false,
+    fileParallelism: true,
+    maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },
