@@ -2,33 +2,27 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirect, createGroup, postMessage, register } from './support/api.js';
 import {
-  axeViolations,
-  chats,
-  launchBrowser,
-  messageItem,
-  openChat,
-  visible,
+  axeContext,
+  expectNoAxeViolations,
+  printAxeFindings,
+  SIZES,
   type AxeViolation,
-} from './support/browser.js';
+  type KnownViolation,
+  type Size,
+} from './support/axe.js';
+import { chats, launchBrowser, messageItem, openChat, visible } from './support/browser.js';
 import { startServer, type TestServer } from './support/server.js';
 
 // axe-core (WCAG 2.2 A/AA and best practices) on every screen a person meets, in both themes, at
 // desktop and phone sizes: a serious or critical violation fails. One server, one browser; each
 // size walks the screens once and checks each in light and dark.
 
-const SIZES = {
-  desktop: { viewport: { width: 1280, height: 800 }, hasTouch: false, isMobile: false },
-  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true },
-} as const;
-type Size = keyof typeof SIZES;
-const THEMES = ['light', 'dark'] as const;
-
 /**
  * Serious findings in components this change does not own, each with its fix in the issue 10
  * report. Matched by rule and element, not by screen: anything else on the same screen still
  * fails, and these are still printed.
  */
-const KNOWN: { rule: string; target: RegExp; why: string }[] = [];
+const KNOWN: KnownViolation[] = [];
 
 let server: TestServer;
 let browser: Browser;
@@ -62,38 +56,21 @@ afterAll(async () => {
   await browser?.close();
   await server?.dispose();
   // The whole list, for the report: every impact, fixed or not.
-  for (const { screen, violations } of found) {
-    for (const v of violations) {
-      console.log(
-        `[axe] ${screen}: ${v.impact} ${v.id} (${v.help})\n    ${v.nodes.join('\n    ')}`,
-      );
-    }
-  }
+  printAxeFindings(found);
 });
 
-async function check(page: Page, screen: string) {
-  const failing: string[] = [];
-  for (const colorScheme of THEMES) {
-    await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
-    const name = `${screen}, ${colorScheme}`;
-    const violations = await axeViolations(page);
-    found.push({ screen: name, violations });
-    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    for (const v of serious) {
-      const known = KNOWN.filter((k) => k.rule === v.id);
-      const unknown = v.nodes.filter((node) => !known.some((k) => k.target.test(node)));
-      if (unknown.length > 0) failing.push(`${name}: ${v.impact} ${v.id}: ${unknown.join('; ')}`);
-    }
-  }
-  expect(failing).toEqual([]);
+function check(page: Page, screen: string) {
+  return expectNoAxeViolations(page, screen, {
+    known: KNOWN,
+    log: (name, violations) => found.push({ screen: name, violations }),
+  });
 }
 
 describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
   let page: Page;
 
   beforeAll(async () => {
-    // The page's CSP forbids inline scripts; axe is injected as one.
-    const context = await browser.newContext({ ...SIZES[size], bypassCSP: true });
+    const context = await axeContext(browser, size);
     page = await context.newPage();
     await page.goto(server.url);
   });
