@@ -82,12 +82,21 @@ export async function send(page: Page, text: string): Promise<void> {
   await visible(messageItem(page, text));
 }
 
+/**
+ * A people-search result (an option named by the display name) picked by its @username, which
+ * is its description: within a dialog, `@ben` and not `@benji`.
+ */
+export const personOption = (scope: Locator, username: string): Locator =>
+  scope.getByRole('option').filter({
+    has: scope.page().locator('.user-result-handle', { hasText: new RegExp(`^@${username}$`) }),
+  });
+
 /** Opens (or creates) the direct chat with `username` through the New chat dialog. */
 export async function startDirectChat(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'New chat' }).click();
   const dialog = page.getByRole('dialog', { name: 'New chat' });
   await dialog.getByLabel('Search users').fill(username);
-  await dialog.getByRole('button', { name: username, exact: true }).click();
+  await personOption(dialog, username).click();
   await gone(dialog);
 }
 

@@ -15,6 +15,7 @@ import {
 } from './dialogs.js';
 import type { MessageActions } from './messageActions.js';
 import { SearchMessages } from './SearchMessages.js';
+import { recentPeople } from './UserSearch.js';
 
 interface MessengerProps {
   token: string;
@@ -88,6 +89,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   }, [unread]);
 
   const search = useCallback((q: string) => client.searchUsers(q), [client]);
+  const recent = useMemo(() => recentPeople(state.chats, me.id), [state.chats, me.id]);
   const [searching, setSearching] = useState(false);
   const searchMessages = useCallback(
     (query: { q: string; before?: string }) => client.searchMessages(query),
@@ -309,6 +311,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
       {dialog === 'new-chat' && (
         <NewChatDialog
           search={search}
+          recent={recent}
           openDirect={(userId) => client.openDirect(userId)}
           onDone={opened}
           onClose={() => setDialog(null)}
@@ -317,6 +320,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
       {dialog === 'new-group' && (
         <NewGroupDialog
           search={search}
+          recent={recent}
           createGroup={(name, ids) => client.createGroup(name, ids)}
           onDone={opened}
           onClose={() => setDialog(null)}
@@ -343,6 +347,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
           chat={chat}
           title={title}
           search={search}
+          recent={recent}
           addParticipant={(chatId, userId) => client.addParticipant(chatId, userId)}
           onDone={(_chat, user) => {
             setDialog(null);
