@@ -1,4 +1,4 @@
-import type { Chat, Me, Message } from '@parley/protocol';
+import type { Chat, Me, Message, User } from '@parley/protocol';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
@@ -60,10 +60,19 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   // A clicked notification opens its chat.
   useEffect(() => client.onOpenChatRequest((chatId) => navigate(chatId)), [client, navigate]);
 
-  // A chat that is gone (removed, or a stale link) closes once the list is known.
+  // A chat not in the pages loaded is fetched alone; one that is gone (removed, or a stale
+  // link) closes once the list is known.
+  const missing = openChatId !== null && state.chatsLoaded && !chat;
   useEffect(() => {
-    if (openChatId && state.chatsLoaded && !chat) navigate(null);
-  }, [openChatId, state.chatsLoaded, chat, navigate]);
+    if (!missing || !openChatId) return;
+    let current = true;
+    void client.findChat(openChatId).then((found) => {
+      if (current && !found) navigate(null);
+    });
+    return () => {
+      current = false;
+    };
+  }, [client, missing, openChatId, navigate]);
 
   const notice = state.notice;
   useEffect(() => {
@@ -122,6 +131,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
     [client],
   );
   const loadBlocked = useCallback(() => client.loadBlocked(), [client]);
+  // Block from a chat-list row: whom; null for the open chat's person (the header's Block).
+  const [blockUser, setBlockUser] = useState<User | null>(null);
+  const blockedIds = useMemo(() => new Set(state.blocked?.map((u) => u.id)), [state.blocked]);
+  const loadOlderChats = useCallback(() => {
+    client.loadOlderChats().catch(() => {});
+  }, [client]);
+  const loadAllChats = useCallback(() => {
+    client.loadAllChats().catch(() => {});
+  }, [client]);
   const other = chat?.type === 'direct' ? otherParticipant(chat, me.id) : undefined;
   const unblock = useCallback(
     (userId: string) =>
@@ -166,6 +184,7 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
   const title = useMemo(() => (chat ? chatTitle(chat, me.id) : ''), [chat, me.id]);
   const history = (chat && state.histories[chat.id]) || emptyHistory();
   const showReconnecting = state.connection === 'offline';
+  const blockTarget = blockUser ?? other;
 
   return (
     <>
@@ -238,6 +257,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               now={now}
               onOpen={navigate}
               onToggleMute={toggleMute}
+              older={state.olderChats}
+              onLoadOlder={loadOlderChats}
+              onLoadAll={loadAllChats}
+              onBlock={(user) => {
+                setBlockUser(user);
+                setDialog('block');
+              }}
+              onUnblock={(user) => void unblock(user.id)}
+              blockedIds={blockedIds}
             />
           </nav>
           <footer className="sidebar-footer">
@@ -274,7 +302,10 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               now={now}
               onBack={() => navigate(null)}
               onAddPeople={() => setDialog('add-people')}
-              onBlock={() => setDialog('block')}
+              onBlock={() => {
+                setBlockUser(null);
+                setDialog('block');
+              }}
               onUnblock={() => other && void unblock(other.id)}
               onLoadOlder={() => void client.loadOlder(chat.id)}
               onSend={(content, options) => client.send(chat.id, content, options)}
@@ -326,9 +357,9 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
           onClose={() => setDialog(null)}
         />
       )}
-      {dialog === 'block' && other && (
+      {dialog === 'block' && blockTarget && (
         <BlockDialog
-          user={other}
+          user={blockTarget}
           block={(user) => client.block(user)}
           onDone={() => setDialog(null)}
           onClose={() => setDialog(null)}
