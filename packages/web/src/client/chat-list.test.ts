@@ -2,7 +2,7 @@ import type { Chat } from '@parley/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
 import { ChatList } from './chat-list.js';
-import { FakeServer, fakeSession, settle } from './testing.js';
+import { FakeServer, fakeSession } from './testing.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
