@@ -10,7 +10,15 @@ import {
   type KnownViolation,
   type Size,
 } from './support/axe.js';
-import { chats, launchBrowser, messageItem, openChat, visible } from './support/browser.js';
+import {
+  chats,
+  gone,
+  launchBrowser,
+  messageItem,
+  openChat,
+  personOption,
+  visible,
+} from './support/browser.js';
 import { startServer, type TestServer } from './support/server.js';
 
 // axe-core (WCAG 2.2 A/AA and best practices) on every screen a person meets, in both themes, at
@@ -35,6 +43,14 @@ beforeAll(async () => {
   const alice = await register(server.url, 'alice', 'Alice Martin');
   const bob = await register(server.url, 'bob', 'Bob Stone');
   const carol = await register(server.url, 'carol', 'Carol Diaz');
+  // Someone to find and add (in no chat of Alice's), and someone she blocked.
+  await register(server.url, 'dave', 'Dave Brown');
+  const erin = await register(server.url, 'erin', 'Erin Walsh');
+  const blocked = await fetch(`${server.url}/api/users/${erin.user.id}/block`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${alice.token}` },
+  });
+  expect(blocked.status).toBe(204);
   aliceToken = alice.token;
   const direct = await createDirect(server.url, bob.token, alice.user.id);
   const group = await createGroup(server.url, alice.token, 'Design team', [
@@ -117,4 +133,91 @@ describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
       }
     });
   }
+
+  // The dialogs, each with what it shows filled in; closed with Escape after.
+  async function closeDialog(dialog: ReturnType<Page['getByRole']>) {
+    await page.keyboard.press('Escape');
+    await gone(dialog);
+  }
+
+  it('the Block dialog passes axe', async () => {
+    await page.getByRole('button', { name: 'Block', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Block Bob Stone?' });
+    await visible(dialog);
+    await check(page, `${size} Block dialog`);
+    await closeDialog(dialog);
+  });
+
+  it('the Delete message confirmation passes axe', async () => {
+    const mine = messageItem(page, 'Did you see the draft?');
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Message actions' }).click();
+    await page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete message?' });
+    await visible(dialog);
+    await check(page, `${size} Delete message dialog`);
+    await closeDialog(dialog);
+  });
+
+  it('the Add people dialog, with a result, passes axe', async () => {
+    await page.goto(server.url);
+    await openChat(page, 'Design team');
+    await page.getByRole('button', { name: 'Add people' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Add people/ });
+    await dialog.getByLabel('Search users').fill('dave');
+    await visible(personOption(dialog, 'dave'));
+    await check(page, `${size} Add people dialog`);
+    await closeDialog(dialog);
+  });
+
+  it('the New chat dialog, before typing and with results, passes axe', async () => {
+    await page.goto(server.url);
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New chat' });
+    // Before typing: the people of my chats.
+    await visible(personOption(dialog, 'bob'));
+    await check(page, `${size} New chat dialog, suggestions`);
+    await dialog.getByLabel('Search users').fill('Brown');
+    await visible(personOption(dialog, 'dave'));
+    await dialog.getByLabel('Search users').press('ArrowDown');
+    await check(page, `${size} New chat dialog, results`);
+    await closeDialog(dialog);
+  });
+
+  it('the New group dialog, with a person picked, passes axe', async () => {
+    await page.getByRole('button', { name: 'New group' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New group' });
+    await dialog.getByLabel('Group name').fill('Book club');
+    await dialog.getByLabel('Search users').fill('dave');
+    await personOption(dialog, 'dave').click();
+    await visible(dialog.getByText(/^1 picked/));
+    await check(page, `${size} New group dialog`);
+    await closeDialog(dialog);
+  });
+
+  it('the Blocked users dialog passes axe', async () => {
+    await page.getByRole('button', { name: 'Blocked users' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Blocked users' });
+    await visible(dialog.getByRole('button', { name: 'Unblock erin' }));
+    await check(page, `${size} Blocked users dialog`);
+    await closeDialog(dialog);
+  });
+
+  it('message search with results passes axe', async () => {
+    const field = page.getByRole('searchbox', { name: 'Search messages' });
+    await field.fill('draft');
+    await visible(page.getByRole('list', { name: 'Search results' }));
+    await check(page, `${size} message search`);
+    await field.press('Escape');
+  });
+
+  it('the chat list filtered, with a row menu open, passes axe', async () => {
+    await page.getByRole('searchbox', { name: 'Filter chats' }).fill('bob');
+    await visible(page.getByText('1 chat matches.'));
+    await page.getByRole('button', { name: 'Options for Bob Stone' }).click();
+    await visible(page.getByRole('menu', { name: 'Options for Bob Stone' }));
+    await check(page, `${size} chat list filtered, row menu`);
+    await page.keyboard.press('Escape');
+    await page.getByRole('searchbox', { name: 'Filter chats' }).fill('');
+  });
 });
