@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirect, createGroup, postMessage, register } from './support/api.js';
 import {
@@ -134,18 +134,26 @@ describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
     });
   }
 
-  // The dialogs, each with what it shows filled in; closed with Escape after.
-  async function closeDialog(dialog: ReturnType<Page['getByRole']>) {
-    await page.keyboard.press('Escape');
-    await gone(dialog);
+  // The dialogs, each with what it shows filled in; closed with Escape after, whatever happened
+  // (one left open would make the page behind it inert for the next test).
+  async function inDialog(dialog: Locator, body: () => Promise<void>) {
+    try {
+      await visible(dialog);
+      await body();
+    } finally {
+      if ((await dialog.count()) > 0) {
+        await page.keyboard.press('Escape');
+        await gone(dialog);
+      }
+    }
   }
 
   it('the Block dialog passes axe', async () => {
     await page.getByRole('button', { name: 'Block', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Block Bob Stone?' });
-    await visible(dialog);
-    await check(page, `${size} Block dialog`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      await check(page, `${size} Block dialog`);
+    });
   });
 
   it('the Delete message confirmation passes axe', async () => {
@@ -154,9 +162,9 @@ describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
     await mine.getByRole('button', { name: 'Message actions' }).click();
     await page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete message?' });
-    await visible(dialog);
-    await check(page, `${size} Delete message dialog`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      await check(page, `${size} Delete message dialog`);
+    });
   });
 
   it('the Add people dialog, with a result, passes axe', async () => {
@@ -164,43 +172,47 @@ describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
     await openChat(page, 'Design team');
     await page.getByRole('button', { name: 'Add people' }).click();
     const dialog = page.getByRole('dialog', { name: /^Add people/ });
-    await dialog.getByLabel('Search users').fill('dave');
-    await visible(personOption(dialog, 'dave'));
-    await check(page, `${size} Add people dialog`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      await dialog.getByLabel('Search users').fill('dave');
+      await visible(personOption(dialog, 'dave'));
+      await check(page, `${size} Add people dialog`);
+    });
   });
 
   it('the New chat dialog, before typing and with results, passes axe', async () => {
     await page.goto(server.url);
     await page.getByRole('button', { name: 'New chat' }).click();
     const dialog = page.getByRole('dialog', { name: 'New chat' });
-    // Before typing: the people of my chats.
-    await visible(personOption(dialog, 'bob'));
-    await check(page, `${size} New chat dialog, suggestions`);
-    await dialog.getByLabel('Search users').fill('Brown');
-    await visible(personOption(dialog, 'dave'));
-    await dialog.getByLabel('Search users').press('ArrowDown');
-    await check(page, `${size} New chat dialog, results`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      // Before typing: the people of my chats.
+      await visible(personOption(dialog, 'bob'));
+      await check(page, `${size} New chat dialog, suggestions`);
+      await dialog.getByLabel('Search users').fill('Brown');
+      await visible(personOption(dialog, 'dave'));
+      await dialog.getByLabel('Search users').press('ArrowDown');
+      await check(page, `${size} New chat dialog, results`);
+    });
   });
 
   it('the New group dialog, with a person picked, passes axe', async () => {
     await page.getByRole('button', { name: 'New group' }).click();
     const dialog = page.getByRole('dialog', { name: 'New group' });
-    await dialog.getByLabel('Group name').fill('Book club');
-    await dialog.getByLabel('Search users').fill('dave');
-    await personOption(dialog, 'dave').click();
-    await visible(dialog.getByText(/^1 picked/));
-    await check(page, `${size} New group dialog`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      await dialog.getByLabel('Group name').fill('Book club');
+      await dialog.getByLabel('Search users').fill('dave');
+      await personOption(dialog, 'dave').click();
+      await visible(dialog.getByText(/^1 picked/));
+      await check(page, `${size} New group dialog`);
+    });
   });
 
   it('the Blocked users dialog passes axe', async () => {
     await page.getByRole('button', { name: 'Blocked users' }).click();
     const dialog = page.getByRole('dialog', { name: 'Blocked users' });
-    await visible(dialog.getByRole('button', { name: 'Unblock erin' }));
-    await check(page, `${size} Blocked users dialog`);
-    await closeDialog(dialog);
+    await inDialog(dialog, async () => {
+      await visible(dialog.getByRole('button', { name: 'Unblock erin' }));
+      await check(page, `${size} Blocked users dialog`);
+    });
   });
 
   it('message search with results passes axe', async () => {

@@ -214,7 +214,8 @@ export function UserSearch({
                 <span className="user-result-name" id={nameId}>
                   {user.display_name}
                 </span>
-                <span className="user-result-handle" id={handleId}>
+                {/* Its description, not part of its name: hidden from the name, not from the eye. */}
+                <span className="user-result-handle" id={handleId} aria-hidden="true">
                   @{user.username}
                 </span>
               </span>
