@@ -189,7 +189,6 @@ export function UserSearch({
         hidden={shown.length === 0}
       >
         {shown.map((user, i) => {
-          const nameId = `${optionId(i)}-name`;
           const handleId = `${optionId(i)}-handle`;
           const picked = selected?.has(user.id) ?? false;
           return (
@@ -198,7 +197,6 @@ export function UserSearch({
               id={optionId(i)}
               role="option"
               className={`user-result${i === activeIndex ? ' active' : ''}`}
-              aria-labelledby={nameId}
               aria-describedby={handleId}
               aria-selected={multi ? picked : i === activeIndex}
               aria-disabled={busyUserId !== null || undefined}
@@ -211,10 +209,10 @@ export function UserSearch({
             >
               <Avatar id={user.id} name={user.display_name} size="sm" status={user.status} />
               <span className="user-result-names">
-                <span className="user-result-name" id={nameId}>
-                  {user.display_name}
-                </span>
-                {/* Its description, not part of its name: hidden from the name, not from the eye. */}
+                <span className="user-result-name">{user.display_name}</span>
+                {/* Named by its visible text, the display name (the rest is hidden from the name:
+                    an aria-labelledby would make axe see text outside the name); the @username
+                    is its description. */}
                 <span className="user-result-handle" id={handleId} aria-hidden="true">
                   @{user.username}
                 </span>
