@@ -1,11 +1,21 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirect, postMessage, register } from './support/api.js';
-import { chats, gone, launchBrowser, openChat, send, textOf, visible } from './support/browser.js';
+import {
+  chats,
+  gone,
+  launchBrowser,
+  messageItem,
+  messages,
+  openChat,
+  send,
+  textOf,
+  visible,
+} from './support/browser.js';
 import { startServer, type TestServer } from './support/server.js';
 
 // People search by a word of the name with the keyboard, the chat list's filter and row menu,
-// and new messages read aloud: as Mia, who already writes with Bob.
+// new messages read aloud, and the unread badge while scrolled up: as Mia, who writes with Bob.
 
 let server: TestServer;
 let browser: Browser;
@@ -106,5 +116,25 @@ describe('new messages read aloud', () => {
     await textOf(region, /^Alice Brown: hello from Alice$/);
     await send(page, 'Got it');
     await textOf(region, /^Alice Brown: hello from Alice$/);
+  });
+});
+
+describe('reading older messages', () => {
+  it('keeps the unread badge while scrolled up, until "Jump to latest" shows the message', async () => {
+    const chat = await page.evaluate(() => location.pathname.split('/').at(-1) ?? '');
+    for (let i = 1; i <= 40; i++) {
+      await postMessage(server.url, alice.token, chat, `Line ${i} of a long story`);
+    }
+    await visible(messageItem(page, 'Line 40 of a long story'));
+    const row = (name: RegExp) => chats(page).getByRole('link', { name });
+    await visible(row(/^Alice Brown, [^]*Line 40 of a long story, [^,]+$/));
+    // Scrolled up to the start, reading; Alice writes once more.
+    await messages(page).evaluate((el) => el.scrollTo({ top: 0 }));
+    await visible(page.getByRole('button', { name: 'Jump to latest' }));
+    await postMessage(server.url, alice.token, chat, 'Are you still there?');
+    await visible(page.getByRole('button', { name: 'Jump to latest, 1 new message' }));
+    await visible(row(/^Alice Brown, .*Are you still there\?, .*, 1 unread$/));
+    await page.getByRole('button', { name: 'Jump to latest, 1 new message' }).click();
+    await visible(row(/^Alice Brown, .*Are you still there\?, [^,]+$/));
   });
 });
