@@ -26,6 +26,8 @@ beforeAll(async () => {
   });
   await registerUser(server.url, { username: `${tag}_under` });
   await registerUser(server.url, { username: `${tag}xunder` });
+  await registerUser(server.url, { username: `${tag}wb`, displayName: `Alice ${tag}Brown` });
+  await registerUser(server.url, { username: `${tag}brooke`, displayName: 'Brooke Lee' });
 });
 afterAll(() => server.close());
 afterEach(() => closeSockets());
@@ -39,7 +41,15 @@ const search = async (q: string) => {
 describe('GET /api/users/search', () => {
   it('finds users whose username or display name starts with the prefix, any case, caller excluded', async () => {
     expect(await search(tag.toUpperCase())).toEqual(
-      [`${tag}Alpha`, `${tag}beta`, `zz${tag}`, `${tag}_under`, `${tag}xunder`].sort(),
+      [
+        `${tag}Alpha`,
+        `${tag}beta`,
+        `zz${tag}`,
+        `${tag}_under`,
+        `${tag}xunder`,
+        `${tag}wb`,
+        `${tag}brooke`,
+      ].sort(),
     );
   });
 
@@ -49,7 +59,21 @@ describe('GET /api/users/search', () => {
   });
 
   it('matches prefixes only, not infixes', async () => {
-    expect(await search('alpha')).not.toContain(`${tag}Alpha`);
+    expect(await search('under')).toEqual([]);
+    expect(await search(`${tag.slice(1)}`)).toEqual([]);
+  });
+
+  it('finds a word of the display name ("Brown" finds Alice Brown), name starts first', async () => {
+    expect(await search(`${tag}brown`)).toEqual([`${tag}wb`]);
+    expect(await search('zed')).toEqual([`${tag}Alpha`]);
+    expect(await search('ALPHA')).toEqual([`${tag}Alpha`]);
+    const res = await me.api.get<UserSearchResponse>(`/users/search?q=${tag}b`);
+    // Username or whole-name starts first, then word starts.
+    expect(res.body.users.map((u) => u.username)).toEqual([
+      `${tag}beta`,
+      `${tag}brooke`,
+      `${tag}wb`,
+    ]);
   });
 
   it('returns public user objects: no email, no password hash', async () => {

@@ -11,6 +11,7 @@ import {
   textOf,
   visible,
   type Person,
+  personOption,
 } from './support/browser.js';
 
 let server: TestServer;
@@ -55,7 +56,7 @@ describe('blocking', () => {
     await bob.page.getByRole('button', { name: 'New chat' }).click();
     const dialog = bob.page.getByRole('dialog', { name: 'New chat' });
     await dialog.getByLabel('Search users').fill('alice');
-    await dialog.getByRole('button', { name: 'alice', exact: true }).click();
+    await personOption(dialog, 'alice').click();
     await textOf(dialog.getByRole('alert'), /^This person does not accept chats from you\.$/);
     await bob.page.keyboard.press('Escape');
     await gone(dialog);

@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('a chat list longer than one page', () => {
-  it(`shows all ${CHATS} chats, oldest included, after a reload`, async () => {
+  it(`shows the first page at once, the rest on "Load more chats"; a filter finds any of the ${CHATS}`, async () => {
     const token = await tokenOf(dana.page);
     const names = Array.from({ length: CHATS }, (_, i) => `Club ${String(i + 1).padStart(3, '0')}`);
     const ids: string[] = [];
@@ -43,9 +43,27 @@ describe('a chat list longer than one page', () => {
 
     await dana.page.reload();
     const links = chats(dana.page).getByRole('link');
-    await expect.poll(() => links.count(), { timeout: 30_000 }).toBe(CHATS);
+    // One page of the server's (100): the oldest chats wait.
     await visible(links.first().filter({ hasText: 'Club 001' }));
+    expect(await links.count()).toBe(100);
+    const more = dana.page.getByRole('button', { name: 'Load more chats' });
+    await visible(more);
+
+    // The filter finds a chat that was not loaded: it loads the older pages itself.
+    const filter = dana.page.getByRole('searchbox', { name: 'Filter chats' });
+    await filter.fill('club 002');
+    await expect.poll(() => links.allInnerTexts(), { timeout: 30_000 }).toHaveLength(1);
+    await visible(links.first().filter({ hasText: 'Club 002' }));
+    await filter.fill('');
+    await expect.poll(() => links.count()).toBe(CHATS);
     await visible(links.last().filter({ hasText: 'Club 002' }));
+    expect(await more.count()).toBe(0);
+
+    // Without a filter, the button (or scrolling to it) brings the rest.
+    await dana.page.reload();
+    await visible(links.first().filter({ hasText: 'Club 001' }));
+    await more.click();
+    await expect.poll(() => links.count(), { timeout: 30_000 }).toBe(CHATS);
     await openChat(dana.page, 'Club 002');
   });
 });

@@ -108,6 +108,7 @@ export const api = {
     request(UserSearchResponse, 'GET', '/users/search', { token, query: { q } }),
   listChats: (token: string, cursor?: string) =>
     request(ChatListResponse, 'GET', '/chats', { token, query: { cursor } }),
+  getChat: (token: string, chatId: string) => request(Chat, 'GET', `/chats/${chatId}`, { token }),
   createChat: (token: string, body: CreateChatRequest) =>
     request(Chat, 'POST', '/chats', { token, body }),
   addParticipant: (token: string, chatId: string, userId: string) =>

@@ -71,6 +71,8 @@ export interface State {
   chatsLoaded: boolean;
   /** Newest activity first. */
   chats: Chat[];
+  /** Older chats the server holds beyond the pages loaded: `more`, `loading` them, or `none`. */
+  olderChats: 'none' | 'more' | 'loading';
   histories: Record<string, History>;
   outgoing: Record<string, Outgoing[]>;
   typing: Record<string, Typist[]>;
@@ -89,6 +91,7 @@ export const initialState = (
   connection: 'connecting',
   chatsLoaded: false,
   chats: [],
+  olderChats: 'none',
   histories: {},
   outgoing: {},
   typing: {},

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
@@ -83,20 +83,28 @@ export class UsersRepository {
     return row?.password_hash;
   }
 
-  /** Users whose username or display name starts with `prefix`, any case; deleted ones never. */
+  /**
+   * Users whose username, display name, or a word of the display name starts with `prefix`, any
+   * case; deleted ones never. Those whose username or whole name starts with it come first: a
+   * person typing "bro" more likely means Brooke than Alice Brown.
+   */
   async search(prefix: string, excludeId: string, limit: number): Promise<Account[]> {
     const pattern = likePrefix(prefix);
+    // A word starts after whitespace; the name is read with every whitespace run as one space.
+    const wordPattern = `% ${pattern}`;
+    const spaced = sql`regexp_replace(lower(display_name), '[[:space:]]+', ' ', 'g')`;
+    const starts = (eb: ExpressionBuilder<DB, 'users'>) =>
+      eb.or([
+        eb(sql`lower(username)`, 'like', pattern),
+        eb(sql`lower(display_name)`, 'like', pattern),
+      ]);
     const rows = await this.db
       .selectFrom('users')
       .select(ACCOUNT_COLUMNS)
       .where('id', '<>', excludeId)
       .where('deleted_at', 'is', null)
-      .where((eb) =>
-        eb.or([
-          eb(sql`lower(username)`, 'like', pattern),
-          eb(sql`lower(display_name)`, 'like', pattern),
-        ]),
-      )
+      .where((eb) => eb.or([starts(eb), eb(spaced, 'like', wordPattern)]))
+      .orderBy((eb) => eb.case().when(starts(eb)).then(0).else(1).end())
       .orderBy(sql`lower(username)`)
       .limit(limit)
       .execute();

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
@@ -86,12 +84,21 @@ export async function send(page: Page, text: string): Promise<void> {
   await visible(messageItem(page, text));
 }
 
+/**
+ * A people-search result (an option named by the display name) picked by its @username, which
+ * is its description: within a dialog, `@ben` and not `@benji`.
+ */
+export const personOption = (scope: Locator, username: string): Locator =>
+  scope.getByRole('option').filter({
+    has: scope.page().locator('.user-result-handle', { hasText: new RegExp(`^@${username}$`) }),
+  });
+
 /** Opens (or creates) the direct chat with `username` through the New chat dialog. */
 export async function startDirectChat(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'New chat' }).click();
   const dialog = page.getByRole('dialog', { name: 'New chat' });
   await dialog.getByLabel('Search users').fill(username);
-  await dialog.getByRole('button', { name: username, exact: true }).click();
+  await personOption(dialog, username).click();
   await gone(dialog);
 }
 
@@ -109,52 +116,5 @@ export async function tokenOf(page: Page): Promise<string> {
   return token;
 }
 
-const axeSource = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
-
-/** The rule sets axe checks: WCAG 2.0, 2.1 and 2.2 at A and AA, and its best practices. */
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-
-export interface AxeViolation {
-  id: string;
-  impact: string;
-  help: string;
-  /** One line per offending element: its selector and axe's summary of what is wrong. */
-  nodes: string[];
-}
-
-/**
- * Runs axe-core on the page as it is now and returns its violations, worst first. The page's
- * Content-Security-Policy forbids inline scripts, so the context must be made with
- * `bypassCSP: true` for axe to be injected.
- */
-export async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  if (!(await page.evaluate(() => 'axe' in window)))
-    await page.addScriptTag({ content: axeSource });
-  const found = await page.evaluate(async (tags) => {
-    interface AxeResult {
-      violations: {
-        id: string;
-        impact?: string | null;
-        help: string;
-        nodes: { target: unknown[]; failureSummary?: string }[];
-      }[];
-    }
-    const axe = (
-      window as unknown as { axe: { run(context: Document, options: object): Promise<AxeResult> } }
-    ).axe;
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact ?? 'minor',
-      help: v.help,
-      nodes: v.nodes.map(
-        (n) => `${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`,
-      ),
-    }));
-  }, AXE_TAGS);
-  const rank = ['critical', 'serious', 'moderate', 'minor'];
-  return found.sort((a, b) => rank.indexOf(a.impact) - rank.indexOf(b.impact));
-}
+// The axe helpers live in support/axe.ts; re-exported for files that import them from here.
+export { axeViolations, type AxeViolation } from './axe.js';

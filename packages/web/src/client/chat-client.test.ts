@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
 import { ChatClient } from './chat-client.js';
+import { reportFollowing, reportSeen } from './read-marks.js';
 import { FakeChat, FakeServer, FakeSocket, settle } from './testing.js';
 
 afterEach(() => {
@@ -191,6 +192,37 @@ describe('ChatClient', () => {
     expect(client.getState().chats.map((c) => c.id)).toEqual([chat.id]);
     expect((socket as unknown as { auth: unknown }).auth).toEqual({ token: 'token-2' });
     expect(ended).not.toHaveBeenCalled();
+    client.stop();
+  });
+
+  it('keeps the unread badge of the open chat while scrolled up, until the message is seen', async () => {
+    const { bob, chat, remote, socket, client, open } = setup();
+    // A browser whose list tells what is on screen.
+    vi.stubGlobal('IntersectionObserver', class {});
+    await open();
+    const [, , third] = remote.messages;
+    reportSeen({ chatId: chat.id, messageId: third!.id, seq: 3 });
+    const badge = () => client.getState().chats[0]!.unread_count;
+    expect(badge()).toBe(0);
+
+    // Scrolled up, reading older messages: Bob writes.
+    reportFollowing({ chatId: chat.id, following: false });
+    const fourth = remote.send(bob, 'are you there?');
+    socket.serverEmit('message:new', fourth);
+    await settle();
+    expect(badge()).toBe(1);
+    expect(socket.sent('message:read').at(-1)).toEqual({ chatId: chat.id, messageId: third!.id });
+
+    // Back at the end, the list shows it: read.
+    reportFollowing({ chatId: chat.id, following: true });
+    reportSeen({ chatId: chat.id, messageId: fourth.id, seq: 4 });
+    expect(badge()).toBe(0);
+    expect(socket.sent('message:read').at(-1)).toEqual({ chatId: chat.id, messageId: fourth.id });
+
+    // At the end, what arrives is read at once.
+    socket.serverEmit('message:new', remote.send(bob, 'hello again'));
+    await settle();
+    expect(badge()).toBe(0);
     client.stop();
   });
 });

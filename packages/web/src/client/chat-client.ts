@@ -245,6 +245,21 @@ export class ChatClient {
 
   // ---- chats -----------------------------------------------------------------------------------
 
+  /** The next older page of the chat list ("Load more chats", or scrolling to its end). */
+  loadOlderChats(): Promise<void> {
+    return this.chatList.loadOlder();
+  }
+
+  /** Every chat of the list, for a filter that must see them all. */
+  loadAllChats(): Promise<void> {
+    return this.chatList.loadAll();
+  }
+
+  /** A chat of mine by id, fetched if it is beyond the pages loaded; null if it is not mine. */
+  findChat(chatId: string): Promise<Chat | null> {
+    return this.chatList.fetchChat(chatId);
+  }
+
   async searchUsers(q: string): Promise<User[]> {
     const { users } = await api.searchUsers(this.session.token, q);
     return users;

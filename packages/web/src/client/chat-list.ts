@@ -1,8 +1,10 @@
-// The chat list: fetched whole on every (re)connect and taken as the truth, except for chats
-// that arrived or left by event while it was being fetched.
+// The chat list, by the server's pages: the first page on every (re)connect (as many pages as
+// were loaded before), older pages on demand. What was fetched is the truth down to the oldest
+// chat it holds, except for chats that arrived or left by event while it was being fetched.
 import type { Chat } from '@parley/protocol';
 import { ApiError, api } from '../api.js';
 import {
+  activityTime,
   joinPages,
   mergeChatList,
   mergeChatPage,
@@ -25,6 +27,11 @@ export class ChatList {
   private eventSeq = 0;
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
+  /** Where the next older page starts; null once the list is whole. */
+  private cursor: string | null = null;
+  private loadingOlder: Promise<void> | null = null;
+  /** Chats being fetched one by one (a link to one not loaded, a message in one). */
+  private readonly fetching = new Map<string, Promise<Chat | null>>();
 
   constructor(
     private readonly session: Session,
@@ -48,6 +55,80 @@ export class ChatList {
   removed(chatId: string): void {
     this.events.set(chatId, { seq: ++this.eventSeq, kind: 'removed' });
     this.session.store.update((s) => removeChat(s, chatId));
+  }
+
+  /** The list holds every chat of the person (no older page is left on the server). */
+  get whole(): boolean {
+    return this.session.store.getState().chatsLoaded && this.cursor === null;
+  }
+
+  /** The next older page, once; a call while one is loading waits for it. */
+  loadOlder(): Promise<void> {
+    if (this.loadingOlder) return this.loadingOlder;
+    const cursor = this.cursor;
+    if (!cursor || this.resyncing) return this.resyncing ?? Promise.resolve();
+    const { store, token } = this.session;
+    const since = this.eventSeq;
+    store.update((s) => ({ ...s, olderChats: 'loading' }));
+    this.loadingOlder = (async () => {
+      try {
+        const page = await api.listChats(token, cursor);
+        // A resync meanwhile started the pages over: this one is stale.
+        if (this.cursor !== cursor) return;
+        this.cursor = page.next_cursor;
+        const removed = new Set(
+          [...this.events]
+            .filter(([, e]) => e.seq > since && e.kind === 'removed')
+            .map(([id]) => id),
+        );
+        store.update((s) => ({
+          ...s,
+          chats: mergeChatPage(s.chats, page.chats, removed),
+          olderChats: page.next_cursor ? 'more' : 'none',
+        }));
+      } catch (err) {
+        store.update((s) => ({ ...s, olderChats: this.cursor ? 'more' : 'none' }));
+        this.session.fail(err);
+        throw err;
+      } finally {
+        this.loadingOlder = null;
+      }
+    })();
+    return this.loadingOlder;
+  }
+
+  /** Every older page, one after another (a filter must see every chat). */
+  async loadAll(): Promise<void> {
+    while (this.cursor && !this.session.stopped) await this.loadOlder();
+  }
+
+  /**
+   * A chat that is not in the pages loaded (a link to it, a message in it, a chat:new that was
+   * lost): fetched alone and added. Null when it is not one of mine.
+   */
+  fetchChat(chatId: string): Promise<Chat | null> {
+    const held = this.session.store.getState().chats.find((c) => c.id === chatId);
+    if (held) return Promise.resolve(held);
+    let pending = this.fetching.get(chatId);
+    if (!pending) {
+      const since = this.eventSeq;
+      pending = api.getChat(this.session.token, chatId).then(
+        (chat) => {
+          // Left or removed while on its way: it stays out.
+          const e = this.events.get(chatId);
+          if (e && e.seq > since && e.kind === 'removed') return null;
+          this.added(chat);
+          return chat;
+        },
+        (err: unknown) => {
+          if (!(err instanceof ApiError) || err.status >= 500) this.session.fail(err);
+          return null;
+        },
+      );
+      pending = pending.finally(() => this.fetching.delete(chatId));
+      this.fetching.set(chatId, pending);
+    }
+    return pending;
   }
 
   /** One resync at a time; a request during one runs once more after it. */
@@ -78,26 +159,45 @@ export class ChatList {
       return { added, removed };
     };
     try {
-      // Every page, one after the other: the list, the unread total and links to any chat need
-      // them all. Each page shows as it arrives; only the whole list may drop a chat.
+      // The first page, and as many more as the list held before, so that a reconnect does not
+      // shrink what the person scrolled to. Each page shows as it arrives.
+      const held = store.getState().chats.length;
       const pages: Chat[][] = [];
-      let cursor: string | undefined;
+      let fetched = 0;
+      let cursor: string | null = null;
       do {
-        const page = await api.listChats(token, cursor);
+        const page = await api.listChats(token, cursor ?? undefined);
         pages.push(page.chats);
-        cursor = page.next_cursor ?? undefined;
-        if (cursor) {
+        fetched += page.chats.length;
+        cursor = page.next_cursor;
+        if (cursor && fetched < held) {
           const { removed } = changedSince();
           store.update((s) => ({ ...s, chats: mergeChatPage(s.chats, page.chats, removed) }));
         }
-      } while (cursor && !this.session.stopped);
+      } while (cursor && fetched < held && !this.session.stopped);
       const chats = joinPages(pages);
       const { added, removed } = changedSince();
+      this.cursor = cursor;
+      // Activity only moves forward: a chat held with activity at or after the oldest fetched
+      // one would have been in these pages, unless it is gone. Older ones lie beyond them: kept.
+      const oldest = chats.at(-1);
+      const boundary = cursor && oldest ? Date.parse(activityTime(oldest)) : null;
       store.update((s) => {
-        const list = mergeChatList(s.chats, chats, added, removed);
-        const keep = new Set(list.map((c) => c.id));
-        let next: State = { ...s, chats: list, chatsLoaded: true };
-        for (const id of Object.keys(s.histories)) if (!keep.has(id)) next = removeChat(next, id);
+        const beyond = new Set(
+          boundary === null
+            ? []
+            : s.chats.filter((c) => Date.parse(activityTime(c)) < boundary).map((c) => c.id),
+        );
+        const keep = new Set([...added, ...beyond]);
+        const list = mergeChatList(s.chats, chats, keep, removed);
+        const listed = new Set(list.map((c) => c.id));
+        let next: State = {
+          ...s,
+          chats: list,
+          chatsLoaded: true,
+          olderChats: cursor ? 'more' : 'none',
+        };
+        for (const id of Object.keys(s.histories)) if (!listed.has(id)) next = removeChat(next, id);
         return next;
       });
     } catch (err) {

@@ -17,12 +17,27 @@ export interface Seen {
 }
 
 const SEEN = 'parley:seen';
+const FOLLOWING = 'parley:following';
 /** Between the lists that see and the client that tells the server: no import cycle, no prop. */
 const seenEvents = new EventTarget();
 
 /** Called by the message list: this message was on screen while the page was visible. */
 export function reportSeen(seen: Seen): void {
   seenEvents.dispatchEvent(new CustomEvent<Seen>(SEEN, { detail: seen }));
+}
+
+/** A chat's list whether it is at its end, following what arrives (else scrolled up). */
+export interface Following {
+  chatId: string;
+  following: boolean;
+}
+
+/**
+ * Called by the message list as it leaves its end or comes back: while scrolled up, what
+ * arrives is not seen, and its chat's unread count must not drop until it is.
+ */
+export function reportFollowing(following: Following): void {
+  seenEvents.dispatchEvent(new CustomEvent<Following>(FOLLOWING, { detail: following }));
 }
 
 const listsReportSeen = (): boolean => typeof IntersectionObserver !== 'undefined';
@@ -50,12 +65,21 @@ export class ReadMarks {
   start(): void {
     document.addEventListener('visibilitychange', this.onVisibility);
     seenEvents.addEventListener(SEEN, this.onSeen);
+    seenEvents.addEventListener(FOLLOWING, this.onFollowing);
   }
 
   stop(): void {
     document.removeEventListener('visibilitychange', this.onVisibility);
     seenEvents.removeEventListener(SEEN, this.onSeen);
+    seenEvents.removeEventListener(FOLLOWING, this.onFollowing);
   }
+
+  private onFollowing = (event: Event): void => {
+    const { chatId, following } = (event as CustomEvent<Following>).detail;
+    const { session } = this;
+    if (!following) session.scrolledUpIn = chatId;
+    else if (session.scrolledUpIn === chatId) session.scrolledUpIn = null;
+  };
 
   private onVisibility = (): void => this.markRead();
 

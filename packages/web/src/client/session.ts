@@ -8,6 +8,8 @@ import type { Store } from './store.js';
 export class Session {
   /** The chat shown on screen; null for none. */
   openChatId: string | null = null;
+  /** A chat whose message list is scrolled up, away from its newest messages (read-marks.ts). */
+  scrolledUpIn: string | null = null;
 
   constructor(
     private current: string,
@@ -36,9 +38,16 @@ export class Session {
     return this.store.isStopped;
   }
 
-  /** The chat is open on a visible page: what arrives in it is read at once. */
+  /**
+   * The chat is open on a visible page, at its newest messages: what arrives in it is read at
+   * once. Scrolled up, it is not: it counts as unread until the list shows it.
+   */
   isViewing(chatId: string): boolean {
-    return this.openChatId === chatId && document.visibilityState === 'visible';
+    return (
+      this.openChatId === chatId &&
+      document.visibilityState === 'visible' &&
+      this.scrolledUpIn !== chatId
+    );
   }
 
   endSession(): void {

@@ -25,6 +25,7 @@ function setup() {
   const chatList = new ChatList(env.session, { listed: async () => {} });
   const histories = new Histories(env.session, { changes: vi.fn(), settled: vi.fn() });
   const resync = vi.spyOn(chatList, 'resync').mockResolvedValue();
+  const fetchChat = vi.spyOn(chatList, 'fetchChat').mockResolvedValue(null);
   const catchUp = vi.spyOn(histories, 'catchUp').mockResolvedValue();
   const sync = new Sync(env.session, {
     connection,
@@ -34,7 +35,7 @@ function setup() {
     typing: new Typing(env.session),
   });
   sync.listen();
-  return { ...env, alice, bob, chat, sync, resync, catchUp };
+  return { ...env, alice, bob, chat, sync, resync, fetchChat, catchUp };
 }
 
 describe('the sync engine', () => {
@@ -55,11 +56,12 @@ describe('the sync engine', () => {
     expect(catchUp).toHaveBeenCalledWith(chat.id);
   });
 
-  it('asks for the list on a message of a chat it has not heard of', () => {
-    const { socket, bob, resync } = setup();
+  it('fetches a chat it has not heard of (beyond the pages loaded) on a message in it', () => {
+    const { socket, bob, resync, fetchChat } = setup();
     const other = f.chat([bob, f.user()]);
     socket.serverEmit('message:new', f.message(other, bob, 1));
-    expect(resync).toHaveBeenCalled();
+    expect(fetchChat).toHaveBeenCalledWith(other.id);
+    expect(resync).not.toHaveBeenCalled();
   });
 
   it('adds chats, and says so in words when I am removed from one', () => {

@@ -89,8 +89,9 @@ export class Sync {
     const { store } = this.session;
     const before = store.getState();
     if (!findChat(before, message.chat_id)) {
-      // A chat we have not heard of yet (its chat:new is late or was lost): ask for the list.
-      void this.parts.chatList.resync();
+      // A chat beyond the pages loaded, or one whose chat:new is late or was lost: fetch it (its
+      // last message is this one).
+      void this.parts.chatList.fetchChat(message.chat_id);
       return;
     }
     // Keep the held history contiguous: a message after a gap waits for the catch-up.

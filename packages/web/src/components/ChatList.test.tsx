@@ -1,4 +1,4 @@
-import type { Chat } from '@parley/protocol';
+import type { Chat, User } from '@parley/protocol';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
@@ -125,5 +125,139 @@ describe('ChatList', () => {
     expect(onToggleMute).toHaveBeenLastCalledWith(loud);
     await userEvent.click(screen.getByRole('button', { name: 'Unmute Hushed' }));
     expect(onToggleMute).toHaveBeenLastCalledWith(hushed);
+  });
+
+  describe('filter, pages and row menu', () => {
+    const alice = f.me({ username: 'alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob Stone' });
+    const zoe = f.user({ username: 'zoe', display_name: 'Zoë Brown' });
+    const withBob = f.chat([alice, bob]);
+    const withZoe = f.chat([alice, zoe]);
+    const team = f.chat([alice, bob, zoe], { name: 'Design team' });
+    const base = {
+      meId: alice.id,
+      openChatId: null,
+      loaded: true,
+      now,
+      onOpen: () => {},
+    };
+    const names = () =>
+      within(screen.getByRole('list', { name: 'Chats' }))
+        .queryAllByRole('link')
+        .map((l) => l.querySelector('.chat-item-name')?.textContent);
+
+    it('narrows the list by title as one types, any case, accents ignored', async () => {
+      render(<ChatList {...base} chats={[withBob, withZoe, team]} />);
+      expect(names()).toEqual(['Bob Stone', 'Zoë Brown', 'Design team']);
+      const filter = screen.getByRole('searchbox', { name: 'Filter chats' });
+      await userEvent.type(filter, 'zoe');
+      expect(names()).toEqual(['Zoë Brown']);
+      expect(screen.getByText('1 chat matches.')).toBeTruthy();
+      await userEvent.clear(filter);
+      await userEvent.type(filter, 'TEAM');
+      expect(names()).toEqual(['Design team']);
+      await userEvent.type(filter, 'x');
+      expect(names()).toEqual([]);
+      expect(screen.getByText('No chats match “TEAMx”.')).toBeTruthy();
+      await userEvent.clear(filter);
+      expect(names()).toEqual(['Bob Stone', 'Zoë Brown', 'Design team']);
+    });
+
+    it('offers "Load more chats" while older pages remain, and a filter loads them all', async () => {
+      const onLoadOlder = vi.fn();
+      const onLoadAll = vi.fn();
+      const { rerender } = render(
+        <ChatList
+          {...base}
+          chats={[withBob]}
+          older="more"
+          onLoadOlder={onLoadOlder}
+          onLoadAll={onLoadAll}
+        />,
+      );
+      await userEvent.click(screen.getByRole('button', { name: 'Load more chats' }));
+      expect(onLoadOlder).toHaveBeenCalledOnce();
+      rerender(
+        <ChatList
+          {...base}
+          chats={[withBob]}
+          older="loading"
+          onLoadOlder={onLoadOlder}
+          onLoadAll={onLoadAll}
+        />,
+      );
+      await userEvent.click(screen.getByRole('button', { name: 'Loading more chats…' }));
+      expect(onLoadOlder).toHaveBeenCalledOnce();
+
+      // Filtering for a chat not loaded yet: the older pages are asked for, and it says so.
+      rerender(
+        <ChatList
+          {...base}
+          chats={[withBob]}
+          older="more"
+          onLoadOlder={onLoadOlder}
+          onLoadAll={onLoadAll}
+        />,
+      );
+      await userEvent.type(screen.getByRole('searchbox', { name: 'Filter chats' }), 'design');
+      expect(onLoadAll).toHaveBeenCalled();
+      expect(screen.getByText('Looking through older chats…')).toBeTruthy();
+      rerender(
+        <ChatList
+          {...base}
+          chats={[withBob, withZoe, team]}
+          older="none"
+          onLoadOlder={onLoadOlder}
+          onLoadAll={onLoadAll}
+        />,
+      );
+      expect(names()).toEqual(['Design team']);
+      expect(screen.queryByRole('button', { name: /Load more chats/ })).toBeNull();
+    });
+
+    it("blocks a direct chat's person from the row's menu, and offers Unblock once blocked", async () => {
+      const onBlock = vi.fn<(u: User) => void>();
+      const onUnblock = vi.fn<(u: User) => void>();
+      const { rerender } = render(
+        <ChatList
+          {...base}
+          chats={[withBob, team]}
+          onToggleMute={() => {}}
+          onBlock={onBlock}
+          onUnblock={onUnblock}
+        />,
+      );
+      await userEvent.click(screen.getByRole('button', { name: 'Options for Bob Stone' }));
+      const menu = screen.getByRole('menu', { name: 'Options for Bob Stone' });
+      expect(
+        within(menu)
+          .getAllByRole('menuitem')
+          .map((i) => i.textContent),
+      ).toEqual(['Mute', 'Block']);
+      await userEvent.click(within(menu).getByRole('menuitem', { name: 'Block' }));
+      expect(onBlock).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ id: bob.id }));
+
+      // A group has no one person to block.
+      await userEvent.click(screen.getByRole('button', { name: 'Options for Design team' }));
+      expect(
+        within(screen.getByRole('menu', { name: 'Options for Design team' }))
+          .getAllByRole('menuitem')
+          .map((i) => i.textContent),
+      ).toEqual(['Mute']);
+
+      rerender(
+        <ChatList
+          {...base}
+          chats={[withBob, team]}
+          onToggleMute={() => {}}
+          onBlock={onBlock}
+          onUnblock={onUnblock}
+          blockedIds={new Set([bob.id])}
+        />,
+      );
+      await userEvent.click(screen.getByRole('button', { name: 'Options for Bob Stone' }));
+      await userEvent.click(screen.getByRole('menuitem', { name: 'Unblock' }));
+      expect(onUnblock).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ id: bob.id }));
+    });
   });
 });

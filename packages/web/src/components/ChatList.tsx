@@ -1,9 +1,10 @@
-import type { Chat } from '@parley/protocol';
-import type { MouseEvent } from 'react';
+import type { Chat, User } from '@parley/protocol';
+import { useEffect, useId, useRef, useState, type MouseEvent } from 'react';
 import { formatListTime, presenceText } from '../format.js';
 import { chatPath } from '../router.js';
-import { chatTitle, otherParticipant } from '../state.js';
+import { chatTitle, otherParticipant, type State } from '../state.js';
 import { Avatar } from './Avatar.js';
+import { MessageMenu, type MenuItem } from './MessageMenu.js';
 import './search.css';
 
 interface ChatListProps {
@@ -15,6 +16,115 @@ interface ChatListProps {
   onOpen: (chatId: string) => void;
   /** Mutes or unmutes a chat's notifications (a button on each row, shown on hover or focus). */
   onToggleMute?: (chat: Chat) => void;
+  /** Older chats on the server beyond the pages loaded. */
+  older?: State['olderChats'];
+  /** Loads the next older page ("Load more chats", or scrolling to the list's end). */
+  onLoadOlder?: () => void;
+  /** Loads every older page: a filter has to look through them all. */
+  onLoadAll?: () => void;
+  /** Blocks (asking first) the other person of a direct chat, from the row's menu. */
+  onBlock?: (user: User) => void;
+  onUnblock?: (user: User) => void;
+  /** Ids of the people I blocked: their row's menu offers Unblock instead. */
+  blockedIds?: ReadonlySet<string>;
+}
+
+/** Folded for matching: any case, accents ignored ("zoe" finds "Zoë"). */
+const fold = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+
+/**
+ * The list with its "Filter chats" box: as one types, only chats whose title holds the text stay.
+ * The list arrives by pages; a filter loads the older ones too, so that it finds every chat.
+ */
+export function ChatList(props: ChatListProps) {
+  const { chats, meId, loaded, older = 'none', onLoadAll } = props;
+  const [filter, setFilter] = useState('');
+  const fieldId = useId();
+  const statusId = useId();
+  const q = fold(filter.trim());
+  const filtering = q !== '';
+
+  // A filter must see every chat: the pages not loaded yet come, one after another.
+  const wantAll = filtering && older === 'more';
+  useEffect(() => {
+    if (wantAll) onLoadAll?.();
+  }, [wantAll, onLoadAll]);
+
+  if (loaded && chats.length === 0 && older === 'none') {
+    return (
+      <p className="chat-list-empty">
+        No conversations yet. Find someone to talk to with the buttons above.
+      </p>
+    );
+  }
+  const shown = filtering ? chats.filter((c) => fold(chatTitle(c, meId)).includes(q)) : chats;
+  const searchingOlder = filtering && older !== 'none';
+  const status = !filtering
+    ? ''
+    : shown.length === 0
+      ? searchingOlder
+        ? 'Looking through older chats…'
+        : `No chats match “${filter.trim()}”.`
+      : `${shown.length} ${shown.length === 1 ? 'chat matches' : 'chats match'}${searchingOlder ? ', looking through older chats…' : '.'}`;
+
+  return (
+    <>
+      <div className="chat-filter">
+        <label htmlFor={fieldId} className="sr-only">
+          Filter chats
+        </label>
+        <input
+          id={fieldId}
+          type="search"
+          value={filter}
+          placeholder="Filter chats"
+          autoComplete="off"
+          spellCheck={false}
+          aria-describedby={statusId}
+          onChange={(e) => setFilter(e.target.value)}
+        />
+        <p id={statusId} className="chat-filter-status" aria-live="polite">
+          {status}
+        </p>
+      </div>
+      <Rows {...props} chats={shown} />
+      {!filtering && older !== 'none' && (
+        <LoadOlder loading={older === 'loading'} onLoad={props.onLoadOlder} />
+      )}
+    </>
+  );
+}
+
+/**
+ * "Load more chats" at the end of the list; it also loads by itself when scrolled into view
+ * (where the browser can tell), so that scrolling down just goes on.
+ */
+function LoadOlder({ loading, onLoad }: { loading: boolean; onLoad?: () => void }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  const onLoadRef = useRef(onLoad);
+  onLoadRef.current = onLoad;
+  useEffect(() => {
+    const button = ref.current;
+    if (!button || loading || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) onLoadRef.current?.();
+    });
+    observer.observe(button);
+    return () => observer.disconnect();
+  }, [loading]);
+  return (
+    <div className="chat-list-more">
+      <button
+        ref={ref}
+        type="button"
+        className="ghost small"
+        aria-disabled={loading || undefined}
+        onClick={() => !loading && onLoad?.()}
+      >
+        {loading ? 'Loading more chats…' : 'Load more chats'}
+      </button>
+    </div>
+  );
 }
 
 function preview(chat: Chat, meId: string): string {
@@ -35,7 +145,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
  * The person's chats, newest activity first (the order is the caller's): unread counts, an "@"
  * badge for unread mentions, and muted chats drawn quieter.
  */
-export function ChatList({
+function Rows({
   chats,
   meId,
   openChatId,
@@ -43,14 +153,10 @@ export function ChatList({
   now,
   onOpen,
   onToggleMute,
+  onBlock,
+  onUnblock,
+  blockedIds,
 }: ChatListProps) {
-  if (loaded && chats.length === 0) {
-    return (
-      <p className="chat-list-empty">
-        No conversations yet. Find someone to talk to with the buttons above.
-      </p>
-    );
-  }
   return (
     <ul className="chat-list" aria-label="Chats" aria-busy={!loaded}>
       {chats.map((chat) => {
@@ -107,6 +213,15 @@ export function ChatList({
                 </span>
               </span>
             </a>
+            <RowMenu
+              chat={chat}
+              title={title}
+              other={other}
+              onToggleMute={onToggleMute}
+              onBlock={onBlock}
+              onUnblock={onUnblock}
+              blocked={other ? (blockedIds?.has(other.id) ?? false) : false}
+            />
             {onToggleMute && (
               <button
                 type="button"
@@ -122,6 +237,36 @@ export function ChatList({
         );
       })}
     </ul>
+  );
+}
+
+interface RowMenuProps {
+  chat: Chat;
+  title: string;
+  other: User | undefined;
+  onToggleMute?: ((chat: Chat) => void) | undefined;
+  onBlock?: ((user: User) => void) | undefined;
+  onUnblock?: ((user: User) => void) | undefined;
+  blocked: boolean;
+}
+
+/** "Options for <chat>": Mute or Unmute, and on a direct chat Block or Unblock its person. */
+function RowMenu({ chat, title, other, onToggleMute, onBlock, onUnblock, blocked }: RowMenuProps) {
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  const items: MenuItem[] = [];
+  if (onToggleMute) {
+    items.push({ label: chat.muted ? 'Unmute' : 'Mute', onSelect: () => onToggleMute(chat) });
+  }
+  if (other && blocked && onUnblock) {
+    items.push({ label: 'Unblock', onSelect: () => onUnblock(other) });
+  } else if (other && onBlock) {
+    items.push({ label: 'Block', onSelect: () => onBlock(other), danger: true });
+  }
+  if (items.length === 0) return null;
+  return (
+    <div className="chat-row-menu">
+      <MessageMenu items={items} buttonRef={buttonRef} label={`Options for ${title}`} />
+    </div>
   );
 }
 

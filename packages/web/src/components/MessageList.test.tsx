@@ -388,4 +388,79 @@ describe('MessageList: reading and scrolling', () => {
     expect(el.scrollTop).toBe(33 * 40);
     expect(screen.queryByRole('button', { name: /^Jump to latest/ })).toBeNull();
   });
+
+  it('tells the read marks when it leaves the newest messages and when it is back', async () => {
+    const following = vi.spyOn(await import('../client/read-marks.js'), 'reportFollowing');
+    const chat = f.chat([alice, bob]);
+    const { el } = setup(chat, 30);
+    expect(following).toHaveBeenLastCalledWith({ chatId: chat.id, following: true });
+    el.scrollTop = 300;
+    fireEvent.scroll(el);
+    expect(following).toHaveBeenLastCalledWith({ chatId: chat.id, following: false });
+    await userEvent.click(screen.getByRole('button', { name: 'Jump to latest' }));
+    expect(following).toHaveBeenLastCalledWith({ chatId: chat.id, following: true });
+  });
+});
+
+describe('MessageList: new messages read aloud', () => {
+  function setup(count: number) {
+    const chat = f.chat([alice, bob, carol], { name: 'Team' });
+    const messages = Array.from({ length: count }, (_, i) =>
+      f.message(chat, i % 2 ? bob : carol, i + 11),
+    );
+    const props = {
+      chat,
+      meId: alice.id,
+      messages: [] as Message[],
+      outgoing: [] as Outgoing[],
+      hasMore: true,
+      loading: true,
+      error: null,
+      now: new Date('2026-01-01T12:00:00.000Z'),
+      onLoadOlder: () => {},
+      onRetry: () => {},
+    };
+    const view = render(<MessageList {...props} />);
+    const rerender = (change: Partial<typeof props>) => {
+      Object.assign(props, change);
+      view.rerender(<MessageList {...props} />);
+    };
+    rerender({ messages, loading: false });
+    const region = document.querySelector('[aria-live="polite"].message-announcer')!;
+    return { chat, messages, rerender, region, text: () => region.textContent };
+  }
+
+  it('reads a message from someone else as "Bob: hello", and not my own', () => {
+    const { chat, messages, rerender, text } = setup(5);
+    // What was there on opening is not news.
+    expect(text()).toBe('');
+    const hello = f.message(chat, bob, 16, 'hello');
+    rerender({ messages: [...messages, hello] });
+    expect(text()).toBe('Bob: hello');
+    rerender({ messages: [...messages, hello, f.message(chat, alice, 17, 'hi Bob')] });
+    expect(text()).toBe('Bob: hello');
+    // The same words again are a new announcement (a new node in the region).
+    const before = document.querySelector('.message-announcer span');
+    rerender({
+      messages: [
+        ...messages,
+        hello,
+        f.message(chat, alice, 17, 'hi Bob'),
+        f.message(chat, bob, 18, 'hello'),
+      ],
+    });
+    expect(text()).toBe('Bob: hello');
+    expect(document.querySelector('.message-announcer span')).not.toBe(before);
+  });
+
+  it('says nothing of older history loaded on scrolling up, and sums up a catch-up', () => {
+    const { chat, messages, rerender, text } = setup(5);
+    const older = Array.from({ length: 10 }, (_, i) => f.message(chat, bob, i + 1));
+    rerender({ messages: [...older, ...messages] });
+    expect(text()).toBe('');
+    // After a reconnect, five arrive at once: summed up, not read one by one.
+    const missed = Array.from({ length: 5 }, (_, i) => f.message(chat, bob, 16 + i));
+    rerender({ messages: [...older, ...messages, ...missed] });
+    expect(text()).toBe('5 new messages');
+  });
 });

@@ -1,10 +1,10 @@
 import type { Chat, Message } from '@parley/protocol';
 import { useEffect, useLayoutEffect, useRef, useState, type UIEvent } from 'react';
-import { reportSeen } from '../client/read-marks.js';
+import { reportFollowing, reportSeen } from '../client/read-marks.js';
 import { daysAgo, formatDay } from '../format.js';
 import type { Outgoing } from '../state.js';
 import type { MessageActions } from './messageActions.js';
-import { MessageItem, type ItemContext } from './MessageItem.js';
+import { MessageItem, type ItemContext, type Row } from './MessageItem.js';
 import { namesOf, receipts, toRows, unreadMarkAtOpen } from './messageRows.js';
 import { useFocusedMessage } from './useFocusedMessage.js';
 import './reading.css';
@@ -38,6 +38,27 @@ const LANDING_PAGES = 4;
 const LANDING_MARGIN_PX = 8;
 
 const newMessagesText = (n: number) => `${n} new message${n === 1 ? '' : 's'}`;
+/** A message read aloud is cut here: the rest is in the list. */
+const ANNOUNCE_CHARS = 300;
+
+/**
+ * What a screen reader hears when messages from others arrive in the open chat: one message as
+ * "Bob: hello"; several at once (a catch-up after a reconnect) as "5 new messages".
+ */
+export function arrivalText(arrived: readonly Row[]): string | null {
+  const [only] = arrived;
+  if (!only) return null;
+  if (arrived.length > 1) return newMessagesText(arrived.length);
+  const files = only.message?.attachments.length ?? 0;
+  const text =
+    only.content.trim() !== ''
+      ? only.content.trim()
+      : files > 0
+        ? `sent ${files === 1 ? 'a file' : `${files} files`}`
+        : '';
+  const cut = text.length > ANNOUNCE_CHARS ? `${text.slice(0, ANNOUNCE_CHARS)}…` : text;
+  return `${only.senderName}: ${cut}`;
+}
 
 /** Seen: at least half of it on screen, or, for one taller than that, half the screen. */
 function onScreen(entry: IntersectionObserverEntry): boolean {
@@ -230,6 +251,32 @@ export function MessageList(props: MessageListProps) {
     if (el && hasMore && !loading && el.scrollHeight <= el.clientHeight) props.onLoadOlder();
   });
 
+  // Scrolled up, what arrives is not seen: its chat's unread count waits for the list to show it.
+  const chatId = chat.id;
+  useEffect(() => {
+    reportFollowing({ chatId, following: !away });
+  }, [chatId, away]);
+  useEffect(() => () => reportFollowing({ chatId, following: true }), [chatId]);
+
+  // New messages from others, read aloud (a polite live region): not what was there on opening,
+  // not older history loaded on scrolling up (it has lower seqs), not my own.
+  const announcedUpTo = useRef<number | null>(null);
+  const [announcement, setAnnouncement] = useState<{ text: string; n: number } | null>(null);
+  useEffect(() => {
+    if (loading && announcedUpTo.current === null) return;
+    const from = announcedUpTo.current;
+    if (from !== null && newestSeq <= from) return;
+    announcedUpTo.current = newestSeq;
+    if (from === null) return;
+    const text = arrivalText(
+      rows.filter(
+        (r) => r.seq !== null && r.seq > from && r.senderId !== meId && !r.system && r.message,
+      ),
+    );
+    // A new node each time: the same words twice ("ok", "ok") are read twice.
+    if (text) setAnnouncement((a) => ({ text, n: (a?.n ?? 0) + 1 }));
+  }, [newestSeq, loading, rows, meId]);
+
   function onScroll(e: UIEvent<HTMLOListElement>) {
     const el = e.currentTarget;
     measure(el);
@@ -251,6 +298,9 @@ export function MessageList(props: MessageListProps) {
 
   return (
     <div className="messages-wrap">
+      <div className="sr-only message-announcer" aria-live="polite" aria-atomic="true">
+        {announcement && <span key={announcement.n}>{announcement.text}</span>}
+      </div>
       {!loading && !error && messages.length === 0 && outgoing.length === 0 && (
         <div className="messages-empty">No messages yet. Say hello!</div>
       )}

@@ -10,6 +10,8 @@ interface MessageMenuProps {
   items: readonly MenuItem[];
   /** The trigger, so that whoever acts on an item can put focus back on it afterwards. */
   buttonRef: RefObject<HTMLButtonElement | null>;
+  /** The button's and the menu's name (the chat list's rows name theirs by the chat). */
+  label?: string;
 }
 
 const MENU_ROOM_PX = 200;
@@ -18,7 +20,7 @@ const MENU_ROOM_PX = 200;
  * "Message actions": a menu button (ARIA menu pattern). Arrow keys, Home and End move between
  * items, Escape closes and returns focus to the button, Tab closes and moves on.
  */
-export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
+export function MessageMenu({ items, buttonRef, label = 'Message actions' }: MessageMenuProps) {
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
   const [upward, setUpward] = useState(false);
@@ -96,7 +98,7 @@ export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
         ref={buttonRef}
         type="button"
         className="icon-button actions-button"
-        aria-label="Message actions"
+        aria-label={label}
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={open ? menuId : undefined}
@@ -114,7 +116,7 @@ export function MessageMenu({ items, buttonRef }: MessageMenuProps) {
           ref={menuRef}
           id={menuId}
           role="menu"
-          aria-label="Message actions"
+          aria-label={label}
           className={`menu${upward ? ' upward' : ''}`}
           onKeyDown={onMenuKeyDown}
         >

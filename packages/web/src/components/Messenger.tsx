@@ -1,4 +1,4 @@
-import type { Chat, Me, Message } from '@parley/protocol';
+import type { Chat, Me, Message, User } from '@parley/protocol';
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { flushSync } from 'react-dom';
 import { ChatClient, errorText } from '../client.js';
@@ -13,6 +13,7 @@ import { GroupMembersDialog } from './GroupMembers.js';
 import type { MessageActions } from './messageActions.js';
 import { ProfileDialog, type AccountActions } from './ProfileDialog.js';
 import { SearchMessages } from './SearchMessages.js';
+import { recentPeople } from './UserSearch.js';
 
 interface MessengerProps {
   token: string;
@@ -93,10 +94,19 @@ function Shell({
   // A clicked notification opens its chat.
   useEffect(() => client.onOpenChatRequest((chatId) => navigate(chatId)), [client, navigate]);
 
-  // A chat that is gone (removed, or a stale link) closes once the list is known.
+  // A chat not in the pages loaded is fetched alone; one that is gone (removed, or a stale
+  // link) closes once the list is known.
+  const missing = openChatId !== null && state.chatsLoaded && !chat;
   useEffect(() => {
-    if (openChatId && state.chatsLoaded && !chat) navigate(null);
-  }, [openChatId, state.chatsLoaded, chat, navigate]);
+    if (!missing || !openChatId) return;
+    let current = true;
+    void client.findChat(openChatId).then((found) => {
+      if (current && !found) navigate(null);
+    });
+    return () => {
+      current = false;
+    };
+  }, [client, missing, openChatId, navigate]);
 
   // Otherwise the page would stay inert behind a dialog that no longer shows.
   useEffect(() => {
@@ -127,6 +137,7 @@ function Shell({
   }, [unread]);
 
   const search = useCallback((q: string) => client.searchUsers(q), [client]);
+  const recent = useMemo(() => recentPeople(state.chats, me.id), [state.chats, me.id]);
   const [searching, setSearching] = useState(false);
   const searchMessages = useCallback(
     (query: { q: string; before?: string }) => client.searchMessages(query),
@@ -159,6 +170,15 @@ function Shell({
     [client],
   );
   const loadBlocked = useCallback(() => client.loadBlocked(), [client]);
+  // Block from a chat-list row: whom; null for the open chat's person (the header's Block).
+  const [blockUser, setBlockUser] = useState<User | null>(null);
+  const blockedIds = useMemo(() => new Set(state.blocked?.map((u) => u.id)), [state.blocked]);
+  const loadOlderChats = useCallback(() => {
+    client.loadOlderChats().catch(() => {});
+  }, [client]);
+  const loadAllChats = useCallback(() => {
+    client.loadAllChats().catch(() => {});
+  }, [client]);
   const other = chat?.type === 'direct' ? otherParticipant(chat, me.id) : undefined;
   const unblock = useCallback(
     (userId: string) =>
@@ -203,6 +223,7 @@ function Shell({
   const title = useMemo(() => (chat ? chatTitle(chat, me.id) : ''), [chat, me.id]);
   const history = (chat && state.histories[chat.id]) || emptyHistory();
   const showReconnecting = state.connection === 'offline';
+  const blockTarget = blockUser ?? other;
 
   return (
     <>
@@ -278,6 +299,15 @@ function Shell({
               now={now}
               onOpen={navigate}
               onToggleMute={toggleMute}
+              older={state.olderChats}
+              onLoadOlder={loadOlderChats}
+              onLoadAll={loadAllChats}
+              onBlock={(user) => {
+                setBlockUser(user);
+                setDialog('block');
+              }}
+              onUnblock={(user) => void unblock(user.id)}
+              blockedIds={blockedIds}
             />
           </nav>
         </aside>
@@ -297,7 +327,10 @@ function Shell({
               now={now}
               onBack={() => navigate(null)}
               onAddPeople={() => setDialog('add-people')}
-              onBlock={() => setDialog('block')}
+              onBlock={() => {
+                setBlockUser(null);
+                setDialog('block');
+              }}
               onUnblock={() => other && void unblock(other.id)}
               onLoadOlder={() => void client.loadOlder(chat.id)}
               onSend={(content, options) => client.send(chat.id, content, options)}
@@ -337,6 +370,7 @@ function Shell({
       {dialog === 'new-chat' && (
         <NewChatDialog
           search={search}
+          recent={recent}
           openDirect={(userId) => client.openDirect(userId)}
           onDone={opened}
           onClose={() => setDialog(null)}
@@ -345,14 +379,15 @@ function Shell({
       {dialog === 'new-group' && (
         <NewGroupDialog
           search={search}
+          recent={recent}
           createGroup={(name, ids) => client.createGroup(name, ids)}
           onDone={opened}
           onClose={() => setDialog(null)}
         />
       )}
-      {dialog === 'block' && other && (
+      {dialog === 'block' && blockTarget && (
         <BlockDialog
-          user={other}
+          user={blockTarget}
           block={(user) => client.block(user)}
           onDone={() => setDialog(null)}
           onClose={() => setDialog(null)}
@@ -374,6 +409,7 @@ function Shell({
           chat={chat}
           title={title}
           search={search}
+          recent={recent}
           addParticipant={(chatId, userId) => client.addParticipant(chatId, userId)}
           onDone={(_chat, user) => {
             setDialog(null);

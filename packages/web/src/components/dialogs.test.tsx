@@ -15,7 +15,7 @@ const search = (q: string) =>
   Promise.resolve(people.filter((u) => u.username.startsWith(q.toLowerCase())));
 
 describe('NewChatDialog', () => {
-  it('lists matches as buttons named by username, and opens the one chosen', async () => {
+  it('lists matches as options named by display name, and opens the one chosen', async () => {
     const chat = f.chat([f.me(), bob]);
     const openDirect = vi.fn<(id: string) => Promise<Chat>>().mockResolvedValue(chat);
     const onDone = vi.fn<(c: Chat) => void>();
@@ -24,7 +24,7 @@ describe('NewChatDialog', () => {
     );
     expect(screen.getByRole('dialog', { name: 'New chat' })).toBeTruthy();
     await userEvent.type(screen.getByLabelText('Search users'), 'bo');
-    await userEvent.click(await screen.findByRole('button', { name: 'bobby' }));
+    await userEvent.click(await screen.findByRole('option', { name: 'Bobby' }));
     expect(openDirect).toHaveBeenCalledExactlyOnceWith(bobby.id);
     expect(onDone).toHaveBeenCalledExactlyOnceWith(chat);
   });
@@ -58,11 +58,11 @@ describe('NewChatDialog refusals', () => {
       />,
     );
     await userEvent.type(screen.getByLabelText('Search users'), 'bob');
-    await userEvent.click(await screen.findByRole('button', { name: 'bob' }));
+    await userEvent.click(await screen.findByRole('option', { name: 'Bob Stone' }));
     expect((await screen.findByRole('alert')).textContent).toBe(
       'This person does not accept chats from you.',
     );
-    await userEvent.click(screen.getByRole('button', { name: 'bob' }));
+    await userEvent.click(screen.getByRole('option', { name: 'Bob Stone' }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/many chats in the last hour/);
   });
 
@@ -78,8 +78,8 @@ describe('NewChatDialog refusals', () => {
       />,
     );
     await userEvent.type(screen.getByLabelText('Search users'), 'bob');
-    const real = await screen.findByRole('button', { name: 'bob' });
-    const lookalike = screen.getByRole('button', { name: 'bobcat' });
+    const real = await screen.findByRole('option', { name: 'Bob Stone', description: '@bob' });
+    const lookalike = screen.getByRole('option', { name: 'Bob Stone', description: '@bobcat' });
     expect(within(real).getByText('@bob')).toBeTruthy();
     expect(within(lookalike).getByText('@bobcat')).toBeTruthy();
     expect(real.querySelector('.presence-dot.online')).not.toBeNull();
@@ -102,18 +102,20 @@ describe('NewGroupDialog', () => {
     );
     await userEvent.type(screen.getByLabelText('Group name'), 'Climbing');
     await userEvent.type(screen.getByLabelText('Search users'), 'bob');
-    const toggle = await screen.findByRole('button', { name: 'bob' });
-    expect(toggle.getAttribute('aria-pressed')).toBe('false');
+    const toggle = await screen.findByRole('option', { name: 'Bob Stone' });
+    expect(toggle.getAttribute('aria-selected')).toBe('false');
     await userEvent.click(toggle);
-    expect(toggle.getAttribute('aria-pressed')).toBe('true');
+    expect(toggle.getAttribute('aria-selected')).toBe('true');
 
-    // A picked person stays listed (and pressed) when the search moves on.
+    // A picked person stays listed (and selected) when the search moves on.
     await userEvent.clear(screen.getByLabelText('Search users'));
     await userEvent.type(screen.getByLabelText('Search users'), 'bobb');
     expect(
-      (await screen.findByRole('button', { name: 'bobby' })).getAttribute('aria-pressed'),
+      (await screen.findByRole('option', { name: 'Bobby' })).getAttribute('aria-selected'),
     ).toBe('false');
-    expect(screen.getByRole('button', { name: 'bob' }).getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByRole('option', { name: 'Bob Stone' }).getAttribute('aria-selected')).toBe(
+      'true',
+    );
 
     await userEvent.click(screen.getByRole('button', { name: 'Create group' }));
     expect(createGroup).toHaveBeenCalledExactlyOnceWith('Climbing', [bob.id]);

@@ -17,15 +17,19 @@ function message(err: unknown): string {
   return describeError(err.code, err.message);
 }
 
+/** The people of one's chats, offered before anything is typed (recentPeople). */
+type Recent = readonly User[];
+
 interface NewChatDialogProps {
   search: (q: string) => Promise<User[]>;
+  recent?: Recent;
   openDirect: (userId: string) => Promise<Chat>;
   onDone: (chat: Chat) => void;
   onClose: () => void;
 }
 
 /** Pick one person: their direct chat opens, created if it did not exist. */
-export function NewChatDialog({ search, openDirect, onDone, onClose }: NewChatDialogProps) {
+export function NewChatDialog({ search, recent, openDirect, onDone, onClose }: NewChatDialogProps) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -44,19 +48,31 @@ export function NewChatDialog({ search, openDirect, onDone, onClose }: NewChatDi
     <Modal title="New chat" onClose={onClose}>
       <p className="dialog-lead">Who do you want to talk to?</p>
       <FormError error={error} />
-      <UserSearch search={search} onChoose={(u) => void choose(u)} busyUserId={busy} />
+      <UserSearch
+        search={search}
+        suggestions={recent}
+        onChoose={(u) => void choose(u)}
+        busyUserId={busy}
+      />
     </Modal>
   );
 }
 
 interface NewGroupDialogProps {
   search: (q: string) => Promise<User[]>;
+  recent?: Recent;
   createGroup: (name: string, participantIds: string[]) => Promise<Chat>;
   onDone: (chat: Chat) => void;
   onClose: () => void;
 }
 
-export function NewGroupDialog({ search, createGroup, onDone, onClose }: NewGroupDialogProps) {
+export function NewGroupDialog({
+  search,
+  recent,
+  createGroup,
+  onDone,
+  onClose,
+}: NewGroupDialogProps) {
   const [name, setName] = useState('');
   const [picked, setPicked] = useState<User[]>([]);
   const [busy, setBusy] = useState(false);
@@ -112,6 +128,7 @@ export function NewGroupDialog({ search, createGroup, onDone, onClose }: NewGrou
         </div>
         <UserSearch
           search={search}
+          suggestions={recent}
           pinned={picked}
           selected={new Set(picked.map((u) => u.id))}
           onChoose={toggle}
@@ -136,6 +153,7 @@ interface AddPeopleDialogProps {
   chat: Chat;
   title: string;
   search: (q: string) => Promise<User[]>;
+  recent?: Recent;
   addParticipant: (chatId: string, userId: string) => Promise<Chat>;
   onDone: (chat: Chat, user: User) => void;
   onClose: () => void;
@@ -146,6 +164,7 @@ export function AddPeopleDialog({
   chat,
   title,
   search,
+  recent,
   addParticipant,
   onDone,
   onClose,
@@ -170,6 +189,7 @@ export function AddPeopleDialog({
       <FormError error={error} />
       <UserSearch
         search={search}
+        suggestions={recent}
         exclude={members}
         onChoose={(u) => void choose(u)}
         busyUserId={busy}
