@@ -41,6 +41,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     checkpointIntervalMs: 60_000,
     webDist: '/nonexistent',
     production: false,
+    stunUrls: [],
+    turnUrls: [],
+    turnSecret: undefined,
+    callRingTimeoutMs: 30_000,
     ...overrides,
   });
 }
