@@ -179,9 +179,7 @@ async function assemble(
           services.presence.sweep(),
           services.typing.sweep(),
           services.calls.sweep(),
-        ]).catch((err: unknown) =>
-          log.warn({ err }, 'sweep failed'),
-        );
+        ]).catch((err: unknown) => log.warn({ err }, 'sweep failed'));
       }, SWEEP_INTERVAL_MS).unref()
     : undefined;
 

@@ -181,7 +181,8 @@ export class RedisCalls implements CallStore {
     callId: string,
     socketId: string,
   ): Promise<
-    { call: CallRecord; candidates: IceCandidate[] } | { refused: 'connected' | 'ended' | 'missing' }
+    | { call: CallRecord; candidates: IceCandidate[] }
+    | { refused: 'connected' | 'ended' | 'missing' }
   > {
     const reply = await this.run<[string, string[]?, string[]?]>(ANSWER, [
       this.prefix,

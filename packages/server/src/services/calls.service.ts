@@ -120,7 +120,9 @@ export class CallsService {
     if ('refused' in taken) {
       if (taken.refused === 'missing') throw notFound('call');
       throw conflict(
-        taken.refused === 'ended' ? 'the call has ended' : 'the call was answered on another device',
+        taken.refused === 'ended'
+          ? 'the call has ended'
+          : 'the call was answered on another device',
       );
     }
     this.stopTimer(callId);
@@ -247,7 +249,10 @@ export class CallsService {
     });
     const content = callLine(call, reason);
     if (content) {
-      const message = await this.messages.insertSystem(call.chatId, { sender: call.caller, content });
+      const message = await this.messages.insertSystem(call.chatId, {
+        sender: call.caller,
+        content,
+      });
       this.events.publish({ type: 'MessageCreated', message });
     }
     return call;

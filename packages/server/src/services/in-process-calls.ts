@@ -55,7 +55,8 @@ export class InProcessCalls implements CallStore {
     callId: string,
     socketId: string,
   ): Promise<
-    { call: CallRecord; candidates: IceCandidate[] } | { refused: 'connected' | 'ended' | 'missing' }
+    | { call: CallRecord; candidates: IceCandidate[] }
+    | { refused: 'connected' | 'ended' | 'missing' }
   > {
     const call = this.live.get(callId);
     if (!call) return Promise.resolve({ refused: this.ended.has(callId) ? 'ended' : 'missing' });

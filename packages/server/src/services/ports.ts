@@ -125,7 +125,8 @@ export interface CallStore {
     callId: string,
     socketId: string,
   ): Promise<
-    { call: CallRecord; candidates: IceCandidate[] } | { refused: 'connected' | 'ended' | 'missing' }
+    | { call: CallRecord; candidates: IceCandidate[] }
+    | { refused: 'connected' | 'ended' | 'missing' }
   >;
   /**
    * Where a candidate from `socketId` goes: the other party's socket in the call; 'held' when the
