@@ -1,4 +1,4 @@
-import type { Chat, Message } from '@parley/protocol';
+import type { CallMedia, Chat, Message } from '@parley/protocol';
 import { useState } from 'react';
 import { presenceText } from '../format.js';
 import {
@@ -43,6 +43,8 @@ interface ChatViewProps {
   focus?: { messageId: string; nonce: number } | null;
   /** Mutes or unmutes this chat's notifications for me; the label follows chat.muted. */
   onToggleMute?: () => void;
+  /** Rings the other person of a direct chat; absent: no call buttons. */
+  onCall?: (media: CallMedia) => void;
 }
 
 function memberLine(chat: Chat, meId: string): string {
@@ -106,6 +108,16 @@ export function ChatView(props: ChatViewProps) {
           >
             Mute
           </button>
+        )}
+        {other && props.onCall && (
+          <>
+            <button type="button" className="ghost small" onClick={() => props.onCall?.('audio')}>
+              Audio call
+            </button>
+            <button type="button" className="ghost small" onClick={() => props.onCall?.('video')}>
+              Video call
+            </button>
+          </>
         )}
         {chat.type === 'group' && (
           <button type="button" className="secondary small" onClick={props.onAddPeople}>

@@ -4,6 +4,7 @@ import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
 import { chatTitle, emptyHistory, findChat, isBlocked, otherParticipant } from '../state.js';
 import { Avatar } from './Avatar.js';
+import { CallView } from './CallView.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
 import {
@@ -282,6 +283,15 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
               actions={actions}
               focus={focus}
               onToggleMute={() => toggleMute(chat)}
+              onCall={
+                other &&
+                ((media) =>
+                  void client.calls.start(
+                    chat.id,
+                    { id: other.id, name: other.display_name },
+                    media,
+                  ))
+              }
             />
           ) : (
             <div className="empty-state">
@@ -292,6 +302,8 @@ function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: SignOut }
           )}
         </section>
       </main>
+
+      <CallView calls={client.calls} />
 
       {notice && (
         <div className="toast" role="alert">
