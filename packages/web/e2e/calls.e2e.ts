@@ -127,15 +127,20 @@ describe('a video call between two people', () => {
       await visible(panel.getByRole('button', { name: 'Hang up' }));
       await expect.poll(() => panel.getByRole('status').innerText()).toMatch(/^\d+:\d\d$/);
     }
-    const mute = bruno.page.getByRole('button', { name: 'Mute' });
+    // (The chat header has a Mute of its own, for notifications: the call's is in its panel.)
+    const brunoPanel = bruno.page.getByRole('region', { name: 'Call with Alice Martin' });
+    const mute = brunoPanel.getByRole('button', { name: 'Mute' });
     await mute.click();
     await expect.poll(() => mute.getAttribute('aria-pressed')).toBe('true');
-    const camera = bruno.page.getByRole('button', { name: 'Turn camera off' });
+    const camera = brunoPanel.getByRole('button', { name: 'Turn camera off' });
     await camera.click();
     await expect.poll(() => camera.getAttribute('aria-pressed')).toBe('true');
 
     // Alice hangs up: both panels close, and both chats show the call's length.
-    await alice.page.getByRole('button', { name: 'Hang up' }).click();
+    await alice.page
+      .getByRole('region', { name: 'Call with Bruno Costa' })
+      .getByRole('button', { name: 'Hang up' })
+      .click();
     await gone(alice.page.getByRole('region', { name: /^Call with / }));
     await gone(bruno.page.getByRole('region', { name: /^Call with / }));
     await visible(messageItem(alice.page, 'Video call, '));
