@@ -109,23 +109,16 @@ export class Calls {
 
   getStreams = (): CallMediaStreams => this.streams;
 
-  /** Hears the server's call events; returns what stops hearing them. */
+  /**
+   * Hears the server's call events; returns what ends this tab's call when the session stops
+   * (the session's socket, and the listeners with it, goes then too).
+   */
   listen(): () => void {
-    const incoming = (raw: unknown) => this.incoming(raw);
-    const answered = (raw: unknown) => void this.answered(raw);
-    const candidate = (raw: unknown) => void this.candidate(raw);
-    const ended = (raw: unknown) => this.ended(raw);
-    this.socket.on('call:incoming', incoming);
-    this.socket.on('call:answered', answered);
-    this.socket.on('call:candidate', candidate);
-    this.socket.on('call:ended', ended);
-    return () => {
-      this.socket.off('call:incoming', incoming);
-      this.socket.off('call:answered', answered);
-      this.socket.off('call:candidate', candidate);
-      this.socket.off('call:ended', ended);
-      this.close();
-    };
+    this.socket.on('call:incoming', (raw: unknown) => this.incoming(raw));
+    this.socket.on('call:answered', (raw: unknown) => void this.answered(raw));
+    this.socket.on('call:candidate', (raw: unknown) => void this.candidate(raw));
+    this.socket.on('call:ended', (raw: unknown) => this.ended(raw));
+    return () => this.close();
   }
 
   /** Rings the other person of a direct chat. */
