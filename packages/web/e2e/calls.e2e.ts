@@ -128,7 +128,10 @@ describe('a video call between two people', () => {
       await visible(panel.getByRole('button', { name: 'Mute' }));
       await visible(panel.getByRole('button', { name: 'Turn camera off' }));
       await visible(panel.getByRole('button', { name: 'Hang up' }));
-      await expect.poll(() => panel.getByRole('status').innerText()).toMatch(/^\d+:\d\d$/);
+      await expect.poll(() => panel.getByRole('status').innerText()).toBe('Connected');
+      await expect
+        .poll(() => panel.getByRole('timer', { name: 'Call duration' }).innerText())
+        .toMatch(/^\d+:\d\d$/);
     }
     // (The chat header has a Mute of its own, for notifications: the call's is in its panel.)
     const brunoPanel = bruno.page.getByRole('region', { name: 'Call with Alice Martin' });

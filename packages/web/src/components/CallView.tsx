@@ -64,9 +64,10 @@ function CallPanel({
   const streams = useSyncExternalStore(calls.subscribe, calls.getStreams);
   const now = useTicker(state.phase === 'active');
   const video = state.media === 'video';
+  const connected = state.phase === 'active' && state.connection === 'connected';
   let status: string;
   if (state.phase === 'outgoing') status = 'Ringing…';
-  else if (state.connection === 'connected') status = callClock(now - state.since);
+  else if (connected) status = 'Connected';
   else if (state.connection === 'failed') status = 'Connection lost';
   else status = 'Connecting…';
 
@@ -79,8 +80,17 @@ function CallPanel({
       <h2 className="call-title">
         {video ? 'Video call' : 'Audio call'} with {state.peer.name}
       </h2>
-      <p className="call-status" role="status">
-        {status}
+      <p className="call-status">
+        {/* Changes of state are announced; the clock is a timer, which is not (every second). */}
+        <span role="status">{status}</span>
+        {state.phase === 'active' && connected && (
+          <>
+            {' · '}
+            <span role="timer" aria-label="Call duration">
+              {callClock(now - state.since)}
+            </span>
+          </>
+        )}
       </p>
       {video ? (
         <div className="call-videos">
