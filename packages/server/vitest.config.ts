@@ -13,6 +13,7 @@ const storeIndependent = [
   'test/headers.test.ts',
   'test/lock.test.ts',
   'test/redis-state.test.ts',
+  'test/calls-store.test.ts',
 ];
 const postgresOnly = ['test/faults.test.ts', 'test/cluster.test.ts'];
 

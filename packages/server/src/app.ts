@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { authRoutes } from './http/auth.routes.js';
+import { callRoutes } from './http/calls.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
 import { acceptEmptyJsonBodies } from './http/body.js';
 import { clientErrorResponse, registerErrorHandling } from './http/errors.js';
@@ -180,9 +181,11 @@ async function assemble(
   };
   const sweeper = redis
     ? setInterval(() => {
-        Promise.all([services.presence.sweep(), services.typing.sweep()]).catch((err: unknown) =>
-          log.warn({ err }, 'sweep failed'),
-        );
+        Promise.all([
+          services.presence.sweep(),
+          services.typing.sweep(),
+          services.calls.sweep(),
+        ]).catch((err: unknown) => log.warn({ err }, 'sweep failed'));
       }, SWEEP_INTERVAL_MS).unref()
     : undefined;
 
@@ -262,6 +265,7 @@ async function assemble(
       await api.register(userRoutes, { services });
       await api.register(chatRoutes, { services });
       await api.register(searchRoutes, { services });
+      await api.register(callRoutes, { services });
       api.get('/openapi.json', { schema: { hide: true } }, () => http.swagger());
     },
     { prefix: '/api' },
@@ -294,6 +298,7 @@ async function assemble(
       // `typing:stop` for this process's typists).
       await lifecycle.drain(Math.max(0, budget - Date.now()));
       services.typing.clear();
+      services.calls.clear();
       // Users inside their grace: left to the other processes (one who reconnects there must not
       // flap), or, when none is left, announced offline now so that last-seen is written.
       await services.presence.shutdown();

@@ -39,6 +39,13 @@ export interface Config {
   /** GET /metrics asks for this bearer token; unset, it answers loopback clients only. */
   readonly metricsToken: string | undefined;
   readonly production: boolean;
+  /** ICE servers handed to calling clients (STUN_URLS, TURN_URLS). */
+  readonly stunUrls: readonly string[];
+  readonly turnUrls: readonly string[];
+  /** The TURN server's REST credentials secret (coturn's static-auth-secret). */
+  readonly turnSecret: string | undefined;
+  /** How long a call rings before it is missed (CALL_RING_TIMEOUT, in seconds, here in ms). */
+  readonly callRingTimeoutMs: number;
 }
 
 const int = (min: number, max: number) =>
@@ -48,6 +55,21 @@ const int = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+
+/** A comma-separated list of ICE server URLs of the given schemes (RFC 7064, RFC 7065). */
+const iceUrls = (schemes: readonly string[]) =>
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (urls) => urls.every((u) => schemes.some((s) => u.startsWith(`${s}:`)) && !/\s/.test(u)),
+      `must be comma-separated ${schemes.map((s) => `${s}:`).join(' or ')} URLs`,
+    );
 
 const Env = z.object({
   NODE_ENV: z.string().optional(),
@@ -93,6 +115,10 @@ const Env = z.object({
   /** The built web client to serve at `/`; unset serves the repository's packages/web/dist. */
   WEB_DIST: z.string().optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  STUN_URLS: iceUrls(['stun', 'stuns']).default([]),
+  TURN_URLS: iceUrls(['turn', 'turns']).default([]),
+  TURN_SECRET: z.string().optional(),
+  CALL_RING_TIMEOUT: int(1, 3600).default(30),
 });
 
 export class ConfigError extends Error {}
@@ -111,6 +137,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'REDIS_URL needs DATABASE_URL: processes that act as one share a PostgreSQL database, and ' +
         'the embedded database belongs to one process (unset REDIS_URL to run one)',
+    );
+  }
+  if (e.TURN_URLS.length > 0 && !e.TURN_SECRET) {
+    throw new ConfigError(
+      "TURN_URLS needs TURN_SECRET: clients get the TURN server's REST credentials, made with " +
+        "the secret it was started with (coturn's static-auth-secret)",
     );
   }
   const production = e.NODE_ENV === 'production';
@@ -149,6 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webDist: e.WEB_DIST,
     metricsToken: e.METRICS_TOKEN,
     production,
+    stunUrls: Object.freeze(e.STUN_URLS),
+    turnUrls: Object.freeze(e.TURN_URLS),
+    turnSecret: e.TURN_SECRET,
+    callRingTimeoutMs: e.CALL_RING_TIMEOUT * 1000,
   });
 }
 

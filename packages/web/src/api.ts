@@ -7,6 +7,7 @@ import {
   Chat,
   ChatListResponse,
   ErrorResponse,
+  IceServersResponse,
   MeResponse,
   Message,
   MessageEdits,
@@ -156,6 +157,8 @@ export const api = {
   ) => request(SearchPage, 'GET', '/search/messages', { token, query }),
   chatSettings: (token: string, chatId: string, settings: { muted: boolean }) =>
     request(Chat, 'PATCH', `/chats/${chatId}/settings`, { token, body: settings }),
+  iceServers: (token: string) =>
+    request(IceServersResponse, 'GET', '/calls/ice-servers', { token }),
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

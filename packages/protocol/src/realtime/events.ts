@@ -5,6 +5,16 @@ import type { Chat } from '../models/chat.js';
 import type { Message } from '../models/message.js';
 import { PresenceStatus } from '../models/user.js';
 import { emoji, id, isoTime } from '../primitives.js';
+import {
+  CallAnswerPayload,
+  CallCandidatePayload,
+  CallInvitePayload,
+  CallRef,
+  type CallAnsweredEvent,
+  type CallCandidateEvent,
+  type CallEndedEvent,
+  type CallIncomingEvent,
+} from './calls.js';
 
 // ---- client → server payloads -------------------------------------------------------------
 
@@ -97,6 +107,11 @@ export interface ClientToServerEvents {
   'reaction:remove': (payload: ReactionPayload, ack?: AckCallback) => void;
   'typing:start': (payload: ChatRef, ack?: AckCallback) => void;
   'typing:stop': (payload: ChatRef, ack?: AckCallback) => void;
+  'call:invite': (payload: CallInvitePayload, ack?: AckCallback) => void;
+  'call:answer': (payload: CallAnswerPayload, ack?: AckCallback) => void;
+  'call:candidate': (payload: CallCandidatePayload, ack?: AckCallback) => void;
+  'call:reject': (payload: CallRef, ack?: AckCallback) => void;
+  'call:hangup': (payload: CallRef, ack?: AckCallback) => void;
 }
 
 export interface ServerToClientEvents {
@@ -111,6 +126,10 @@ export interface ServerToClientEvents {
   'chat:new': (chat: Chat) => void;
   'chat:updated': (chat: Chat) => void;
   'chat:removed': (event: ChatRemovedEvent) => void;
+  'call:incoming': (event: CallIncomingEvent) => void;
+  'call:answered': (event: CallAnsweredEvent) => void;
+  'call:candidate': (event: CallCandidateEvent) => void;
+  'call:ended': (event: CallEndedEvent) => void;
   error: (event: ErrorEvent) => void;
 }
 
@@ -126,4 +145,9 @@ export const clientEventSchemas = {
   'reaction:remove': ReactionPayload,
   'typing:start': ChatRef,
   'typing:stop': ChatRef,
+  'call:invite': CallInvitePayload,
+  'call:answer': CallAnswerPayload,
+  'call:candidate': CallCandidatePayload,
+  'call:reject': CallRef,
+  'call:hangup': CallRef,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

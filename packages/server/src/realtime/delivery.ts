@@ -87,6 +87,34 @@ function deliver(io: ParleyServer, event: DomainEvent): void {
       );
       return;
     }
+    case 'CallRinging':
+      io.to(userRoom(event.calleeId)).emit('call:incoming', event.call);
+      return;
+    case 'CallAnswered': {
+      // A socket's id is its own room: the adapter finds it on whichever process holds it.
+      const { callId, sdp, callerSocket, calleeId, calleeSocket } = event;
+      io.to(callerSocket).emit('call:answered', { callId, sdp });
+      io.to(userRoom(calleeId))
+        .except(calleeSocket)
+        .emit('call:ended', { callId, reason: 'answered_elsewhere' });
+      for (const candidate of event.candidates) {
+        io.to(calleeSocket).emit('call:candidate', { callId, candidate });
+      }
+      return;
+    }
+    case 'CallCandidate':
+      io.to(event.to).emit('call:candidate', { callId: event.callId, candidate: event.candidate });
+      return;
+    case 'CallEnded': {
+      const rooms = [...event.userIds.map(userRoom), ...event.socketIds];
+      if (rooms.length === 0) return;
+      const to = io.to(rooms);
+      (event.exceptSocket ? to.except(event.exceptSocket) : to).emit('call:ended', {
+        callId: event.callId,
+        reason: event.reason,
+      });
+      return;
+    }
     case 'SessionsRevoked':
       io.in(event.tokenId ? sessionRoom(event.tokenId) : userRoom(event.userId)).disconnectSockets(
         true,

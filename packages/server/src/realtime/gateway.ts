@@ -7,6 +7,7 @@ import { errorBody } from '../errors.js';
 import { originAllowed } from '../origin.js';
 import type { Services } from '../services/index.js';
 import { toSummary } from '../services/users.service.js';
+import { registerCallHandlers } from './handlers/call.handlers.js';
 import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
@@ -122,6 +123,7 @@ export function attachGateway(
     registerChatHandlers(socket, handlerCtx, services);
     registerMessageHandlers(socket, handlerCtx, services);
     registerTypingHandlers(socket, handlerCtx, services);
+    registerCallHandlers(socket, handlerCtx, services);
 
     // A sign-out or a membership change that committed during the handshake could not reach this
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the
@@ -155,9 +157,18 @@ export function attachGateway(
       flow.close();
       releasePlace(user.id, socket.id);
       lifecycle.track(services.typing.socketGone(socket.id)).catch(failed('typing update failed'));
+      // A call ends with its socket, or, ringing, with the callee's last socket anywhere.
       lifecycle
-        .track(services.presence.disconnected(user.id, socket.id))
-        .catch(failed('presence update failed'));
+        .track(
+          services.presence
+            .disconnected(user.id, socket.id)
+            .catch((err: unknown) => {
+              failed('presence update failed')(err);
+              return false;
+            })
+            .then((last) => services.calls.socketGone(user, socket.id, last)),
+        )
+        .catch(failed('call update failed'));
     });
     services.presence.connected(user.id, socket.id).catch(failed('presence update failed'));
   });

@@ -138,6 +138,17 @@ export class ChatsRepository {
     return new Set(rows.map((r) => r.user_id));
   }
 
+  /** The participants of the chat other than `userId` (a direct chat's other side). */
+  async othersIn(chatId: string, userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('chat_participants')
+      .select('user_id')
+      .where('chat_id', '=', chatId)
+      .where('user_id', '<>', userId)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
   async chatIdsForUser(userId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('chat_participants')

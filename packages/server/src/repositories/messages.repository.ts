@@ -392,6 +392,11 @@ export class MessagesRepository {
     return rows[0]?.moved === true;
   }
 
+  /** A line of the server's own that goes with no other change (a call's outcome). */
+  insertSystem(chatId: string, note: SystemNote): Promise<Message> {
+    return this.db.transaction().execute((tx) => insertSystemMessage(tx, chatId, note));
+  }
+
   private withSender() {
     return withSenderOn(this.db);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import type { SharedState } from '../services/ports.js';
+import { RedisCalls } from './calls.js';
 import { streamsAdapter, type AdapterFactory, type AdapterOptions } from './adapter.js';
 import {
   boundCommands,
@@ -131,6 +132,7 @@ export async function connectRedis(
   const typing = new RedisTyping(store, prefix, pid, opts.typingTimeoutMs, log, notes, () =>
     presence.maySweep(),
   );
+  const calls = new RedisCalls(store, prefix, pid, () => presence.maySweep());
   const onDeliveryRestored = opts.onDeliveryRestored ?? (() => {});
   const storeLink = outage.watch(store, callTimeoutMs, () => presence.reconnected());
   const busLink = outage.watch(bus, publishTimeoutMs, () => {
@@ -175,6 +177,7 @@ export async function connectRedis(
   const state: SharedState = {
     presence,
     typing,
+    calls,
     limiter: (name, points, durationSeconds) =>
       redisLimiter(store, prefix, name, points, durationSeconds, callTimeoutMs),
     redisStatus: () => (storeLink.healthy && busLink.healthy ? 'up' : 'down'),

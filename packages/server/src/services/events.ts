@@ -1,4 +1,10 @@
-import type { Chat, Message } from '@parley/protocol';
+import type {
+  CallEndReason,
+  CallIncomingEvent,
+  Chat,
+  IceCandidate,
+  Message,
+} from '@parley/protocol';
 
 /**
  * What happened, published by the services after the commit that made it true. The services know
@@ -58,7 +64,36 @@ export type DomainEvent =
       lastSeenAt?: string;
     }
   /** A revoked token (`tokenId`) or every session of the user ends now. */
-  | { type: 'SessionsRevoked'; userId: string; tokenId?: string };
+  | { type: 'SessionsRevoked'; userId: string; tokenId?: string }
+  /** A call rings at every socket of `calleeId`. */
+  | { type: 'CallRinging'; calleeId: string; call: CallIncomingEvent }
+  /**
+   * The callee's `calleeSocket` answered: the caller's socket hears the answer, the callee's
+   * other sockets stop ringing, and the caller's `candidates` held meanwhile reach the answerer.
+   */
+  | {
+      type: 'CallAnswered';
+      callId: string;
+      sdp: string;
+      callerSocket: string;
+      calleeId: string;
+      calleeSocket: string;
+      candidates: readonly IceCandidate[];
+    }
+  /** A candidate for the socket `to`, the other party's socket in the call. */
+  | { type: 'CallCandidate'; callId: string; candidate: IceCandidate; to: string }
+  /**
+   * The call is over for `userIds` (every socket of theirs) and `socketIds`, but `exceptSocket`
+   * (the one that ended it knows).
+   */
+  | {
+      type: 'CallEnded';
+      callId: string;
+      reason: CallEndReason;
+      userIds: readonly string[];
+      socketIds: readonly string[];
+      exceptSocket?: string;
+    };
 
 /** The one port services publish through. */
 export interface DomainEvents {

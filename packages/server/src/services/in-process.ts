@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors.js';
+import { InProcessCalls } from './in-process-calls.js';
 import type { FailureLimiter, PresenceStore, SharedState, TypingStore } from './ports.js';
 
 // Single-process implementations of the ports: the state of a server without REDIS_URL. The
@@ -11,6 +12,7 @@ export function inProcessState(typingTimeoutMs: number): SharedState {
   return {
     presence: new InProcessPresence(),
     typing,
+    calls: new InProcessCalls(),
     limiter: (_name, points, durationSeconds) => inProcessRateLimiter(points, durationSeconds),
     redisStatus: () => undefined,
     close: () => {

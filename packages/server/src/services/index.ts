@@ -11,7 +11,9 @@ import { TokensRepository } from '../repositories/tokens.repository.js';
 import { UsersRepository } from '../repositories/users.repository.js';
 import { AccessPolicy } from './access.js';
 import { AuthService } from './auth.service.js';
+import { CallsService } from './calls.service.js';
 import { ChatsService } from './chats.service.js';
+import { IceServersService } from './ice-servers.service.js';
 import type { DomainEvents } from './events.js';
 import { MessagesService } from './messages.service.js';
 import type { RateLimiter, SharedState } from './ports.js';
@@ -29,6 +31,8 @@ export interface Services {
   search: SearchService;
   presence: PresenceService;
   typing: TypingService;
+  calls: CallsService;
+  ice: IceServersService;
   /** Login and registration attempts, per client IP per minute. */
   authLimiter: RateLimiter;
 }
@@ -99,6 +103,16 @@ export function createServices(
       log,
     ),
     typing: new TypingService(state.typing, access, events),
+    calls: new CallsService(
+      state.calls,
+      access,
+      chatsRepo,
+      messagesRepo,
+      events,
+      config.callRingTimeoutMs,
+      log,
+    ),
+    ice: new IceServersService(config),
     authLimiter: state.limiter('auth', config.rateLimitAuth, 60),
   };
 }

@@ -1,3 +1,5 @@
+import type { IceCandidate, UserSummary } from '@parley/protocol';
+
 /**
  * What the services need from outside their rules, as small ports. Each has an in-process
  * implementation (services/in-process.ts, one server) and a Redis one (scale/, several processes
@@ -75,10 +77,86 @@ export interface FailureLimiter extends RateLimiter {
   refund(key: string): Promise<void>;
 }
 
+/** A call as the store keeps it while it rings or runs. */
+export interface CallRecord {
+  callId: string;
+  chatId: string;
+  media: 'audio' | 'video';
+  /** The caller, as `call:incoming` shows them and as the call's system lines are sent by. */
+  caller: UserSummary;
+  calleeId: string;
+  /** The caller's socket in the call: the one that invited. */
+  callerSocket: string;
+  /** The callee's socket in the call: the one that answered; null while it rings. */
+  calleeSocket: string | null;
+  /** When it was answered (ms since the epoch, the store's clock); null while it rings. */
+  answeredAt: number | null;
+}
+
+/** A call that has just ended, handed to the one caller that ended it. */
+export interface EndedCall extends CallRecord {
+  /** When it ended, on the same clock as `answeredAt`. */
+  endedAt: number;
+}
+
+/** What `CallStore.find` knows of a call id: a live call, or one that ended (its parties only). */
+export type FoundCall =
+  | ({ state: 'ringing' | 'connected' } & CallRecord)
+  | { state: 'ended'; callerId: string; calleeId: string };
+
+/**
+ * Calls, shared by every process: each transition is one atomic step, so that of racing
+ * processes (an answer and the ring timeout, two hang-ups, a disconnect) one alone wins, and a
+ * call ends once. A call id, once used, stays taken for a day (ended calls leave a tombstone).
+ */
+export interface CallStore {
+  /**
+   * Records a ringing call, unless its id was used before ('conflict') or either party is in
+   * another call, ringing or connected ('busy': the id is taken all the same). `ringMs` is when
+   * it counts as missed, for `sweep` (the inviting process's own timer normally comes first).
+   */
+  invite(call: CallRecord, ringMs: number): Promise<'created' | 'busy' | 'conflict'>;
+  find(callId: string): Promise<FoundCall | undefined>;
+  /**
+   * The callee's `socketId` takes a ringing call: it is connected from now on. Returns the call
+   * and the caller's candidates that waited for a socket to go to; else the state that refused it.
+   */
+  answer(
+    callId: string,
+    socketId: string,
+  ): Promise<
+    | { call: CallRecord; candidates: IceCandidate[] }
+    | { refused: 'connected' | 'ended' | 'missing' }
+  >;
+  /**
+   * Where a candidate from `socketId` goes: the other party's socket in the call; 'held' when the
+   * caller's comes while it rings (kept for the socket that answers); 'ended'; or 'elsewhere'
+   * when `socketId` is not a socket in the call.
+   */
+  relay(
+    callId: string,
+    socketId: string,
+    candidate: IceCandidate,
+  ): Promise<{ to: string } | 'held' | 'ended' | 'elsewhere' | 'missing'>;
+  /**
+   * Ends the call, once: the one caller that ends it gets it back, every other undefined.
+   * `ringingOnly`: only if nobody answered it yet (the ring timeout).
+   */
+  end(callId: string, ringingOnly?: boolean): Promise<EndedCall | undefined>;
+  /** The call the user is in (ringing or connected), if any. */
+  callOf(userId: string): Promise<string | undefined>;
+  /**
+   * Ends the calls whose ring ran out or whose party's socket was on a process that died, each
+   * returned to one caller only. Run periodically by every process (nothing, for one process).
+   */
+  sweep(): Promise<{ call: EndedCall; reason: 'missed' | 'disconnected' }[]>;
+}
+
 /** The state every process must agree on: in memory for one process, in Redis for several. */
 export interface SharedState {
   readonly presence: PresenceStore;
   readonly typing: TypingStore;
+  readonly calls: CallStore;
   /**
    * `points` attempts per `durationSeconds` per key, counted under `name` (distinct per use);
    * 0 points turns the limit off.

@@ -47,9 +47,12 @@ export class PresenceService {
     });
   }
 
-  disconnected(userId: string, socketId: string): Promise<void> {
-    return this.inOrder(userId, async () => {
+  /** Resolves true when that was the user's last socket anywhere. */
+  async disconnected(userId: string, socketId: string): Promise<boolean> {
+    let last = false;
+    await this.inOrder(userId, async () => {
       if (!(await this.store.disconnect(userId, socketId))) return;
+      last = true;
       clearTimeout(this.graces.get(userId)?.timer);
       const timer = setTimeout(() => {
         this.settle(userId).catch((err: unknown) =>
@@ -59,6 +62,7 @@ export class PresenceService {
       timer.unref();
       this.graces.set(userId, { timer, since: new Date() });
     });
+    return last;
   }
 
   /**

@@ -42,6 +42,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     webDist: '/nonexistent',
     metricsToken: undefined,
     production: false,
+    stunUrls: [],
+    turnUrls: [],
+    turnSecret: undefined,
+    callRingTimeoutMs: 30_000,
     ...overrides,
   });
 }

@@ -3,8 +3,11 @@ import { expect } from 'vitest';
 
 const WAIT_MS = 15_000;
 
-/** Debian's Chromium, headless, with the flags that keep it quiet in a container. */
-export function launchBrowser(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, with the flags that keep it quiet in a container, and any `extra`
+ * (the calls suite's fake camera and microphone).
+ */
+export function launchBrowser(extra: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -16,6 +19,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extra,
     ],
   });
 }

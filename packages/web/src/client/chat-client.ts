@@ -5,6 +5,7 @@ import { Notifier, notificationPermission } from '../notifications.js';
 import { createSocket, type ParleySocket } from '../socket.js';
 import type { State } from '../state.js';
 import { Actions, type MessageEditRecord } from './actions.js';
+import { Calls } from './calls.js';
 import { ChatList } from './chat-list.js';
 import { Connection } from './connection.js';
 import { Histories } from './history.js';
@@ -33,6 +34,9 @@ export class ChatClient {
   private readonly actions: Actions;
   private readonly notifier = new Notifier();
   private focusSeq = 0;
+  /** This tab's call (ringing, being rung, talking): its own store, read by the call view. */
+  readonly calls: Calls;
+  private stopCalls: () => void = () => {};
 
   constructor(
     token: string,
@@ -80,6 +84,7 @@ export class ChatClient {
           hidden: document.visibilityState === 'hidden',
         }),
     });
+    this.calls = new Calls(session.socket, token, (text) => this.store.notify(text));
     this.actions = new Actions(session, {
       edited: (m) => this.sync.updated(m),
       chatChanged: (chat) => this.sync.chat(chat),
@@ -110,6 +115,7 @@ export class ChatClient {
       s.notifications === permission ? s : { ...s, notifications: permission },
     );
     this.sync.listen();
+    this.stopCalls = this.calls.listen();
     this.connection.start();
     this.readMarks.start();
     // The chat header offers Block or Unblock: it needs to know whom I blocked.
@@ -117,6 +123,7 @@ export class ChatClient {
   }
 
   stop(): void {
+    this.stopCalls();
     this.store.stop();
     this.readMarks.stop();
     this.typingIndicators.stop();

@@ -1,4 +1,4 @@
-import type { Chat, Message } from '@parley/protocol';
+import type { CallMedia, Chat, Message } from '@parley/protocol';
 import { useState } from 'react';
 import { presenceText } from '../format.js';
 import {
@@ -48,6 +48,8 @@ interface ChatViewProps {
   onMembers?: () => void;
   onRename?: () => void;
   onLeave?: () => void;
+  /** Rings the other person of a direct chat; absent: no call buttons. */
+  onCall?: (media: CallMedia) => void;
 }
 
 function memberLine(chat: Chat, meId: string): string {
@@ -115,6 +117,16 @@ export function ChatView(props: ChatViewProps) {
             >
               Mute
             </button>
+          )}
+          {other && props.onCall && (
+            <>
+              <button type="button" className="ghost small" onClick={() => props.onCall?.('audio')}>
+                Audio call
+              </button>
+              <button type="button" className="ghost small" onClick={() => props.onCall?.('video')}>
+                Video call
+              </button>
+            </>
           )}
           {group && props.onMembers && (
             <button type="button" className="secondary small" onClick={props.onMembers}>

@@ -5,6 +5,7 @@ import { ChatClient, errorText } from '../client.js';
 import { useNow, useOpenChatId } from '../router.js';
 import { chatTitle, emptyHistory, findChat, isBlocked, otherParticipant } from '../state.js';
 import { Avatar } from './Avatar.js';
+import { CallView } from './CallView.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
 import { AddPeopleDialog, BlockDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
@@ -343,6 +344,15 @@ function Shell({
               onMembers={() => setDialog('members')}
               onRename={() => setDialog('rename-group')}
               onLeave={() => setDialog('leave-group')}
+              onCall={
+                other &&
+                ((media) =>
+                  void client.calls.start(
+                    chat.id,
+                    { id: other.id, name: other.display_name },
+                    media,
+                  ))
+              }
             />
           ) : (
             <div className="empty-state">
@@ -353,6 +363,8 @@ function Shell({
           )}
         </section>
       </main>
+
+      <CallView calls={client.calls} />
 
       {notice && (
         <div className="toast" role="alert">
