@@ -7,5 +7,6 @@ export * from './models/chat.js';
 export * from './http/auth.js';
 export * from './http/users.js';
 export * from './http/chats.js';
+export * from './http/uploads.js';
 export * from './realtime/rooms.js';
 export * from './realtime/events.js';

@@ -37,6 +37,10 @@ export interface Config {
   readonly checkpointIntervalMs: number;
   readonly webDist: string | undefined;
   readonly production: boolean;
+  /** MAX_UPLOAD_BYTES: the largest attachment. */
+  readonly maxUploadBytes: number;
+  /** Where uploaded files live: DATA_DIR/uploads, shared by every process. */
+  readonly uploadsDir: string;
 }
 
 const int = (min: number, max: number) =>
@@ -90,6 +94,8 @@ const Env = z.object({
   CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
   /** The built web client to serve at `/`; unset serves the repository's packages/web/dist. */
   WEB_DIST: z.string().optional(),
+  /** Sizes are stored as PostgreSQL integers: 2 GiB less a byte at most. */
+  MAX_UPLOAD_BYTES: int(1, 2 ** 31 - 1).default(26_214_400),
 });
 
 export class ConfigError extends Error {}
@@ -145,6 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     webDist: e.WEB_DIST,
     production,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    uploadsDir: path.join(dataDir, 'uploads'),
   });
 }
 

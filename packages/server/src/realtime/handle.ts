@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { clientEventSchemas, type ClientToServerEvents, type ErrorBody } from '@parley/protocol';
 import type { z } from 'zod';
-import { errorBody, rateLimited, validationFailed } from '../errors.js';
+import { AppError, errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { SocketFlow } from './flow.js';
 import type { ParleySocket } from './types.js';
@@ -52,7 +52,7 @@ export function handle<E extends EventName>(
       } catch (err) {
         const body = errorBody(err);
         if (body.code === 'internal') ctx.log.error({ err, event }, 'socket event failed');
-        refuse(socket, ack, body);
+        refuse(socket, ack, body, err instanceof AppError ? err.details : undefined);
       }
     });
     if (!accepted) refuseRateLimited(socket, ack, ctx.flow);
@@ -60,8 +60,13 @@ export function handle<E extends EventName>(
   socket.on(event, listener as never);
 }
 
-function refuse(socket: ParleySocket, ack: AckFn | undefined, error: ErrorBody): void {
-  if (ack) ack({ ok: false, error });
+function refuse(
+  socket: ParleySocket,
+  ack: AckFn | undefined,
+  error: ErrorBody,
+  details?: object,
+): void {
+  if (ack) ack({ ok: false, error, ...details });
   else socket.emit('error', { message: error.message, code: error.code });
 }
 
