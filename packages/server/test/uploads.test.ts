@@ -29,9 +29,9 @@ let server: TestServer;
 let small: TestServer;
 beforeAll(async () => {
   [server, small] = await Promise.all([startServer(), startServer({ maxUploadBytes: SMALL_MAX })]);
-});
+}, 180_000);
 afterEach(() => closeSockets());
-afterAll(() => Promise.all([server.close(), small.close()]));
+afterAll(() => Promise.all([server?.close(), small?.close()]));
 
 const NOBODY = '9d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09';
 const CHUNK = 32 * 1024;
