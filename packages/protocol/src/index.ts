@@ -8,6 +8,7 @@ export * from './http/auth.js';
 export * from './http/users.js';
 export * from './http/chats.js';
 export * from './http/calls.js';
+export * from './http/uploads.js';
 export * from './realtime/rooms.js';
 export * from './realtime/events.js';
 export * from './realtime/calls.js';

@@ -70,16 +70,35 @@ export const password = () =>
   });
 
 export const MESSAGE_MAX_LENGTH = 4000;
-/** Content is stored as sent, but must hold 1..4000 characters once trimmed. */
-export const messageContent = () =>
+/**
+ * Content as stored and sent: at most 4000 characters once trimmed, possibly empty (a message
+ * that carries attachments may say nothing).
+ */
+export const messageText = () =>
   z
     .string()
     .refine(noNul, { message: 'must not contain U+0000' })
     .refine(wellFormed, { message: 'must be well-formed Unicode (no lone surrogates)' })
-    .refine((s) => s.trim().length > 0, { message: 'must not be empty' })
     .refine((s) => codePointLength(s.trim()) <= MESSAGE_MAX_LENGTH, {
       message: `is too long (at most ${MESSAGE_MAX_LENGTH} characters)`,
     });
+/** Content is stored as sent, but must hold 1..4000 characters once trimmed. */
+export const messageContent = () =>
+  messageText().refine((s) => s.trim().length > 0, { message: 'must not be empty' });
+
+// Control characters (a newline in a Content-Disposition header, an escape sequence in a log),
+// and the separators of paths: a file's name is a name, never a place.
+const FILE_NAME_FORBIDDEN = /[\p{Cc}/\\]/u;
+export const FILE_NAME_MAX_LENGTH = 255;
+/**
+ * An uploaded file's name, as people read it: a `label` (a visible character, no bidirectional
+ * controls, which would show `\u202egnp.exe` as "exe.png") of 1 to 255 characters, with no control
+ * characters and no `/` or `\\`.
+ */
+export const fileName = () =>
+  label(1, FILE_NAME_MAX_LENGTH).refine((s) => !FILE_NAME_FORBIDDEN.test(s), {
+    message: 'must not contain control characters, / or \\',
+  });
 
 /** Bytes of UTF-8 a well-formed string takes. */
 export const utf8Length = (s: string): number => {

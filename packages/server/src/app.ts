@@ -21,6 +21,7 @@ import { clientErrorResponse, registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { searchRoutes } from './http/search.routes.js';
+import { uploadRoutes } from './http/uploads.routes.js';
 import { registerWebClient } from './http/web.js';
 import { Lifecycle } from './lifecycle.js';
 import { announceListening } from './logger.js';
@@ -54,6 +55,11 @@ const TIMEOUT_CHECK_MS = 2_000;
 const SHUTDOWN_BUDGET_MS = 8000;
 /** How often each process looks for dead processes' users to announce offline (REDIS_URL). */
 const SWEEP_INTERVAL_MS = 5000;
+/**
+ * How often each process deletes uploads left unfinished or unsent (every process does: they
+ * take different rows, and one alone is enough to keep up).
+ */
+const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60_000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** Late-bound: Redis connects before the services that act on its recoveries exist. */
@@ -188,6 +194,18 @@ async function assemble(
         ]).catch((err: unknown) => log.warn({ err }, 'sweep failed'));
       }, SWEEP_INTERVAL_MS).unref()
     : undefined;
+  const sweepUploads = () => {
+    lifecycle
+      .track(services.uploads.sweep())
+      .catch((err: unknown) => log.warn({ err }, 'upload sweep failed'));
+  };
+  // The first a little after start (not during a rolling restart's busiest seconds), then
+  // periodically, spread so that processes started together do not sweep together.
+  const uploadSweeper = setInterval(
+    sweepUploads,
+    UPLOAD_SWEEP_INTERVAL_MS + Math.floor(Math.random() * 60_000),
+  ).unref();
+  const firstUploadSweep = setTimeout(sweepUploads, 30_000 + Math.random() * 30_000).unref();
 
   // Origin allowlist first, then refuse new work while shutting down.
   http.addHook('onRequest', async (request, reply) => {
@@ -266,6 +284,7 @@ async function assemble(
       await api.register(chatRoutes, { services });
       await api.register(searchRoutes, { services });
       await api.register(callRoutes, { services });
+      await api.register(uploadRoutes, { services, maxUploadBytes: config.maxUploadBytes });
       api.get('/openapi.json', { schema: { hide: true } }, () => http.swagger());
     },
     { prefix: '/api' },
@@ -289,6 +308,8 @@ async function assemble(
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
       clearInterval(sweeper);
+      clearInterval(uploadSweeper);
+      clearTimeout(firstUploadSweep);
       io.local.disconnectSockets(true);
       io.engine.close();
       // Not io.close(): it waits on the HTTP server, whose keep-alive connections Fastify's

@@ -46,6 +46,10 @@ export interface Config {
   readonly turnSecret: string | undefined;
   /** How long a call rings before it is missed (CALL_RING_TIMEOUT, in seconds, here in ms). */
   readonly callRingTimeoutMs: number;
+  /** MAX_UPLOAD_BYTES: the largest attachment. */
+  readonly maxUploadBytes: number;
+  /** Where uploaded files live: DATA_DIR/uploads, shared by every process. */
+  readonly uploadsDir: string;
 }
 
 const int = (min: number, max: number) =>
@@ -119,6 +123,8 @@ const Env = z.object({
   TURN_URLS: iceUrls(['turn', 'turns']).default([]),
   TURN_SECRET: z.string().optional(),
   CALL_RING_TIMEOUT: int(1, 3600).default(30),
+  /** Sizes are stored as PostgreSQL integers: 2 GiB less a byte at most. */
+  MAX_UPLOAD_BYTES: int(1, 2 ** 31 - 1).default(26_214_400),
 });
 
 export class ConfigError extends Error {}
@@ -185,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     turnUrls: Object.freeze(e.TURN_URLS),
     turnSecret: e.TURN_SECRET,
     callRingTimeoutMs: e.CALL_RING_TIMEOUT * 1000,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    uploadsDir: path.join(dataDir, 'uploads'),
   });
 }
 

@@ -8,12 +8,22 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** For `rate_limited`: seconds until a retry can succeed (HTTP's Retry-After). */
-    readonly retryAfterSeconds?: number,
+    /**
+     * Fields a socket ack carries beside `error` (an upload's `conflict` says `received`), or,
+     * for `rate_limited`, seconds until a retry can succeed (HTTP's Retry-After).
+     */
+    extra?: number | { received: number },
   ) {
     super(message);
     this.name = 'AppError';
+    if (typeof extra === 'number') this.retryAfterSeconds = extra;
+    else this.details = extra;
   }
+
+  /** For `rate_limited`: seconds until a retry can succeed. */
+  readonly retryAfterSeconds?: number;
+  /** What an acknowledgement adds beside `error`. */
+  readonly details?: { received: number };
 }
 
 export const validationFailed = (message: string) => new AppError('validation_failed', message);

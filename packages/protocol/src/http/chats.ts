@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Chat } from '../models/chat.js';
 import { ClientMessageType, Message } from '../models/message.js';
-import { emoji, id, label, messageContent, text } from '../primitives.js';
+import { emoji, id, label, messageContent, messageText, text } from '../primitives.js';
 
 export const CreateChatRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('direct'), userId: id() }),
@@ -49,13 +49,47 @@ export const AddParticipantRequest = z.object({ userId: id() });
 export const RenameChatRequest = z.object({ name: label(1, 100) });
 export const ChangeRoleRequest = z.object({ role: z.enum(['admin', 'member']) });
 
-export const SendMessageRequest = z.object({
-  content: messageContent(),
+/** A message holds at most this many attachments. */
+export const MESSAGE_ATTACHMENTS_MAX = 10;
+
+/** The fields of a send, REST body and socket payload alike (the socket's adds `chatId`). */
+export const sendMessageFields = {
+  /** 1 to 4000 characters once trimmed; may be empty when the send carries attachments. */
+  content: messageText(),
   messageType: ClientMessageType.optional(),
   clientMessageId: text(1, 64).optional(),
   /** The answered message: one of the same chat, else not_found. */
   replyToId: id().optional(),
-});
+  /** 1 to 10 attachments the sender uploaded to this chat and has not sent yet, each once. */
+  attachmentIds: z
+    .array(id())
+    .min(1)
+    .max(MESSAGE_ATTACHMENTS_MAX)
+    .refine((ids) => new Set(ids).size === ids.length, { message: 'must not repeat an id' })
+    .optional(),
+};
+
+/** The rules across fields of a send: what empty content and `image`/`file` need. */
+export const checkSend = (
+  send: {
+    content: string;
+    messageType?: string | undefined;
+    attachmentIds?: unknown[] | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void => {
+  if (send.attachmentIds) return;
+  if (send.content.trim().length === 0)
+    ctx.addIssue({ code: 'custom', path: ['content'], message: 'must not be empty' });
+  if (send.messageType === 'image' || send.messageType === 'file')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['messageType'],
+      message: 'image and file messages carry attachmentIds',
+    });
+};
+
+export const SendMessageRequest = z.object(sendMessageFields).superRefine(checkSend);
 export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
 
 export const MESSAGE_PAGE_DEFAULT = 50;

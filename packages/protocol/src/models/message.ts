@@ -5,8 +5,12 @@ import { UserSummary } from './user.js';
 export const MessageType = z.enum(['text', 'image', 'file', 'system']);
 export type MessageType = z.infer<typeof MessageType>;
 
-/** What a client may send today; `system` is the server's alone, files come with uploads. */
-export const ClientMessageType = z.enum(['text']);
+/**
+ * What a client may name in a send; `system` is the server's alone. A send with attachments takes
+ * `image` or `file` from what the attachments are, whatever it names; `image` and `file` without
+ * attachments are refused.
+ */
+export const ClientMessageType = z.enum(['text', 'image', 'file']);
 
 /** The answered message, as a reply shows it. */
 export const ReplyPreview = z.object({
@@ -26,12 +30,21 @@ export const Reaction = z.object({
 });
 export type Reaction = z.infer<typeof Reaction>;
 
+export const AttachmentKind = z.enum(['image', 'file']);
+export type AttachmentKind = z.infer<typeof AttachmentKind>;
+
+/**
+ * An uploaded file. `kind` is read from its bytes; `width`, `height` (as shown, orientation
+ * applied) and `thumbnail_url` are null for files. `url` and `thumbnail_url` are paths under
+ * `/api/uploads/` carrying an expiry and a signature (`exp`, `sig`): usable as given (an `<img>`),
+ * or with the Authorization header once expired.
+ */
 export const Attachment = z.object({
   id: id(),
   name: z.string(),
   size: z.number().int(),
   mime: z.string(),
-  kind: z.enum(['image', 'file']),
+  kind: AttachmentKind,
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   url: z.string(),

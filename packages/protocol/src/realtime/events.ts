@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { ErrorBody } from '../errors.js';
-import { EditMessageRequest, SendMessageRequest } from '../http/chats.js';
+import { checkSend, EditMessageRequest, sendMessageFields } from '../http/chats.js';
+import {
+  UploadChunkPayload,
+  UploadRef,
+  UploadStartPayload,
+  type UploadChunkAck,
+  type UploadFinishAck,
+  type UploadStartAck,
+} from '../http/uploads.js';
 import type { Chat } from '../models/chat.js';
 import type { Message } from '../models/message.js';
 import { PresenceStatus } from '../models/user.js';
@@ -21,7 +29,9 @@ import {
 export const ChatRef = z.object({ chatId: id() });
 export type ChatRef = z.infer<typeof ChatRef>;
 
-export const MessageSendPayload = SendMessageRequest.extend({ chatId: id() });
+export const MessageSendPayload = z
+  .object({ ...sendMessageFields, chatId: id() })
+  .superRefine(checkSend);
 export type MessageSendPayload = z.infer<typeof MessageSendPayload>;
 
 export const MessageReadPayload = z.object({ messageId: id(), chatId: id() });
@@ -88,7 +98,8 @@ export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
 // ---- acknowledgements ---------------------------------------------------------------------
 
-export type AckFailure = { ok: false; error: ErrorBody };
+/** `received` rides on an upload's `conflict`: where the client must go on from. */
+export type AckFailure = { ok: false; error: ErrorBody; received?: number };
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckFailure;
 export type AckCallback<T extends object = object> = (response: Ack<T>) => void;
 
@@ -112,6 +123,10 @@ export interface ClientToServerEvents {
   'call:candidate': (payload: CallCandidatePayload, ack?: AckCallback) => void;
   'call:reject': (payload: CallRef, ack?: AckCallback) => void;
   'call:hangup': (payload: CallRef, ack?: AckCallback) => void;
+  'upload:start': (payload: UploadStartPayload, ack?: AckCallback<UploadStartAck>) => void;
+  'upload:chunk': (payload: UploadChunkPayload, ack?: AckCallback<UploadChunkAck>) => void;
+  'upload:status': (payload: UploadRef, ack?: AckCallback<UploadChunkAck>) => void;
+  'upload:finish': (payload: UploadRef, ack?: AckCallback<UploadFinishAck>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -150,4 +165,8 @@ export const clientEventSchemas = {
   'call:candidate': CallCandidatePayload,
   'call:reject': CallRef,
   'call:hangup': CallRef,
+  'upload:start': UploadStartPayload,
+  'upload:chunk': UploadChunkPayload,
+  'upload:status': UploadRef,
+  'upload:finish': UploadRef,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

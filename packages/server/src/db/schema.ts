@@ -106,7 +106,32 @@ export interface UserBlocksTable {
   created_at: Timestamp;
 }
 
+export interface AttachmentsTable {
+  id: Generated<string>;
+  uploader_id: string;
+  chat_id: string;
+  /** Null until sent. */
+  message_id: string | null;
+  /** Its place among the message's attachments. */
+  position: number | null;
+  name: string;
+  /** Declared at the start over the socket; counted at the end over HTTP (null until then). */
+  size: number | null;
+  mime: string;
+  kind: 'image' | 'file' | null;
+  width: number | null;
+  height: number | null;
+  storage_key: string;
+  thumbnail_key: string | null;
+  created_at: Timestamp;
+  /** Null while bytes are still coming. */
+  completed_at: NullableTimestamp;
+  /** Its message was deleted: the files and then the row go. */
+  discarded_at: NullableTimestamp;
+}
+
 export interface DB {
+  attachments: AttachmentsTable;
   users: UsersTable;
   chats: ChatsTable;
   chat_participants: ChatParticipantsTable;

@@ -11,6 +11,14 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'validation_failed',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
   FST_ERR_VALIDATION: 'validation_failed',
+  // @fastify/multipart's: a file over its limit, too many parts, or not multipart at all.
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_PARTS_LIMIT: 'validation_failed',
+  FST_FILES_LIMIT: 'validation_failed',
+  FST_FIELDS_LIMIT: 'validation_failed',
+  FST_PROTO_VIOLATION: 'validation_failed',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'validation_failed',
+  FST_MULTIPART_INVALID_CONTENT_TYPE: 'validation_failed',
 };
 
 /**

@@ -11,6 +11,7 @@ import { registerCallHandlers } from './handlers/call.handlers.js';
 import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
+import { registerUploadHandlers } from './handlers/upload.handlers.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
@@ -124,6 +125,7 @@ export function attachGateway(
     registerMessageHandlers(socket, handlerCtx, services);
     registerTypingHandlers(socket, handlerCtx, services);
     registerCallHandlers(socket, handlerCtx, services);
+    registerUploadHandlers(socket, handlerCtx, services);
 
     // A sign-out or a membership change that committed during the handshake could not reach this
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { clientEventSchemas, type ClientToServerEvents, type ErrorBody } from '@parley/protocol';
 import type { z } from 'zod';
-import { errorBody, rateLimited, validationFailed } from '../errors.js';
+import { AppError, errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Metrics } from '../metrics.js';
 import type { SocketFlow } from './flow.js';
@@ -59,7 +59,7 @@ export function handle<E extends EventName>(
       } catch (err) {
         const body = errorBody(err);
         if (body.code === 'internal') ctx.log.error({ err, event }, 'socket event failed');
-        refuse(socket, ack, body, ctx.metrics);
+        refuse(socket, ack, body, ctx.metrics, err instanceof AppError ? err.details : undefined);
         done(body.code);
       }
     });
@@ -73,9 +73,10 @@ function refuse(
   ack: AckFn | undefined,
   error: ErrorBody,
   metrics: Metrics,
+  details?: object,
 ): void {
   metrics.errors.inc({ code: error.code, via: 'socket' });
-  if (ack) ack({ ok: false, error });
+  if (ack) ack({ ok: false, error, ...details });
   else socket.emit('error', { message: error.message, code: error.code });
 }
 

@@ -1,4 +1,4 @@
-import type { Message, Reaction, UserSummary } from '@parley/protocol';
+import type { Attachment, Message, Reaction, UserSummary } from '@parley/protocol';
 import type { UserRow } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 
@@ -40,6 +40,22 @@ export const toAccount = (row: AccountRow): Account => ({
   membershipVersion: row.membership_version,
 });
 
+/** An attachment as messages read it; its URLs are signed as it goes out (`AttachmentLinker`). */
+export interface AttachmentRecord {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+  kind: 'image' | 'file';
+  width: number | null;
+  height: number | null;
+  /** Whether it has a thumbnail (images do). */
+  thumbnail: boolean;
+}
+
+/** Turns a stored attachment into the wire object, with fresh signed URLs. */
+export type AttachmentLinker = (record: AttachmentRecord) => Attachment;
+
 export interface MessageRecord {
   id: string;
   chat_id: string;
@@ -54,6 +70,7 @@ export interface MessageRecord {
   version: number;
   mentions: string[];
   reactions: Reaction[];
+  attachments: AttachmentRecord[];
   /** The answered message's preview: all null when the message answers none. */
   reply_id: string | null;
   reply_seq: number | null;
@@ -62,7 +79,11 @@ export interface MessageRecord {
   reply_deleted: boolean | null;
 }
 
-export const toMessage = (row: MessageRecord, sender: UserSummary): Message => ({
+export const toMessage = (
+  row: MessageRecord,
+  sender: UserSummary,
+  link: AttachmentLinker,
+): Message => ({
   id: row.id,
   chat_id: row.chat_id,
   seq: row.seq,
@@ -93,6 +114,5 @@ export const toMessage = (row: MessageRecord, sender: UserSummary): Message => (
         },
   reactions: row.reactions,
   mentions: row.mentions,
-  // Attachments come with uploads (issue 11).
-  attachments: [],
+  attachments: row.attachments.map(link),
 });

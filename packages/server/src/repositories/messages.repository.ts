@@ -2,7 +2,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
 import type { DB } from '../db/schema.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
-import { toMessage, type MessageRecord } from './mappers.js';
+import { ATTACHMENTS, type Discarded } from './attachments.repository.js';
+import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
 
 export interface NewMessage {
   chatId: string;
@@ -12,12 +13,20 @@ export interface NewMessage {
   clientMessageId: string | null;
   /** The answered message: the statement stores nothing unless it is one of the same chat. */
   replyToId: string | null;
+  /**
+   * Attachments to claim, in order: the statement stores nothing unless every one is the
+   * sender's, of this chat, finished and unsent. With them, `messageType` is decided here:
+   * `image` when every one is an image, else `file`.
+   */
+  attachmentIds: readonly string[] | null;
 }
 
 export interface Tombstone {
   seq: number;
   version: number;
   deletedAt: Date;
+  /** The message's attachments, marked discarded: their files go after the commit. */
+  discarded: Discarded[];
 }
 
 /** The preview columns of a message that answers none (the common send reads no join). */
@@ -81,7 +90,11 @@ const GUARDED_TEXT = [
 const unguard = <T extends string | null>(s: T): T => (s === null ? s : (s.slice(1) as T));
 
 export class MessagesRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    /** Signs the URLs of the attachments messages carry. */
+    private readonly link: AttachmentLinker,
+  ) {}
 
   /**
    * The hot path, in one statement and so one round trip: check membership, take the chat's next
@@ -103,8 +116,37 @@ export class MessagesRepository {
       m.replyToId === null
         ? sql``
         : sql`AND EXISTS (SELECT 1 FROM messages WHERE id = ${m.replyToId} AND chat_id = ${m.chatId})`;
+    const ids = m.attachmentIds ?? [];
+    // The attachments are locked before the chat row: a racing send of the same ones waits here,
+    // then finds them claimed (READ COMMITTED re-reads a locked row) and stores nothing.
+    const attached = ids.length > 0;
+    const locked = attached
+      ? sql`locked AS (
+          SELECT id, name, size, mime, kind, width, height, thumbnail_key
+          FROM attachments
+          WHERE id = ANY(${ids}::uuid[]) AND uploader_id = ${m.sender.id} AND chat_id = ${m.chatId}
+            AND message_id IS NULL AND completed_at IS NOT NULL AND discarded_at IS NULL
+          FOR UPDATE
+        ),`
+      : sql``;
+    const lockedCheck = attached ? sql`AND (SELECT count(*) FROM locked) = ${ids.length}` : sql``;
+    const messageType = attached
+      ? sql`(SELECT CASE WHEN bool_and(kind = 'image') THEN 'image' ELSE 'file' END FROM locked)`
+      : sql`${m.messageType}`;
+    const claimed = attached
+      ? sql`, claimed AS (
+          UPDATE attachments a SET message_id = i.id, position = array_position(${ids}::uuid[], a.id)
+          FROM inserted i WHERE a.id IN (SELECT id FROM locked)
+        )`
+      : sql``;
+    const attachments = attached
+      ? sql`(SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'size', l.size,
+          'mime', l.mime, 'kind', l.kind, 'width', l.width, 'height', l.height,
+          'thumbnail', l.thumbnail_key IS NOT NULL)
+          ORDER BY array_position(${ids}::uuid[], l.id)) FROM locked l)`
+      : sql`'[]'::json`;
     const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
-      WITH bumped AS (
+      WITH ${locked} bumped AS (
         UPDATE chats SET last_seq = last_seq + 1, version = version + 1,
           updated_at = GREATEST(updated_at, clock_timestamp())
         WHERE id = ${m.chatId}
@@ -113,11 +155,12 @@ export class MessagesRepository {
             SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
             WHERE b.blocked_id = ${m.sender.id} AND o.chat_id = ${m.chatId}))
           ${replyCheck}
+          ${lockedCheck}
         RETURNING last_seq, version, updated_at
       ), inserted AS (
         INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
           created_at, version, reply_to_id, mentions)
-        SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${m.messageType},
+        SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${messageType},
           ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
           ${mentionsOf(m.chatId, m.sender.id, m.content)}
         FROM bumped
@@ -127,11 +170,11 @@ export class MessagesRepository {
         UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
         FROM inserted i
         WHERE p.chat_id = i.chat_id AND p.user_id = i.sender_id AND p.last_read_seq < i.seq
-      )
+      ) ${claimed}
       ${
         m.replyToId === null
-          ? sql`SELECT i.* FROM inserted i`
-          : sql`SELECT i.*, r.id AS reply_id, r.seq AS reply_seq, r.sender_id AS reply_sender_id,
+          ? sql`SELECT i.*, ${attachments} AS attachments FROM inserted i`
+          : sql`SELECT i.*, ${attachments} AS attachments, r.id AS reply_id, r.seq AS reply_seq, r.sender_id AS reply_sender_id,
               '.' || left(r.content, ${REPLY_PREVIEW_LENGTH}) AS reply_content,
               r.deleted_at IS NOT NULL AS reply_deleted
             FROM inserted i JOIN messages r ON r.id = i.reply_to_id`
@@ -150,6 +193,7 @@ export class MessagesRepository {
           reactions: [],
         },
         m.sender,
+        this.link,
       )
     );
   }
@@ -164,7 +208,7 @@ export class MessagesRepository {
       .where('m.sender_id', '=', senderId)
       .where('m.client_message_id', '=', clientMessageId)
       .execute();
-    return rows.map(rowToMessage)[0];
+    return rows.map((r) => rowToMessage(r, this.link))[0];
   }
 
   async findSeq(chatId: string, messageId: string): Promise<number | undefined> {
@@ -196,7 +240,7 @@ export class MessagesRepository {
     }
     const rows = await q.limit(limit + 1).execute();
     const hasMore = rows.length > limit;
-    const messages = rows.slice(0, limit).map(rowToMessage);
+    const messages = rows.slice(0, limit).map((r) => rowToMessage(r, this.link));
     if (!(cursor && 'after' in cursor)) messages.reverse();
     return { messages, hasMore };
   }
@@ -217,7 +261,10 @@ export class MessagesRepository {
       .orderBy('m.version', 'asc')
       .limit(limit + 1)
       .execute();
-    return { messages: rows.slice(0, limit).map(rowToMessage), hasMore: rows.length > limit };
+    return {
+      messages: rows.slice(0, limit).map((r) => rowToMessage(r, this.link)),
+      hasMore: rows.length > limit,
+    };
   }
 
   /** One message of the chat, with its sender; undefined when the chat holds no such message. */
@@ -226,7 +273,7 @@ export class MessagesRepository {
       .where('m.chat_id', '=', chatId)
       .where('m.id', '=', messageId)
       .execute();
-    return rows.map(rowToMessage)[0];
+    return rows.map((r) => rowToMessage(r, this.link))[0];
   }
 
   /**
@@ -292,9 +339,23 @@ export class MessagesRepository {
           .executeTakeFirstOrThrow();
         await tx.deleteFrom('message_edits').where('message_id', '=', messageId).execute();
         await tx.deleteFrom('message_reactions').where('message_id', '=', messageId).execute();
+        // Marked, not removed: the files go after the commit, then the rows (the sweep finishes
+        // the job if this process dies in between). A marked row is no attachment any more.
+        const discarded = await tx
+          .updateTable('attachments')
+          .set({ discarded_at: sql`clock_timestamp()` })
+          .where('message_id', '=', messageId)
+          .where('discarded_at', 'is', null)
+          .returning(['id', 'storage_key', 'thumbnail_key'])
+          .execute();
         return {
           status: 'changed',
-          value: { seq: row.seq, version: row.version, deletedAt: row.deleted_at ?? new Date() },
+          value: {
+            seq: row.seq,
+            version: row.version,
+            deletedAt: row.deleted_at ?? new Date(),
+            discarded,
+          },
         };
       },
     );
@@ -316,7 +377,7 @@ export class MessagesRepository {
       .where('m.chat_id', '=', chatId)
       .where('m.id', '=', messageId)
       .executeTakeFirstOrThrow();
-    return rowToMessage(row);
+    return rowToMessage(row, this.link);
   }
 
   /** Whole messages by id, in no particular order (search reads ids first, then these). */
@@ -325,7 +386,7 @@ export class MessagesRepository {
     const rows = await this.withSender()
       .where('m.id', 'in', [...ids])
       .execute();
-    return rows.map(rowToMessage);
+    return rows.map((r) => rowToMessage(r, this.link));
   }
 
   /** The newest message of each chat, keyed by chat id. */
@@ -337,7 +398,7 @@ export class MessagesRepository {
       )
       .where('c.id', 'in', [...chatIds])
       .execute();
-    return new Map(rows.map((r) => [r.chat_id, rowToMessage(r)]));
+    return new Map(rows.map((r) => [r.chat_id, rowToMessage(r, this.link)]));
   }
 
   /** Other people's messages above the user's read mark, per chat. */
@@ -445,10 +506,16 @@ export async function insertSystemMessage(
   const row = rows[0];
   if (!row) throw new Error('the chat of a system message vanished');
   return toMessage(
-    { ...row, content: note.content, client_message_id: null, reactions: [] },
+    { ...row, content: note.content, client_message_id: null, reactions: [], attachments: [] },
     note.sender,
+    noAttachments,
   );
 }
+
+/** System messages carry no attachments: nothing to link. */
+const noAttachments: AttachmentLinker = () => {
+  throw new Error('a system message has no attachments');
+};
 
 /**
  * The ids of the chat's participants (not the sender) whom the content names as `@username`, in
@@ -476,6 +543,7 @@ function withSenderOn(db: Kysely<DB>) {
         ...GUARDED_TEXT,
         ...REPLY_COLUMNS,
         REACTIONS,
+        ATTACHMENTS,
         'u.username',
         'u.display_name',
         'u.avatar_url',
@@ -485,6 +553,7 @@ function withSenderOn(db: Kysely<DB>) {
 
 function rowToMessage(
   r: MessageRecord & { username: string; display_name: string; avatar_url: string | null },
+  link: AttachmentLinker,
 ): Message {
   const record = {
     ...r,
@@ -492,10 +561,14 @@ function rowToMessage(
     client_message_id: unguard(r.client_message_id),
     reply_content: unguard(r.reply_content),
   };
-  return toMessage(record, {
-    id: r.sender_id,
-    username: r.username,
-    display_name: r.display_name,
-    avatar_url: r.avatar_url,
-  });
+  return toMessage(
+    record,
+    {
+      id: r.sender_id,
+      username: r.username,
+      display_name: r.display_name,
+      avatar_url: r.avatar_url,
+    },
+    link,
+  );
 }

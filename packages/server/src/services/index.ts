@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
+import { AttachmentsRepository } from '../repositories/attachments.repository.js';
 import { BlocksRepository } from '../repositories/blocks.repository.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
 import { MessagesRepository } from '../repositories/messages.repository.js';
@@ -16,11 +17,14 @@ import { ChatsService } from './chats.service.js';
 import { IceServersService } from './ice-servers.service.js';
 import type { DomainEvents } from './events.js';
 import { MessagesService } from './messages.service.js';
-import type { RateLimiter, SharedState } from './ports.js';
+import type { RateLimiter, SharedState, UploadStorage } from './ports.js';
 import { PresenceService } from './presence.service.js';
 import { SearchService } from './search.service.js';
 import { TypingService } from './typing.service.js';
+import { UploadLinks } from './upload-links.js';
+import { UploadsService } from './uploads.service.js';
 import { UsersService } from './users.service.js';
+import { DiskStorage } from '../storage/disk.js';
 
 export interface Services {
   access: AccessPolicy;
@@ -33,6 +37,7 @@ export interface Services {
   typing: TypingService;
   calls: CallsService;
   ice: IceServersService;
+  uploads: UploadsService;
   /** Login and registration attempts, per client IP per minute. */
   authLimiter: RateLimiter;
 }
@@ -47,12 +52,27 @@ export function createServices(
   events: DomainEvents,
   state: SharedState,
   log: Logger,
+  /** Where uploads live: DATA_DIR/uploads on disk unless a test gives another. */
+  storage: UploadStorage = new DiskStorage(config.uploadsDir),
 ): Services {
   const usersRepo = new UsersRepository(db);
   const chatsRepo = new ChatsRepository(db);
-  const messagesRepo = new MessagesRepository(db);
+  const links = new UploadLinks(config.jwtSecret);
+  const messagesRepo = new MessagesRepository(db, links.attachment);
+  const attachmentsRepo = new AttachmentsRepository(db);
   const blocksRepo = new BlocksRepository(db);
   const access = new AccessPolicy(chatsRepo);
+  // Sends, edits, deletes, reactions and uploads share one allowance per user.
+  const messagesLimiter = state.limiter('messages', config.rateLimitMessages, 10);
+  const uploads = new UploadsService(
+    attachmentsRepo,
+    storage,
+    access,
+    messagesLimiter,
+    links,
+    config.maxUploadBytes,
+    log,
+  );
 
   const users = new UsersService(usersRepo, chatsRepo, blocksRepo, state.presence);
   const chats = new ChatsService(
@@ -84,8 +104,10 @@ export function createServices(
       new ReactionsRepository(db),
       access,
       events,
-      state.limiter('messages', config.rateLimitMessages, 10),
+      messagesLimiter,
       config.messageEditWindow,
+      attachmentsRepo,
+      uploads,
     ),
     search: new SearchService(
       // PostgreSQL's autovacuum gathers planner statistics; the embedded PGlite runs none.
@@ -113,6 +135,7 @@ export function createServices(
       log,
     ),
     ice: new IceServersService(config),
+    uploads,
     authLimiter: state.limiter('auth', config.rateLimitAuth, 60),
   };
 }

@@ -9,6 +9,7 @@ import type {
 } from '@parley/protocol';
 import { REACTIONS_PER_MESSAGE_MAX, type UserSummary } from '@parley/protocol';
 import { conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
+import type { AttachmentsRepository, Discarded } from '../repositories/attachments.repository.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { ReactionsRepository } from '../repositories/reactions.repository.js';
 import {
@@ -30,6 +31,12 @@ export interface SendInput {
   messageType?: MessageType | undefined;
   clientMessageId?: string | undefined;
   replyToId?: string | undefined;
+  attachmentIds?: readonly string[] | undefined;
+}
+
+/** What becomes of a deleted message's attachments: their files go, after the commit. */
+export interface AttachmentFiles {
+  discard(rows: readonly Discarded[]): Promise<void>;
 }
 
 export interface ReactionInput {
@@ -57,6 +64,8 @@ export class MessagesService {
     private readonly limiter: RateLimiter,
     /** MESSAGE_EDIT_WINDOW, in seconds; 0 is no limit. */
     private readonly editWindowSeconds: number,
+    private readonly attachments: AttachmentsRepository,
+    private readonly files: AttachmentFiles,
   ) {}
 
   /**
@@ -81,6 +90,7 @@ export class MessagesService {
         messageType,
         clientMessageId,
         replyToId: input.replyToId ?? null,
+        attachmentIds: input.attachmentIds ?? null,
       });
     } catch (err) {
       if (clientMessageId === null || !isUniqueViolation(err, 'messages_client_message_id_key'))
@@ -95,6 +105,15 @@ export class MessagesService {
     }
     if (!message) {
       // Only now, off the hot path: say why nothing was stored, in the contract's order.
+      const ids = input.attachmentIds ?? [];
+      if (
+        ids.length > 0 &&
+        (await this.attachments.claimable(ids, sender.id, input.chatId)) !== ids.length
+      ) {
+        throw validationFailed(
+          'attachmentIds: each must be a finished upload of yours to this chat, not sent yet',
+        );
+      }
       const place = await this.access.chat(input.chatId, sender.id);
       if (
         input.replyToId &&
@@ -173,7 +192,8 @@ export class MessagesService {
     const result = await this.messages.delete(chatId, messageId, userId);
     switch (result.status) {
       case 'changed': {
-        const { seq, version, deletedAt } = result.value;
+        const { seq, version, deletedAt, discarded } = result.value;
+        await this.files.discard(discarded);
         this.events.publish({
           type: 'MessageDeleted',
           chatId,

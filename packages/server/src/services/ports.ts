@@ -152,6 +152,43 @@ export interface CallStore {
   sweep(): Promise<{ call: EndedCall; reason: 'missed' | 'disconnected' }[]>;
 }
 
+/**
+ * Where uploaded bytes live (storage/disk.ts: files under DATA_DIR/uploads, shared by every
+ * process). A key's bytes first grow under a temporary name, which `commit` turns into the key
+ * once whole: a crash never leaves a partial file under a key. The temporary object's length is
+ * the truth of what has been received, whichever process asks.
+ */
+export interface UploadStorage {
+  /** Makes the key's empty temporary object, where an upload in chunks grows. */
+  create(key: string): Promise<void>;
+  /**
+   * Appends `data` if the temporary object holds exactly `offset` bytes, one append at a time per
+   * key across processes. `missing`: there is no temporary object (committed, or swept).
+   */
+  append(
+    key: string,
+    offset: number,
+    data: Uint8Array,
+  ): Promise<{ status: 'appended' | 'conflict'; received: number } | { status: 'missing' }>;
+  /**
+   * Writes `source` whole as the key's temporary object, never holding it in memory. Past `limit`
+   * bytes it stops, removes what it wrote and rejects with `payload_too_large`.
+   */
+  write(key: string, source: NodeJS.ReadableStream, limit: number): Promise<number>;
+  /** Runs `work` while no append can change the key's temporary object. */
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /** Durably turns the temporary object into the key's (it is there whole, or not at all). */
+  commit(key: string): Promise<void>;
+  /** A local file of the key (or of its temporary object) for decoders that read or write paths. */
+  file(key: string, temporary?: boolean): string;
+  /** Bytes of the key (or of its temporary object); undefined when there is none. */
+  size(key: string, temporary?: boolean): Promise<number | undefined>;
+  /** The key's bytes, or those from `start` to `end` inclusive. */
+  read(key: string, range?: { start: number; end: number }): NodeJS.ReadableStream;
+  /** Removes the keys and their temporary objects; what is not there is no error. */
+  delete(keys: readonly string[]): Promise<void>;
+}
+
 /** The state every process must agree on: in memory for one process, in Redis for several. */
 export interface SharedState {
   readonly presence: PresenceStore;

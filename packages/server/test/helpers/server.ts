@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { createApp, createLogger, type ParleyApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
@@ -46,6 +49,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     turnUrls: [],
     turnSecret: undefined,
     callRingTimeoutMs: 30_000,
+    maxUploadBytes: 26_214_400,
+    // Made when the first upload needs it; startServer removes it when the server closes.
+    uploadsDir: path.join(tmpdir(), `parley-test-uploads-${randomBytes(6).toString('hex')}`),
     ...overrides,
   });
 }
@@ -134,6 +140,7 @@ export async function startServer(
     await Promise.all(nodes.map((node) => node.close()));
     await proxy?.close();
     await drop();
+    if (!overrides.uploadsDir) await rm(config.uploadsDir, { recursive: true, force: true });
   };
   const startNode = async () => {
     const node = await createApp(config, log);

@@ -5,6 +5,7 @@ import * as scaleOut from './2026-12-02T0100_scale_out.js';
 import * as messageChanges from './2026-12-03T0100_message_changes.js';
 import * as reactions from './2026-12-04T0100_reactions_replies_mentions.js';
 import * as search from './2026-12-04T0200_search.js';
+import * as attachments from './2026-12-05T0100_attachments.js';
 
 /** Every migration, by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T0100_message_changes': messageChanges,
   '2026-12-04T0100_reactions_replies_mentions': reactions,
   '2026-12-04T0200_search': search,
+  '2026-12-05T0100_attachments': attachments,
 };

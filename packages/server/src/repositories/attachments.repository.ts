@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+import type { AttachmentRecord } from './mappers.js';
+
+/** An upload's row, as the upload service reads it. */
+export interface UploadRow {
+  id: string;
+  uploader_id: string;
+  chat_id: string;
+  message_id: string | null;
+  name: string;
+  size: number | null;
+  mime: string;
+  kind: 'image' | 'file' | null;
+  width: number | null;
+  height: number | null;
+  storage_key: string;
+  thumbnail_key: string | null;
+  completed_at: Date | null;
+  discarded_at: Date | null;
+}
+
+/** The files of rows that are going. */
+export interface Discarded {
+  id: string;
+  storage_key: string;
+  thumbnail_key: string | null;
+}
+
+const UPLOAD_COLUMNS = [
+  'a.id',
+  'a.uploader_id',
+  'a.chat_id',
+  'a.message_id',
+  // Guarded as messages' text is (see GUARDED_TEXT): PGlite drops a leading U+FEFF.
+  sql<string>`'.' || a.name`.as('name'),
+  'a.size',
+  'a.mime',
+  'a.kind',
+  'a.width',
+  'a.height',
+  'a.storage_key',
+  'a.thumbnail_key',
+  'a.completed_at',
+  'a.discarded_at',
+] as const;
+
+const unguard = <T extends { name: string }>(row: T): T => ({ ...row, name: row.name.slice(1) });
+
+/** Where an attachment's bytes live: two hex digits of fan-out keep directories small. */
+const storageKeyOf = (id: string) => `${id.slice(0, 2)}/${id}`;
+
+/** Uploads and attachments: the `attachments` table. */
+export class AttachmentsRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Records an upload that begins; `size` is null when it is counted at the end (HTTP). */
+  async start(u: {
+    uploaderId: string;
+    chatId: string;
+    name: string;
+    size: number | null;
+    mime: string;
+  }): Promise<UploadRow> {
+    const id = randomUUID();
+    await this.db
+      .insertInto('attachments')
+      .values({
+        id,
+        uploader_id: u.uploaderId,
+        chat_id: u.chatId,
+        name: u.name,
+        size: u.size,
+        mime: u.mime,
+        storage_key: storageKeyOf(id),
+      })
+      .execute();
+    return {
+      id,
+      uploader_id: u.uploaderId,
+      chat_id: u.chatId,
+      message_id: null,
+      name: u.name,
+      size: u.size,
+      mime: u.mime,
+      kind: null,
+      width: null,
+      height: null,
+      storage_key: storageKeyOf(id),
+      thumbnail_key: null,
+      completed_at: null,
+      discarded_at: null,
+    };
+  }
+
+  async find(id: string): Promise<UploadRow | undefined> {
+    const row = await this.db
+      .selectFrom('attachments as a')
+      .select(UPLOAD_COLUMNS)
+      .where('a.id', '=', id)
+      .executeTakeFirst();
+    return row && unguard(row);
+  }
+
+  /**
+   * The attachment and whether `userId` may see it: its uploader, or a participant now of the
+   * chat whose message holds it. Undefined unless it is complete and not discarded.
+   */
+  async visible(
+    id: string,
+    userId: string | null,
+  ): Promise<(UploadRow & { allowed: boolean }) | undefined> {
+    const row = await this.db
+      .selectFrom('attachments as a')
+      .select([
+        ...UPLOAD_COLUMNS,
+        sql<boolean>`${userId}::uuid IS NOT NULL AND (a.uploader_id = ${userId}::uuid OR (
+          a.message_id IS NOT NULL AND EXISTS (SELECT 1 FROM chat_participants p
+            WHERE p.chat_id = a.chat_id AND p.user_id = ${userId}::uuid)))`.as('allowed'),
+      ])
+      .where('a.id', '=', id)
+      .where('a.completed_at', 'is not', null)
+      .where('a.discarded_at', 'is', null)
+      .executeTakeFirst();
+    return row && unguard(row);
+  }
+
+  /** Marks a finished upload with what its bytes are; undefined when it was finished already. */
+  async complete(
+    id: string,
+    facts: {
+      size: number;
+      mime: string;
+      kind: 'image' | 'file';
+      width: number | null;
+      height: number | null;
+      thumbnailKey: string | null;
+    },
+  ): Promise<UploadRow | undefined> {
+    const row = await this.db
+      .updateTable('attachments as a')
+      .set({
+        size: facts.size,
+        mime: facts.mime,
+        kind: facts.kind,
+        width: facts.width,
+        height: facts.height,
+        thumbnail_key: facts.thumbnailKey,
+        completed_at: sql`clock_timestamp()`,
+      })
+      .where('a.id', '=', id)
+      .where('a.completed_at', 'is', null)
+      .returning(UPLOAD_COLUMNS)
+      .executeTakeFirst();
+    return row && unguard(row);
+  }
+
+  /** How many of `ids` the sender may attach to a message in the chat now. */
+  async claimable(ids: readonly string[], uploaderId: string, chatId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('attachments')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('id', 'in', [...ids])
+      .where('uploader_id', '=', uploaderId)
+      .where('chat_id', '=', chatId)
+      .where('message_id', 'is', null)
+      .where('completed_at', 'is not', null)
+      .where('discarded_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return row.n;
+  }
+
+  /** Removes rows whose files are gone. */
+  async remove(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .deleteFrom('attachments')
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  /**
+   * One batch of the sweep, in a transaction: rows discarded with their message, uploads
+   * unfinished since before `unfinishedBefore`, and attachments unsent since before
+   * `unsentBefore`. `dropFiles` removes their files while the rows are locked (a send or a finish
+   * of one of them waits, then finds nothing), then the rows go. SKIP LOCKED: processes sweeping
+   * at once take different rows. Returns how many rows went.
+   */
+  async sweep(
+    cutoffs: { unfinishedBefore: Date; unsentBefore: Date },
+    limit: number,
+    dropFiles: (rows: Discarded[]) => Promise<void>,
+  ): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const { rows } = await sql<Discarded>`
+        SELECT id, storage_key, thumbnail_key FROM attachments
+        WHERE discarded_at IS NOT NULL
+          OR (message_id IS NULL AND completed_at IS NULL AND created_at < ${cutoffs.unfinishedBefore})
+          OR (message_id IS NULL AND created_at < ${cutoffs.unsentBefore})
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED`.execute(tx);
+      if (rows.length === 0) return 0;
+      await dropFiles(rows);
+      await tx
+        .deleteFrom('attachments')
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
+      return rows.length;
+    });
+  }
+}
+
+/**
+ * The attachments of the message `m`, in the order the send named them: one index lookup per
+ * message inside the reading statement, never a query per message.
+ */
+export const ATTACHMENTS = sql<AttachmentRecord[]>`(
+  SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'size', a.size,
+    'mime', a.mime, 'kind', a.kind, 'width', a.width, 'height', a.height,
+    'thumbnail', a.thumbnail_key IS NOT NULL) ORDER BY a.position), '[]'::json)
+  FROM attachments a WHERE a.message_id = m.id AND a.discarded_at IS NULL)`.as('attachments');
