@@ -12,6 +12,7 @@ import {
   MessageEdits,
   MessagePage,
   SearchPage,
+  UploadLimits,
   UserSearchResponse,
   type CreateChatRequest,
   type ErrorCode,
@@ -140,6 +141,7 @@ export const api = {
   ) => request(SearchPage, 'GET', '/search/messages', { token, query }),
   chatSettings: (token: string, chatId: string, settings: { muted: boolean }) =>
     request(Chat, 'PATCH', `/chats/${chatId}/settings`, { token, body: settings }),
+  uploadLimits: (token: string) => request(UploadLimits, 'GET', '/uploads/limits', { token }),
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

@@ -14,6 +14,7 @@ import { Session } from './session.js';
 import { Store } from './store.js';
 import { Sync } from './sync.js';
 import { Typing } from './typing.js';
+import { Uploads } from './uploads.js';
 
 export interface ChatClientOptions {
   /** A socket to use instead of a new one to this origin (tests). */
@@ -32,6 +33,8 @@ export class ChatClient {
   private readonly sync: Sync;
   private readonly actions: Actions;
   private readonly notifier = new Notifier();
+  /** Files chosen for the next message of each chat, uploading (the composer shows them). */
+  readonly uploads: Uploads;
   private focusSeq = 0;
 
   constructor(token: string, me: Me, onSessionEnded: () => void, options: ChatClientOptions = {}) {
@@ -75,6 +78,7 @@ export class ChatClient {
           hidden: document.visibilityState === 'hidden',
         }),
     });
+    this.uploads = new Uploads(session, { stored: (m) => this.sync.message(m) });
     this.actions = new Actions(session, {
       edited: (m) => this.sync.updated(m),
       chatChanged: (chat) => this.sync.chat(chat),
@@ -108,6 +112,8 @@ export class ChatClient {
     this.readMarks.start();
     // The chat header offers Block or Unblock: it needs to know whom I blocked.
     this.loadBlocked().catch((err: unknown) => this.session.fail(err));
+    // The composer states MAX_UPLOAD_BYTES before a file is chosen.
+    void this.uploads.loadLimits();
   }
 
   stop(): void {
