@@ -186,17 +186,17 @@ describe('uploads', () => {
   });
 
   it('Cancel stops the upload: no more chunks, and it is gone from the list', async () => {
-    const { socket, uploads } = setup();
+    const { socket, uploads } = setup(300);
     const server = uploadServer(socket, 100);
     server.answerUpTo = 300;
     uploads.add(chat.id, [file(bytes(10_000))]);
-    await settle(10);
+    while (socket.sent('upload:chunk').length < 4) await settle(1);
     const [u] = uploads.list(chat.id);
     uploads.remove(chat.id, u!.key);
     const sent = socket.sent('upload:chunk').length;
     server.answerUpTo = Infinity;
-    // Past the ack timeout (50 ms): an upload still alive would have asked again and gone on.
-    await new Promise((r) => setTimeout(r, 150));
+    // Past the ack timeout: an upload still alive would have asked upload:status and gone on.
+    await new Promise((r) => setTimeout(r, 600));
     await settle();
     expect(socket.sent('upload:chunk').length).toBe(sent);
     expect(socket.sent('upload:status')).toEqual([]);
