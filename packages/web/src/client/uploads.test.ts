@@ -1,14 +1,14 @@
 import type { Attachment, Message } from '@parley/protocol';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as f from '../test/factories.js';
-import { FakeServer, FakeSocket, fakeSession, settle } from './testing.js';
+import { FakeServer, fakeSession, settle, type FakeSocket } from './testing.js';
 import { Uploads, formatSize, limitText } from './uploads.js';
 
 const me = f.me();
 const chat = f.chat([me, f.user()]);
 const UPLOAD_ID = '7c1d3e2f-8a9b-4c0d-9e1f-2a3b4c5d6e7f';
 
-function bytes(n: number): Uint8Array {
+function bytes(n: number): Uint8Array<ArrayBuffer> {
   return Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
 }
 
@@ -58,7 +58,7 @@ function setup(ackTimeoutMs = 50) {
   return { socket, uploads, stored };
 }
 
-const file = (content: Uint8Array, name = 'notes.txt', type = 'text/plain') =>
+const file = (content: Uint8Array<ArrayBuffer>, name = 'notes.txt', type = 'text/plain') =>
   new File([content], name, { type });
 
 describe('uploads', () => {
