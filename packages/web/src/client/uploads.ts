@@ -19,6 +19,8 @@ import type { Session } from './session.js';
 export const UPLOAD_ACK_TIMEOUT_MS = 15_000;
 /** The pause after `rate_limited` (the server counts events per 10 s window). */
 export const RATE_LIMIT_PAUSE_MS = 2_000;
+/** Chunks of one upload sent before the first is acknowledged. */
+export const CHUNKS_IN_FLIGHT = 4;
 /** A message holds at most this many attachments. */
 export const MAX_ATTACHMENTS = 10;
 
@@ -251,32 +253,40 @@ export class Uploads {
         received = status.received;
       }
       const uploadId = job.uploadId;
+      // A few chunks in flight: the server appends one upload's chunks in the order they arrive,
+      // and one round trip per chunk would leave the connection idle most of the time.
+      let next = received;
+      let inFlight: Promise<Answer<'upload:chunk'>>[] = [];
       while (received < job.file.size) {
-        this.set(chatId, key, { received });
-        const data = await job.file
-          .slice(received, received + job.chunkSize)
-          .arrayBuffer()
-          .then((b) => new Uint8Array(b));
-        if (!live()) return;
-        const ack = await this.emit('upload:chunk', { uploadId, offset: received, data });
+        while (inFlight.length < CHUNKS_IN_FLIGHT && next < job.file.size) {
+          const end = Math.min(next + job.chunkSize, job.file.size);
+          const data = new Uint8Array(await job.file.slice(next, end).arrayBuffer());
+          if (!live()) return;
+          inFlight.push(this.emit('upload:chunk', { uploadId, offset: next, data }));
+          next = end;
+        }
+        const ack = await inFlight.shift()!;
         if (!live()) return;
         if (ack.ok) {
-          received = ack.received;
-        } else if ('timedOut' in ack) {
-          return this.pause(chatId, key, job);
-        } else if (ack.error.code === 'conflict' && typeof ack.received === 'number') {
-          // A chunk of an earlier connection landed meanwhile: go on from what the server holds.
-          received = ack.received;
-        } else if (ack.error.code === 'rate_limited') {
-          await sleep(this.options.rateLimitPauseMs);
-          if (!live()) return;
-          const status = await this.emit('upload:status', { uploadId });
-          if (!live()) return;
-          if (!status.ok) return this.refused(chatId, key, job, status);
-          received = status.received;
-        } else {
-          return this.refused(chatId, key, job, ack);
+          received = Math.max(received, ack.received);
+          this.set(chatId, key, { received });
+          continue;
         }
+        if ('timedOut' in ack) return this.pause(chatId, key, job);
+        const { code } = ack.error;
+        if (code !== 'conflict' && code !== 'rate_limited')
+          return this.refused(chatId, key, job, ack);
+        // The chunks behind this one were sent from the wrong offset: let them be answered
+        // (refused), then go on from what the server holds.
+        await Promise.all(inFlight);
+        inFlight = [];
+        if (code === 'rate_limited') await sleep(this.options.rateLimitPauseMs);
+        if (!live()) return;
+        const status = await this.emit('upload:status', { uploadId });
+        if (!live()) return;
+        if (!status.ok) return this.refused(chatId, key, job, status);
+        received = next = status.received;
+        this.set(chatId, key, { received });
       }
       this.set(chatId, key, { received });
       const finished = await this.emit('upload:finish', { uploadId });
