@@ -14,6 +14,7 @@ import {
   MessagePage,
   SearchPage,
   TokenResponse,
+  UploadLimits,
   UserSearchResponse,
   type ChangePasswordRequest,
   type CreateChatRequest,
@@ -159,6 +160,7 @@ export const api = {
     request(Chat, 'PATCH', `/chats/${chatId}/settings`, { token, body: settings }),
   iceServers: (token: string) =>
     request(IceServersResponse, 'GET', '/calls/ice-servers', { token }),
+  uploadLimits: (token: string) => request(UploadLimits, 'GET', '/uploads/limits', { token }),
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

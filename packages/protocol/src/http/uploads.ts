@@ -61,6 +61,15 @@ export interface UploadFinishAck {
   attachment: Attachment;
 }
 
+/** `GET /api/uploads/limits`: what a client may upload, to say so before anyone tries. */
+export const UploadLimits = z.object({
+  /** MAX_UPLOAD_BYTES: the largest attachment, in bytes. */
+  max_bytes: z.number().int(),
+  /** The chunk size `upload:start` offers. */
+  chunk_size: z.number().int(),
+});
+export type UploadLimits = z.infer<typeof UploadLimits>;
+
 /** `POST /api/uploads`' answer (201). */
 export const UploadResponse = z.object({ attachment: Attachment });
 export type UploadResponse = z.infer<typeof UploadResponse>;

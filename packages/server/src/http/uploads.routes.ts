@@ -1,7 +1,14 @@
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AttachmentParams, AttachmentQuery, id, UploadResponse } from '@parley/protocol';
+import {
+  AttachmentParams,
+  AttachmentQuery,
+  id,
+  UPLOAD_CHUNK_MAX,
+  UploadLimits,
+  UploadResponse,
+} from '@parley/protocol';
 import { z } from 'zod';
 import { AppError, validationFailed } from '../errors.js';
 import type { Services } from '../services/index.js';
@@ -35,6 +42,19 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
     void reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
+
+  // A client says the limit before a file is chosen, rather than after a refusal.
+  app.get(
+    '/uploads/limits',
+    {
+      onRequest: requireUser(services.auth),
+      schema: {
+        summary: 'What may be uploaded: MAX_UPLOAD_BYTES and the chunk size upload:start offers',
+        response: { 200: UploadLimits, ...errorResponses },
+      },
+    },
+    () => ({ max_bytes: maxUploadBytes, chunk_size: UPLOAD_CHUNK_MAX }),
+  );
 
   app.post(
     '/uploads',

@@ -15,6 +15,7 @@ import { Session } from './session.js';
 import { Store } from './store.js';
 import { Sync } from './sync.js';
 import { Typing } from './typing.js';
+import { Uploads } from './uploads.js';
 
 export interface ChatClientOptions {
   /** A socket to use instead of a new one to this origin (tests). */
@@ -33,6 +34,8 @@ export class ChatClient {
   private readonly sync: Sync;
   private readonly actions: Actions;
   private readonly notifier = new Notifier();
+  /** Files chosen for the next message of each chat, uploading (the composer shows them). */
+  readonly uploads: Uploads;
   private focusSeq = 0;
   /** This tab's call (ringing, being rung, talking): its own store, read by the call view. */
   readonly calls: Calls;
@@ -85,6 +88,7 @@ export class ChatClient {
         }),
     });
     this.calls = new Calls(session.socket, token, (text) => this.store.notify(text));
+    this.uploads = new Uploads(session, { stored: (m) => this.sync.message(m) });
     this.actions = new Actions(session, {
       edited: (m) => this.sync.updated(m),
       chatChanged: (chat) => this.sync.chat(chat),
@@ -120,6 +124,8 @@ export class ChatClient {
     this.readMarks.start();
     // The chat header offers Block or Unblock: it needs to know whom I blocked.
     this.loadBlocked().catch((err: unknown) => this.session.fail(err));
+    // The composer states MAX_UPLOAD_BYTES before a file is chosen.
+    void this.uploads.loadLimits();
   }
 
   stop(): void {

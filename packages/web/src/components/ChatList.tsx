@@ -3,6 +3,7 @@ import { useEffect, useId, useRef, useState, type MouseEvent } from 'react';
 import { formatListTime, presenceText } from '../format.js';
 import { chatPath } from '../router.js';
 import { chatTitle, otherParticipant, type State } from '../state.js';
+import { attachmentSummary } from './AttachmentList.js';
 import { Avatar } from './Avatar.js';
 import { MessageMenu, type MenuItem } from './MessageMenu.js';
 import './search.css';
@@ -131,8 +132,11 @@ function preview(chat: Chat, meId: string): string {
   const m = chat.last_message;
   if (!m) return chat.type === 'group' ? 'Group created' : 'No messages yet';
   if (m.message_type === 'system') return m.content;
-  if (m.sender_id === meId) return `You: ${m.content}`;
-  return chat.type === 'group' ? `${m.sender.display_name}: ${m.content}` : m.content;
+  // A message of attachments alone says what it carries: "Photo", or the file's name.
+  const text =
+    m.content.trim() === '' && m.attachments.length > 0 ? attachmentSummary(m) : m.content;
+  if (m.sender_id === meId) return `You: ${text}`;
+  return chat.type === 'group' ? `${m.sender.display_name}: ${text}` : text;
 }
 
 /** Messages above my read mark that mention me. */

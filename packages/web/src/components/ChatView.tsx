@@ -10,7 +10,7 @@ import {
   type Typist,
 } from '../state.js';
 import { Avatar } from './Avatar.js';
-import { Composer } from './Composer.js';
+import { Composer, type ComposerUploads } from './Composer.js';
 import { canManage } from './groupRules.js';
 import type { MessageActions } from './messageActions.js';
 import { MessageList } from './MessageList.js';
@@ -35,6 +35,10 @@ interface ChatViewProps {
   onUnblock: () => void;
   onLoadOlder: () => void;
   onSend: (content: string, options?: { replyToId?: string }) => void;
+  /** Files for the next message; with some chosen, a send carries them (and is awaited). */
+  uploads?: ComposerUploads & {
+    send(chatId: string, content: string, options?: { replyToId?: string }): Promise<void>;
+  };
   onRetry: (clientMessageId: string) => void;
   onTyping: () => void;
   onStopTyping: () => void;
@@ -77,8 +81,12 @@ export function ChatView(props: ChatViewProps) {
       replyTo.sender.display_name)
     : '';
 
-  function send(content: string) {
-    props.onSend(content, replyTo ? { replyToId: replyTo.id } : undefined);
+  function send(content: string): void | Promise<void> {
+    const options = replyTo ? { replyToId: replyTo.id } : undefined;
+    if (props.uploads?.getSnapshot().byChat[chat.id]?.length) {
+      return props.uploads.send(chat.id, content, options).then(() => setReplyTo(null));
+    }
+    props.onSend(content, options);
     setReplyTo(null);
   }
 
@@ -201,6 +209,7 @@ export function ChatView(props: ChatViewProps) {
         }
         onCancelReply={() => setReplyTo(null)}
         draftOf={{ userId: meId, chatId: chat.id }}
+        uploads={props.uploads && { port: props.uploads, chatId: chat.id }}
       />
     </section>
   );

@@ -1,8 +1,10 @@
 import { MESSAGE_MAX_LENGTH } from '@parley/protocol';
-import { fireEvent, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { ComponentProps } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeServer, fakeSession, settle } from '../client/testing.js';
+import { Uploads } from '../client/uploads.js';
 import * as f from '../test/factories.js';
 import { Composer } from './Composer.js';
 
@@ -178,5 +180,134 @@ describe('Composer: drafts and direction', () => {
   it('lets the browser pick the direction from the text (Hebrew, Arabic)', () => {
     const { field } = mount();
     expect(field.getAttribute('dir')).toBe('auto');
+  });
+});
+
+describe('Composer attachments', () => {
+  const me = f.me();
+  const chat = f.chat([me, f.user()]);
+
+  function renderWithUploads(limit = 10 * 1024 * 1024) {
+    const { socket, session } = fakeSession(me);
+    const stored = vi.fn();
+    const uploads = new Uploads(session, { stored });
+    socket.serverEmit('connect');
+    new FakeServer()
+      .route('GET', /^\/api\/uploads\/limits$/, () => ({
+        status: 200,
+        body: { max_bytes: limit, chunk_size: 1024 },
+      }))
+      .install();
+    let received = 0;
+    socket.answers.set('upload:start', () => ({
+      ok: true,
+      uploadId: '7c1d3e2f-8a9b-4c0d-9e1f-2a3b4c5d6e7f',
+      chunkSize: 1024,
+    }));
+    const chunks = { answer: true };
+    socket.answers.set('upload:chunk', (p) => {
+      if (!chunks.answer) return undefined;
+      received += (p as { data: Uint8Array }).data.byteLength;
+      return { ok: true, received };
+    });
+    socket.answers.set('upload:finish', () => ({
+      ok: true,
+      attachment: {
+        id: '3f2e1d0c-9b8a-4765-8432-10fedcba9876',
+        name: 'notes.txt',
+        size: received,
+        mime: 'text/plain',
+        kind: 'file',
+        width: null,
+        height: null,
+        url: '/api/uploads/3f2e1d0c-9b8a-4765-8432-10fedcba9876?exp=1&sig=x',
+        thumbnail_url: null,
+      },
+    }));
+    const onSend = vi.fn((content: string) => uploads.send(chat.id, content));
+    render(
+      <Composer
+        onSend={onSend}
+        onTyping={() => {}}
+        onStopTyping={() => {}}
+        uploads={{ port: uploads, chatId: chat.id }}
+      />,
+    );
+    return { socket, uploads, onSend, chunks };
+  }
+
+  const file = (size: number, name = 'notes.txt', type = 'text/plain') =>
+    new File([new Uint8Array(size).fill(65)], name, { type });
+  const input = () => document.querySelector<HTMLInputElement>('input[type="file"]')!;
+
+  it('Attach file uploads the chosen file with a progress bar, then sends it with no text', async () => {
+    const { socket, uploads, chunks } = renderWithUploads();
+    await act(() => uploads.loadLimits());
+    chunks.answer = false;
+    await userEvent.upload(input(), file(3000));
+    const bar = await screen.findByRole('progressbar', { name: 'Uploading notes.txt' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('0');
+    expect(screen.getByText('2.9 KB')).toBeTruthy();
+    expect(screen.getByText('Files up to 10 MB each')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Cancel notes.txt' })).toBeTruthy();
+
+    chunks.answer = true;
+    // The unanswered chunk: as after a reconnect, upload:status says where to go on from.
+    socket.answers.set('upload:status', () => ({ ok: true, received: 0 }));
+    await act(async () => {
+      socket.serverEmit('disconnect');
+      socket.serverEmit('connect');
+      await settle(30);
+    });
+    expect(await screen.findByText('Uploaded')).toBeTruthy();
+
+    const message = f.message(chat, me, 1, '');
+    socket.answers.set('message:send', () => ({ ok: true, message }));
+    await userEvent.click(screen.getByRole('button', { name: 'Send' }));
+    await act(() => settle());
+    expect(socket.sent('message:send')).toEqual([
+      expect.objectContaining({
+        content: '',
+        attachmentIds: ['3f2e1d0c-9b8a-4765-8432-10fedcba9876'],
+      }),
+    ]);
+    expect(screen.queryByRole('list', { name: 'Files to send' })).toBeNull();
+  });
+
+  it('refuses a file over the limit in words, and Remove takes it away', async () => {
+    const { socket, uploads } = renderWithUploads(2048);
+    await act(() => uploads.loadLimits());
+    expect(
+      screen.getByRole('button', { name: 'Attach file' }).getAttribute('aria-describedby'),
+    ).toBeTruthy();
+    await userEvent.upload(input(), file(5000, 'big.bin'));
+    expect((await screen.findByRole('alert')).textContent).toBe(
+      'big.bin is 4.9 KB: files can be at most 2 KB.',
+    );
+    expect(socket.sent('upload:start')).toEqual([]);
+    // Sending is refused while a refused file is there; the text stays.
+    const field = screen.getByRole('textbox', { name: 'Message' });
+    await userEvent.type(field, 'see attached{Enter}');
+    await act(() => settle());
+    expect(field).toHaveProperty('value', 'see attached');
+    expect(screen.getAllByRole('alert').map((a) => a.textContent)).toContain(
+      'Remove the files that could not be uploaded, then send.',
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Remove big.bin' }));
+    expect(screen.queryByText('big.bin')).toBeNull();
+  });
+
+  it('takes a pasted image and dropped files', async () => {
+    const { uploads } = renderWithUploads();
+    await act(() => uploads.loadLimits());
+    const field = screen.getByRole('textbox', { name: 'Message' });
+    const shot = file(100, 'screenshot.png', 'image/png');
+    fireEvent.paste(field, { clipboardData: { files: [shot], getData: () => '' } });
+    expect(await screen.findByText('screenshot.png')).toBeTruthy();
+    const dropped = file(100, 'plan.pdf', 'application/pdf');
+    fireEvent.drop(field.closest('form')!, {
+      dataTransfer: { files: [dropped], types: ['Files'] },
+    });
+    expect(await screen.findByText('plan.pdf')).toBeTruthy();
   });
 });

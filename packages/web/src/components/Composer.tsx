@@ -5,15 +5,29 @@ import {
   useLayoutEffect,
   useRef,
   useState,
+  useSyncExternalStore,
+  type ClipboardEvent,
+  type DragEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
+import { limitText, type PendingUpload, type UploadsState } from '../client/uploads.js';
 import { loadDraft, saveDraft } from '../drafts.js';
+import { AttachmentTray } from './AttachmentTray.js';
 import { MentionList, useMentionSuggest } from './MentionSuggest.js';
 import { ReplyBar } from './ReplyBar.js';
 
+/** What the composer needs of the client's uploads (client/uploads.ts). */
+export interface ComposerUploads {
+  subscribe: (listener: () => void) => () => void;
+  getSnapshot: () => UploadsState;
+  add(chatId: string, files: readonly File[]): void;
+  remove(chatId: string, key: string): void;
+}
+
 interface ComposerProps {
-  onSend: (content: string) => void;
+  /** A promise (a send with attachments): the text stays until it resolves; a rejection is shown. */
+  onSend: (content: string) => void | Promise<void>;
   /** Called on each edit that leaves text in the field. */
   onTyping: () => void;
   /** Called when the field is emptied or left. */
@@ -25,7 +39,13 @@ interface ComposerProps {
   onCancelReply?: () => void;
   /** Where the unsent text is kept (local storage): restored on mounting, cleared on sending. */
   draftOf?: { userId: string; chatId: string };
+  /** Files for this chat's next message: Attach file, drop and paste add to them. */
+  uploads?: { port: ComposerUploads; chatId: string };
 }
+
+const NO_UPLOADS: readonly PendingUpload[] = [];
+const noSubscription = () => () => {};
+const noSnapshot = (): UploadsState | null => null;
 
 /** Show the count only as the limit comes near. */
 const COUNTER_FROM = MESSAGE_MAX_LENGTH - 500;
@@ -46,7 +66,18 @@ export function Composer(props: ComposerProps) {
   const caretAfter = useRef<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
-  const ids = { field: useId(), error: useId(), counter: useId() };
+  const ids = { field: useId(), error: useId(), counter: useId(), limit: useId() };
+  const port = props.uploads?.port;
+  const uploadsChat = props.uploads?.chatId;
+  const snapshot = useSyncExternalStore(
+    port?.subscribe ?? noSubscription,
+    port?.getSnapshot ?? noSnapshot,
+  );
+  const pending = (uploadsChat && snapshot?.byChat[uploadsChat]) || NO_UPLOADS;
+  const limit = snapshot?.limit ?? null;
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+  const [sending, setSending] = useState(false);
   const length = codePointLength(draft.trim());
   const tooLong = length > MESSAGE_MAX_LENGTH;
   const shownError = error ?? (tooLong ? tooLongText(length) : null);
@@ -94,17 +125,53 @@ export function Composer(props: ComposerProps) {
     onTyping();
   }
 
+  function addFiles(files: readonly File[]) {
+    if (!port || !uploadsChat || files.length === 0) return;
+    port.add(uploadsChat, files);
+    setError(null);
+  }
+
   function submit() {
-    if (length === 0) return;
+    if (sending || (length === 0 && pending.length === 0)) return;
     if (tooLong) {
       setError(tooLongText(length));
       return;
     }
-    onSend(draft);
-    setDraft('');
-    setError(null);
-    mention.close();
-    ref.current?.focus();
+    const done = () => {
+      setDraft('');
+      setError(null);
+      mention.close();
+      ref.current?.focus();
+    };
+    const result = onSend(draft);
+    if (!result) return done();
+    // With attachments the send is acknowledged first: on a refusal the text and files stay.
+    setSending(true);
+    result
+      .then(done, (err: unknown) => setError(err instanceof Error ? err.message : String(err)))
+      .finally(() => setSending(false));
+  }
+
+  function onDragOver(event: DragEvent<HTMLFormElement>) {
+    if (!port || !event.dataTransfer.types.includes('Files')) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    setDragging(true);
+  }
+
+  function onDrop(event: DragEvent<HTMLFormElement>) {
+    setDragging(false);
+    if (!port || event.dataTransfer.files.length === 0) return;
+    event.preventDefault();
+    addFiles([...event.dataTransfer.files]);
+  }
+
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    // A pasted image (a screenshot) becomes an attachment; pasted text stays text.
+    const files = [...event.clipboardData.files];
+    if (!port || files.length === 0) return;
+    event.preventDefault();
+    addFiles(files);
   }
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
@@ -130,7 +197,13 @@ export function Composer(props: ComposerProps) {
   }
 
   return (
-    <form className="composer" onSubmit={onSubmit}>
+    <form
+      className={`composer${dragging ? ' dragging' : ''}`}
+      onSubmit={onSubmit}
+      onDragOver={onDragOver}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
       {replyTo && onCancelReply && (
         <ReplyBar
           name={replyTo.name}
@@ -155,7 +228,48 @@ export function Composer(props: ComposerProps) {
           {shownError}
         </p>
       )}
+      {port && (
+        <AttachmentTray
+          uploads={pending}
+          limitText={limit === null ? null : limitText(limit)}
+          limitId={ids.limit}
+          onRemove={(key) => uploadsChat && port.remove(uploadsChat, key)}
+        />
+      )}
       <div className="composer-row">
+        {port && (
+          <>
+            <button
+              type="button"
+              className="icon-button attach-button"
+              aria-describedby={limit === null ? undefined : ids.limit}
+              onClick={() => fileInput.current?.click()}
+            >
+              <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                <path
+                  d="M16.5 6.5l-8 8a2.5 2.5 0 0 0 3.5 3.5l8.5-8.5a4.5 4.5 0 0 0-6.4-6.4L5.6 11.6a6.5 6.5 0 0 0 9.2 9.2l6.2-6.2"
+                  fill="none"
+                  stroke="currentColor"
+                  strokeWidth="1.8"
+                  strokeLinecap="round"
+                />
+              </svg>
+              <span className="sr-only">Attach file</span>
+            </button>
+            <input
+              ref={fileInput}
+              type="file"
+              multiple
+              hidden
+              tabIndex={-1}
+              onChange={(e) => {
+                addFiles([...(e.target.files ?? [])]);
+                // The same file chosen again must fire change again.
+                e.target.value = '';
+              }}
+            />
+          </>
+        )}
         <label htmlFor={ids.field} className="sr-only">
           Message
         </label>
@@ -186,8 +300,9 @@ export function Composer(props: ComposerProps) {
             onStopTyping();
           }}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
         />
-        <button type="submit" className="send-button">
+        <button type="submit" className="send-button" aria-disabled={sending || undefined}>
           Send
         </button>
       </div>

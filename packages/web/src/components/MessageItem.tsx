@@ -2,6 +2,7 @@ import type { Message, ReplyPreview } from '@parley/protocol';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { formatClock, formatFull } from '../format.js';
 import type { Outgoing } from '../state.js';
+import { AttachmentList } from './AttachmentList.js';
 import { DeleteConfirm } from './DeleteConfirm.js';
 import { EditBox } from './EditBox.js';
 import { EditHistory } from './EditHistory.js';
@@ -180,13 +181,17 @@ export function MessageItem({
           />
         ) : (
           <div className={`bubble${deleted ? ' deleted' : ''}`}>
+            {!deleted && message && <AttachmentList attachments={message.attachments} />}
             {deleted ? (
               <p className="text tombstone">Message deleted</p>
             ) : (
-              <MessageText
-                content={row.content}
-                mentionOf={message?.mentions.includes(ctx.meId) ? ctx.meUsername : null}
-              />
+              // A message of attachments alone has no text to show.
+              (row.content !== '' || !message?.attachments.length) && (
+                <MessageText
+                  content={row.content}
+                  mentionOf={message?.mentions.includes(ctx.meId) ? ctx.meUsername : null}
+                />
+              )
             )}
             {message?.edited_at && !deleted ? (
               <EditHistory

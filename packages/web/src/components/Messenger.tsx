@@ -335,6 +335,7 @@ function Shell({
               onUnblock={() => other && void unblock(other.id)}
               onLoadOlder={() => void client.loadOlder(chat.id)}
               onSend={(content, options) => client.send(chat.id, content, options)}
+              uploads={client.uploads}
               onRetry={(id) => client.retry(chat.id, id)}
               onTyping={() => client.typing(chat.id)}
               onStopTyping={() => client.stopTyping(chat.id)}
