@@ -99,19 +99,21 @@ export class Metrics {
 const CODE_OF_STATUS = new Map(Object.entries(HTTP_STATUS).map(([code, status]) => [status, code]));
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** Headers a proxy adds: a request that carries one came from elsewhere, whatever TRUST_PROXY says. */
+const RELAYED = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
 
 /**
  * GET /metrics, outside /api. Not for the world: with METRICS_TOKEN it asks for
- * `Authorization: Bearer <METRICS_TOKEN>`; without, it answers loopback clients only (the client
- * as TRUST_PROXY names it, so that a request through a proxy on the same machine is not taken
- * for a local one). Anyone else gets the 404 of a route that does not exist.
+ * `Authorization: Bearer <METRICS_TOKEN>`; without, it answers loopback clients only, and never a
+ * request a proxy relayed (one on the same machine connects from loopback: its forwarding headers
+ * give it away, even with TRUST_PROXY=0). Anyone else gets the 404 of a route that does not exist.
  */
 export function metricsRoute(http: FastifyInstance, metrics: Metrics, token: string | undefined) {
   const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
   http.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     const allowed = expected
       ? sameBytes(Buffer.from(request.headers.authorization ?? ''), expected)
-      : LOOPBACK.test(request.ip);
+      : LOOPBACK.test(request.ip) && !RELAYED.some((h) => h in request.headers);
     if (!allowed) {
       return reply
         .status(404)

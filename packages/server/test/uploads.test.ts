@@ -693,6 +693,42 @@ describe('sending attachments', () => {
     expect(race.map((r) => r.status).sort()).toEqual([201, 400]);
   });
 
+  it('acks a repeated send with attachments with the first message, in turn and racing', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const a = await connect(server.url, alice.token);
+    const file = await httpUpload(
+      alice,
+      chat.id,
+      Buffer.from('minutes'),
+      'minutes.txt',
+      'text/plain',
+    );
+    const payload = {
+      chatId: chat.id,
+      content: '',
+      attachmentIds: [file.id],
+      clientMessageId: 'm-1',
+    };
+    const first = ok(await sendMessage(a, payload)).message;
+    // The ack was lost: the client sends the same message again.
+    expect(ok(await sendMessage(a, payload)).message.id).toBe(first.id);
+
+    const other = await httpUpload(
+      alice,
+      chat.id,
+      Buffer.from('agenda'),
+      'agenda.txt',
+      'text/plain',
+    );
+    const again = { ...payload, attachmentIds: [other.id], clientMessageId: 'm-2' };
+    const racing = await Promise.all([sendMessage(a, again), sendMessage(a, again)]);
+    const [one, two] = racing.map((r) => ok(r).message);
+    expect(one?.id).toBe(two?.id);
+    const page = await alice.api.get<MessagePage>(`/chats/${chat.id}/messages`);
+    expect(page.body.messages.map((m) => m.client_message_id)).toEqual(['m-1', 'm-2']);
+  });
+
   it('a deleted message deletes its files', async () => {
     const [alice, bob] = await registerUsers(server.url, 2);
     const chat = await createDirect(alice, bob);

@@ -104,8 +104,19 @@ export class MessagesService {
       return { message: first, created: false };
     }
     if (!message) {
-      // Only now, off the hot path: say why nothing was stored, in the contract's order.
       const ids = input.attachmentIds ?? [];
+      // A repeated send with attachments finds them claimed by its first copy (a racing copy
+      // waits on their locks, then sees them claimed), so the statement stores nothing before the
+      // unique key could object: it is the same send, acked with the first message again.
+      if (clientMessageId !== null && ids.length > 0) {
+        const first = await this.messages.findByClientMessageId(
+          input.chatId,
+          sender.id,
+          clientMessageId,
+        );
+        if (first) return { message: first, created: false };
+      }
+      // Only now, off the hot path: say why nothing was stored, in the contract's order.
       if (
         ids.length > 0 &&
         (await this.attachments.claimable(ids, sender.id, input.chatId)) !== ids.length

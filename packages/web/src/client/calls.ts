@@ -96,7 +96,8 @@ export class Calls {
 
   constructor(
     private readonly socket: ParleySocket,
-    private readonly token: string,
+    /** The session's token now: a password change replaces it while the client runs. */
+    private readonly token: () => string,
     private readonly tell: (text: string) => void,
   ) {}
 
@@ -293,8 +294,12 @@ export class Calls {
 
   /** The microphone (and camera), and a peer connection that trickles its candidates. */
   private async connect(live: Live, media: CallMedia): Promise<RTCPeerConnection> {
+    // Browsers offer no camera or microphone to a page served over plain HTTP (but localhost).
+    if (!('mediaDevices' in navigator)) {
+      throw new Error('this page can use no camera or microphone: it must be served over HTTPS');
+    }
     const [{ iceServers }, local] = await Promise.all([
-      api.iceServers(this.token),
+      api.iceServers(this.token()),
       navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'video' }),
     ]);
     if (this.live !== live) {

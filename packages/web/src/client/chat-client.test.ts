@@ -181,8 +181,9 @@ describe('ChatClient', () => {
     await client.openDirect(carol.id);
     expect(client.getState()).toMatchObject({ chatsLoaded: true, chats: [{ id: created.id }] });
   });
+
   it('takes a new display name and token without starting over', async () => {
-    const { alice, chat, socket, client, held, open, ended } = setup();
+    const { alice, chat, socket, server, client, held, open, ended } = setup();
     await open();
     const renamed = { ...alice, display_name: 'Alice M.' };
     client.updateAccount('token-2', renamed);
@@ -192,6 +193,20 @@ describe('ChatClient', () => {
     expect(client.getState().chats.map((c) => c.id)).toEqual([chat.id]);
     expect((socket as unknown as { auth: unknown }).auth).toEqual({ token: 'token-2' });
     expect(ended).not.toHaveBeenCalled();
+    // A call made now asks for its ICE servers with the new token (the old one is revoked).
+    // (No camera here: the call stops after asking, which is all this needs.)
+    vi.stubGlobal('MediaStream', class {});
+    Object.defineProperty(navigator, 'mediaDevices', {
+      configurable: true,
+      value: { getUserMedia: () => Promise.reject(new Error('no camera')) },
+    });
+    server.route('GET', /^\/api\/calls\/ice-servers$/, () => ({
+      status: 200,
+      body: { iceServers: [] },
+    }));
+    await client.calls.start(chat.id, { id: 'someone', name: 'Bob' }, 'audio');
+    const asked = server.called('GET', /^\/api\/calls\/ice-servers$/);
+    expect(asked.map((c) => c.authorization)).toEqual(['Bearer token-2']);
     client.stop();
   });
 

@@ -87,7 +87,11 @@ export class ChatClient {
           hidden: document.visibilityState === 'hidden',
         }),
     });
-    this.calls = new Calls(session.socket, token, (text) => this.store.notify(text));
+    this.calls = new Calls(
+      session.socket,
+      () => session.token,
+      (text) => this.store.notify(text),
+    );
     this.uploads = new Uploads(session, { stored: (m) => this.sync.message(m) });
     this.actions = new Actions(session, {
       edited: (m) => this.sync.updated(m),

@@ -82,6 +82,8 @@ export interface Call {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** The Authorization header it carried, if any. */
+  authorization: string | null;
 }
 
 type Handler = (
@@ -106,6 +108,7 @@ export class FakeServer {
         path: url.pathname,
         query: url.searchParams,
         body: typeof init.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined,
+        authorization: new Headers(init.headers).get('authorization'),
       };
       this.calls.push(call);
       const route = this.routes.find((r) => r.method === call.method && r.path.test(call.path));

@@ -205,6 +205,24 @@ describe('uploads', () => {
     expect(uploads.list(chat.id)).toEqual([]);
   });
 
+  it('sends the same files again under the same clientMessageId after a lost ack', async () => {
+    const { socket, uploads, stored } = setup();
+    const server = uploadServer(socket, 1000);
+    uploads.add(chat.id, [file(bytes(1200))]);
+    await settle(30);
+    // The first ack never comes: the send times out and the files stay.
+    socket.answers.set('message:send', () => undefined);
+    await expect(uploads.send(chat.id, '')).rejects.toThrow();
+    expect(uploads.list(chat.id)).toHaveLength(1);
+    const message = { ...f.message(chat, me, 1, ''), attachments: [server.attachment!] };
+    socket.answers.set('message:send', () => ({ ok: true, message }));
+    await uploads.send(chat.id, '');
+    const [first, second] = socket.sent('message:send') as { clientMessageId: string }[];
+    expect(second?.clientMessageId).toBe(first?.clientMessageId);
+    expect(stored).toHaveBeenCalledWith(message);
+    expect(uploads.list(chat.id)).toEqual([]);
+  });
+
   it('will not send before every file has uploaded', async () => {
     const { socket, uploads } = setup();
     uploadServer(socket, 1000).answerUpTo = 0;

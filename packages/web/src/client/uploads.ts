@@ -86,6 +86,8 @@ export class Uploads {
   private state: UploadsState = { limit: null, byChat: {} };
   private readonly listeners = new Set<() => void>();
   private readonly jobs = new Map<string, Job>();
+  /** Per chat, the send of these files under way or unanswered, and its clientMessageId. */
+  private readonly attempts = new Map<string, { files: string; clientMessageId: string }>();
   private keySeq = 0;
 
   constructor(
@@ -198,11 +200,20 @@ export class Uploads {
     if (!this.session.socket.connected) {
       throw new ActionError('You are offline. The files are kept: send when you are back.');
     }
+    const attachmentIds = uploads.flatMap((u) => (u.attachment ? [u.attachment.id] : []));
+    // A send of the same files again (its ack was lost: a timeout) carries the same
+    // clientMessageId, so the server answers with the message it stored rather than a refusal.
+    const files = attachmentIds.join(',');
+    let attempt = this.attempts.get(chatId);
+    if (attempt?.files !== files) {
+      attempt = { files, clientMessageId: newClientMessageId() };
+      this.attempts.set(chatId, attempt);
+    }
     const payload: MessageSendPayload = {
       chatId,
       content,
-      clientMessageId: newClientMessageId(),
-      attachmentIds: uploads.flatMap((u) => (u.attachment ? [u.attachment.id] : [])),
+      clientMessageId: attempt.clientMessageId,
+      attachmentIds,
       ...(options.replyToId ? { replyToId: options.replyToId } : {}),
     };
     const ack = await sendMessage(this.session.socket, payload, this.options.ackTimeoutMs);
@@ -213,6 +224,7 @@ export class Uploads {
           : describeError(ack.error.code, ack.error.message),
       );
     }
+    this.attempts.delete(chatId);
     const parsed = Message.safeParse(ack.message);
     const sent = new Set(payload.attachmentIds);
     this.update((s) => ({

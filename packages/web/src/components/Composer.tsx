@@ -137,13 +137,17 @@ export function Composer(props: ComposerProps) {
       setError(tooLongText(length));
       return;
     }
+    const sent = draft;
     const done = () => {
-      setDraft('');
+      // What was typed while a send with files waited for its ack is a new draft: it stays.
+      setDraft((current) =>
+        current.startsWith(sent) ? current.slice(sent.length).trimStart() : current,
+      );
       setError(null);
       mention.close();
       ref.current?.focus();
     };
-    const result = onSend(draft);
+    const result = onSend(sent);
     if (!result) return done();
     // With attachments the send is acknowledged first: on a refusal the text and files stay.
     setSending(true);

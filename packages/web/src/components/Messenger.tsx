@@ -253,7 +253,7 @@ function Shell({
               type="button"
               className="ghost small"
               disabled={signOut.leaving}
-              onClick={() => signOut.leave(false)}
+              onClick={signOut.leave}
             >
               Sign out
             </button>
@@ -473,17 +473,17 @@ function Shell({
 }
 
 /**
- * "Sign out" (this session) and "Sign out everywhere" (every session of the account): one at a
- * time, and a failure to reach the server for the second is said in words.
+ * "Sign out" of this session, once at a time, a failure said in words. ("Sign out everywhere"
+ * lives in the Profile dialog, which says its own failures.)
  */
 function useSignOut(client: ChatClient, onSignOut: SignOut) {
   const [leaving, setLeaving] = useState(false);
-  const leave = (everywhere: boolean) => {
+  const leave = () => {
     if (leaving) return;
     setLeaving(true);
-    onSignOut(everywhere).catch((err: unknown) => {
+    onSignOut(false).catch((err: unknown) => {
       setLeaving(false);
-      client.notify(`Could not sign out everywhere: ${errorText(err)}`);
+      client.notify(`Could not sign out: ${errorText(err)}`);
     });
   };
   return { leaving, leave };
