@@ -206,12 +206,13 @@ describe.each(Object.keys(SIZES) as Size[])('at %s size', (size) => {
     });
   });
 
-  it('the Blocked users dialog passes axe', async () => {
-    await page.getByRole('button', { name: 'Blocked users' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Blocked users' });
+  it('the Profile dialog, with its blocked users, passes axe', async () => {
+    // Blocked users (with Unblock) live in the Profile dialog.
+    await page.getByRole('button', { name: 'Profile', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Profile' });
     await inDialog(dialog, async () => {
       await visible(dialog.getByRole('button', { name: 'Unblock erin' }));
-      await check(page, `${size} Blocked users dialog`);
+      await check(page, `${size} Profile dialog with blocked users`);
     });
   });
 
