@@ -31,7 +31,7 @@ import {
   type ClientSocket,
   type TestUser,
 } from './helpers/client.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { NODES_WITH_REDIS, startServer, type TestServer } from './helpers/server.js';
 
 const TURN_SECRET = 'turn-shared-secret-for-tests';
 /** Short enough to wait out, long enough for a loaded machine to answer the calls that do answer. */
@@ -669,6 +669,7 @@ describe('several processes', () => {
     expect(codeOf(await emitAck(p.aliceTab, 'call:hangup', { callId }))).toBe('ok');
     expect(await hungUp).toEqual({ callId, reason: 'hangup' });
     expect(await systemLines(p.bob, p.chat.id)).toHaveLength(1);
-    if (process.env.REDIS_URL && process.env.DATABASE_URL) expect(server.nodes.length).toBe(3);
+    if (process.env.REDIS_URL && process.env.DATABASE_URL)
+      expect(server.nodes.length).toBe(NODES_WITH_REDIS);
   });
 });

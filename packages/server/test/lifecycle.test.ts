@@ -219,7 +219,7 @@ describe('the listening line', () => {
     const port = Number(new URL(server.url).port);
     expect(port).toBeGreaterThan(0);
     expect((await api(`http://127.0.0.1:${port}`).get('/health')).status).toBe(200);
-  });
+  }, 90_000); // a child server's start, twice: a hang guard, not a speed bound
 });
 
 describe('refusing to start', () => {
