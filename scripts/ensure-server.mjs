@@ -2,24 +2,15 @@
 // transform at every start, no loader in memory. It builds packages/server/dist/main.js (one
 // ES module: the server and the protocol package; node_modules stay outside) when there is no
 // build or when the server's or the protocol's sources changed since the last one.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { newest } from './newest.mjs';
 import { build } from 'esbuild';
 
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 const server = path('../packages/server/');
 const outfile = `${server}dist/main.js`;
-
-/** The newest modification time under `dir` (files only). */
-function newest(dir) {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = `${dir}/${entry.name}`;
-    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
 
 const inputs = Math.max(
   newest(`${server}src`),
