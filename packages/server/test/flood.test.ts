@@ -27,7 +27,8 @@ import { freshDatabase, startServer, type TestServer } from './helpers/server.js
 
 /**
  * One socket fires thousands of events of one kind without waiting for answers, while another
- * client asks GET /api/health again and again: the server must keep answering within 200 ms, the
+ * client asks GET /api/health again and again: the server must keep answering (no probe waits a
+ * second, which only a stalled event loop or a queue of the flood's queries would cause), the
  * socket gets `rate_limited` past RATE_LIMIT_EVENTS (its default, 300 per 10 s), and the others
  * hear only what changed. The server runs in its own process, so that its event loop is not the
  * flooding client's; the health probe runs in a worker thread, for the same reason.
@@ -36,7 +37,10 @@ import { freshDatabase, startServer, type TestServer } from './helpers/server.js
 const LIMIT = 300; // RATE_LIMIT_EVENTS' default: the server below is started without it
 const WINDOW_MS = 10_000;
 const FLOOD = 3000;
-const HEALTH_BOUND_MS = 200;
+// Not a speed figure (those are in bench/): CI runs this beside a second test pass on two cores,
+// where a healthy server's slowest probe has reached 290 ms. Without flow control the probes wait
+// behind thousands of queued queries, seconds.
+const HEALTH_BOUND_MS = 1000;
 
 let server: ChildServer & { url: string };
 let dropDatabase = () => Promise.resolve();
