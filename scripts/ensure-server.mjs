@@ -2,7 +2,7 @@
 // transform at every start, no loader in memory. It builds packages/server/dist/main.js (one
 // ES module: the server and the protocol package; node_modules stay outside) when there is no
 // build or when the server's or the protocol's sources changed since the last one.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { newest } from './newest.mjs';
@@ -10,7 +10,8 @@ import { build } from 'esbuild';
 
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 const server = path('../packages/server/');
-const outfile = `${server}dist/main.js`;
+const outdir = `${server}dist`;
+const outfile = `${outdir}/main.js`;
 
 const inputs = Math.max(
   newest(`${server}src`),
@@ -20,9 +21,15 @@ const inputs = Math.max(
 if (!existsSync(outfile) || statSync(outfile).mtimeMs < inputs) {
   const pkg = createRequire(import.meta.url)(`${server}package.json`);
   const started = Date.now();
+  rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: [`${server}src/main.ts`],
-    outfile,
+    outdir,
+    // What the server imports only when configured to (the Redis client and its scale-out
+    // code, with REDIS_URL) goes into chunks of its own: in one file, esbuild would hoist those
+    // imports to the top, and every start would load redis (0.2 s of a 3 s start).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

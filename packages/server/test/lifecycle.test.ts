@@ -222,10 +222,12 @@ describe('the listening line', () => {
   }, 90_000); // a child server's start, twice: a hang guard, not a speed bound
 });
 
-describe('refusing to start', () => {
+// A refused start still loads the whole server first (main.ts imports the app before reading the
+// environment): on CI's busy two cores that has taken over 20 s. The limits guard against a hang.
+describe('refusing to start', { timeout: 90_000 }, () => {
   const refusal = async (env: Record<string, string>) => {
     const dataDir = tempDir();
-    const result = await runUntilExit({ dataDir, env });
+    const result = await runUntilExit({ dataDir, env }, 75_000);
     return { ...result, output: result.stderr + result.stdout, dataDir };
   };
 

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../../../..', import.meta.url));
 const STARTUP_MS = 90_000;
@@ -20,16 +21,17 @@ export interface TestServer {
 }
 
 /**
- * Starts the real server as `npm start` would run it, on `port` (0: any free one) with the
- * embedded database in `dataDir` (default: a fresh temporary directory), and waits for its
+ * Starts the real server as `npm start` runs it (the compiled packages/server/dist/main.js that
+ * the global setup built), on `port` (0: any free one) with the embedded database in `dataDir`
+ * (default: a fresh temporary copy of the global setup's template), and waits for its
  * `listening` line.
  */
 export async function startServer(
   options: { port?: number; dataDir?: string; env?: Record<string, string> } = {},
 ) {
   const ownDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-e2e-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+  const dataDir = options.dataDir ?? (await freshDataDir());
+  const child = spawn(process.execPath, ['--enable-source-maps', 'packages/server/dist/main.js'], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -92,6 +94,13 @@ export async function startServer(
       await rm(dataDir, { recursive: true, force: true });
     },
   } satisfies TestServer;
+}
+
+/** A copy of the template: an initialised, migrated and stopped server's data directory. */
+async function freshDataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
+  await cp(inject('templateDataDir'), dir, { recursive: true });
+  return dir;
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
