@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 // beside it almost for free, and CI's time budget needs it.
 export default defineConfig({
   test: {
-    projects: ['packages/server', 'packages/web'],
+    projects: ['packages/protocol', 'packages/server', 'packages/web'],
     maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

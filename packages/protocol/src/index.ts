@@ -1,5 +1,6 @@
 export * from './primitives.js';
 export * from './mentions.js';
+export * from './format.js';
 export * from './errors.js';
 export * from './models/user.js';
 export * from './models/message.js';

@@ -34,6 +34,9 @@ export const forbidden = (message: string) => new AppError('forbidden', message)
 export const conflict = (message: string) => new AppError('conflict', message);
 export const rateLimited = (retryAfterSeconds?: number) =>
   new AppError('rate_limited', 'too many requests, slow down', retryAfterSeconds);
+/** A file over MAX_UPLOAD_BYTES, however it came: declared, counted as it streamed, or both. */
+export const payloadTooLarge = (maxBytes: number) =>
+  new AppError('payload_too_large', `files are at most ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
 export const unavailable = () => new AppError('unavailable', 'the server is shutting down');
 
 /** PostgreSQL's unique_violation, from pg and PGlite alike. */

@@ -16,7 +16,6 @@ import type {
   MessagePage,
 } from '@parley/protocol';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { formatDuration } from '../src/services/calls.service.js';
 import {
   api,
   closeSockets,
@@ -552,13 +551,6 @@ describe('the end of a call', () => {
       expect(lines).toHaveLength(1);
       if (answered) expect(lines[0]).toMatch(/^Video call, /);
     }
-  });
-
-  it('formats durations as minutes:seconds', () => {
-    expect(formatDuration(185_000)).toBe('3:05');
-    expect(formatDuration(42_900)).toBe('0:42');
-    expect(formatDuration(0)).toBe('0:00');
-    expect(formatDuration(3_725_000)).toBe('62:05');
   });
 });
 

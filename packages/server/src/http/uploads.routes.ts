@@ -10,7 +10,7 @@ import {
   UploadResponse,
 } from '@parley/protocol';
 import { z } from 'zod';
-import { AppError, validationFailed } from '../errors.js';
+import { payloadTooLarge, validationFailed } from '../errors.js';
 import type { Services } from '../services/index.js';
 import type { Served } from '../services/uploads.service.js';
 import type { Variant } from '../services/upload-links.js';
@@ -76,7 +76,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       // A body that says it is too large is refused before a byte of it is read.
       const declared = Number(request.headers['content-length'] ?? 0);
-      if (declared > maxUploadBytes + ENVELOPE_BYTES) throw tooLarge(maxUploadBytes);
+      if (declared > maxUploadBytes + ENVELOPE_BYTES) throw payloadTooLarge(maxUploadBytes);
       if (!request.isMultipart()) {
         throw validationFailed('send multipart/form-data with the fields chatId and file');
       }
@@ -166,9 +166,6 @@ function releaseBody(request: FastifyRequest, reply: FastifyReply): void {
   request.raw.resume();
   if (request.headers['content-length'] === undefined) void reply.header('connection', 'close');
 }
-
-const tooLarge = (max: number) =>
-  new AppError('payload_too_large', `files are at most ${max} bytes (MAX_UPLOAD_BYTES)`);
 
 /** The caller named by a valid Authorization header, else null: a bad token is no one, not 401. */
 async function bearerUser(services: Services, request: FastifyRequest): Promise<string | null> {

@@ -104,20 +104,20 @@ export class AttachmentsRepository {
   }
 
   /**
-   * The attachment and whether `userId` may see it: its uploader, or a participant now of the
-   * chat whose message holds it. Undefined unless it is complete and not discarded.
+   * The attachment, and whether `userId` is a participant now of the chat it was uploaded to
+   * (who may see it is access.ts's asAttachmentViewer). Undefined unless it is complete and not
+   * discarded.
    */
-  async visible(
+  async withViewer(
     id: string,
     userId: string | null,
-  ): Promise<(UploadRow & { allowed: boolean }) | undefined> {
+  ): Promise<(UploadRow & { viewer_in_chat: boolean }) | undefined> {
     const row = await this.db
       .selectFrom('attachments as a')
       .select([
         ...UPLOAD_COLUMNS,
-        sql<boolean>`${userId}::uuid IS NOT NULL AND (a.uploader_id = ${userId}::uuid OR (
-          a.message_id IS NOT NULL AND EXISTS (SELECT 1 FROM chat_participants p
-            WHERE p.chat_id = a.chat_id AND p.user_id = ${userId}::uuid)))`.as('allowed'),
+        sql<boolean>`EXISTS (SELECT 1 FROM chat_participants p
+          WHERE p.chat_id = a.chat_id AND p.user_id = ${userId}::uuid)`.as('viewer_in_chat'),
       ])
       .where('a.id', '=', id)
       .where('a.completed_at', 'is not', null)
@@ -216,11 +216,20 @@ export class AttachmentsRepository {
 }
 
 /**
+ * An attachment row of the table (or CTE) named `t` as the JSON object an AttachmentRecord is
+ * read from: the one spelling for the send's answer and every read of messages.
+ */
+export const attachmentJson = (t: string) => {
+  const c = (column: string) => sql.ref(`${t}.${column}`);
+  return sql`json_build_object('id', ${c('id')}, 'name', ${c('name')}, 'size', ${c('size')},
+    'mime', ${c('mime')}, 'kind', ${c('kind')}, 'width', ${c('width')}, 'height', ${c('height')},
+    'thumbnail', ${c('thumbnail_key')} IS NOT NULL)`;
+};
+
+/**
  * The attachments of the message `m`, in the order the send named them: one index lookup per
  * message inside the reading statement, never a query per message.
  */
 export const ATTACHMENTS = sql<AttachmentRecord[]>`(
-  SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'size', a.size,
-    'mime', a.mime, 'kind', a.kind, 'width', a.width, 'height', a.height,
-    'thumbnail', a.thumbnail_key IS NOT NULL) ORDER BY a.position), '[]'::json)
+  SELECT coalesce(json_agg(${attachmentJson('a')} ORDER BY a.position), '[]'::json)
   FROM attachments a WHERE a.message_id = m.id AND a.discarded_at IS NULL)`.as('attachments');

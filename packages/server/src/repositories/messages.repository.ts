@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
 import type { DB } from '../db/schema.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
-import { ATTACHMENTS, type Discarded } from './attachments.repository.js';
+import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repository.js';
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
 
 export interface NewMessage {
@@ -140,10 +140,8 @@ export class MessagesRepository {
         )`
       : sql``;
     const attachments = attached
-      ? sql`(SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'size', l.size,
-          'mime', l.mime, 'kind', l.kind, 'width', l.width, 'height', l.height,
-          'thumbnail', l.thumbnail_key IS NOT NULL)
-          ORDER BY array_position(${ids}::uuid[], l.id)) FROM locked l)`
+      ? sql`(SELECT json_agg(${attachmentJson('l')} ORDER BY array_position(${ids}::uuid[], l.id))
+          FROM locked l)`
       : sql`'[]'::json`;
     const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
       WITH ${locked} bumped AS (

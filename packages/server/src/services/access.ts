@@ -1,6 +1,7 @@
 import type { Role } from '@parley/protocol';
 import { forbidden, notFound, validationFailed } from '../errors.js';
 import type { ChatAccess, ChatsRepository } from '../repositories/chats.repository.js';
+import type { FoundCall } from './ports.js';
 
 /** A chat that exists, and the caller's place in it (`role` null: not a participant). */
 export type ChatPlace = NonNullable<ChatAccess>;
@@ -33,6 +34,11 @@ export class AccessPolicy {
     const place = await this.chat(chatId, userId);
     if (place.type !== 'group') throw validationFailed('a direct chat has no members to manage');
     return place;
+  }
+
+  /** Ringing someone: see asCaller. */
+  async caller(chatId: string, userId: string): Promise<Membership> {
+    return asCaller(await this.chat(chatId, userId));
   }
 }
 
@@ -102,3 +108,70 @@ export function assertNotBlocked(blockers: readonly string[], named: number): vo
 
 /** A participant's send that stored nothing: the other side of this direct chat blocked them. */
 export const blockedSender = () => forbidden('this person does not accept messages from you');
+
+/**
+ * Ringing someone: a participant of a direct chat. A group is `validation_failed` (as managing a
+ * direct chat's members is), after `not_found` and before `forbidden`; a caller the other side
+ * blocked is `forbidden`.
+ */
+export function asCaller(place: ChatPlace): Membership {
+  if (place.type !== 'direct') throw validationFailed('calls are for direct chats only');
+  const member = asParticipant(place);
+  if (member.silenced) throw forbidden('this person does not accept calls from you');
+  return member;
+}
+
+/** Whom a call rings: the direct chat's other participant; with nobody else in it, `forbidden`. */
+export function calleeOf(others: readonly string[]): string {
+  const [calleeId] = others;
+  if (!calleeId) throw forbidden('nobody else is in this chat');
+  return calleeId;
+}
+
+/**
+ * A call's events: its two parties alone. A call id that is unknown is `not_found` first; anyone
+ * else's call is `forbidden`.
+ */
+export function asCallParty(found: FoundCall | undefined, userId: string): FoundCall {
+  if (!found) throw notFound('call');
+  if (callerOf(found) !== userId && found.calleeId !== userId) {
+    throw forbidden('you are not a party to this call');
+  }
+  return found;
+}
+
+/** Answering or declining a call: its callee alone (the caller hangs up instead). */
+export function asCallee(
+  found: FoundCall | undefined,
+  userId: string,
+  action: 'answer' | 'decline',
+): FoundCall {
+  const call = asCallParty(found, userId);
+  if (callerOf(call) === userId) throw forbidden(`only the callee can ${action} a call`);
+  return call;
+}
+
+const callerOf = (found: FoundCall): string =>
+  found.state === 'ended' ? found.callerId : found.caller.id;
+
+/** An upload's bytes and its finishing: its uploader alone; anyone else's is `not_found`, as none. */
+export function assertUploader(uploaderId: string, userId: string): void {
+  if (uploaderId !== userId) throw notFound('upload');
+}
+
+/**
+ * An attachment's bytes: to anyone with a valid signature for them (`signed`), else to its
+ * uploader and, once a message holds it, the participants of its chat now (`viewer_in_chat`).
+ * Anyone else hears `not_found`, as for nothing, so that an id says nothing of what exists.
+ */
+export function asAttachmentViewer<T extends { uploader_id: string; message_id: string | null }>(
+  row: (T & { viewer_in_chat: boolean }) | undefined,
+  viewerId: string | null,
+  signed: boolean,
+): T {
+  if (!row) throw notFound('attachment');
+  if (signed || viewerId === row.uploader_id || (row.message_id !== null && row.viewer_in_chat)) {
+    return row;
+  }
+  throw notFound('attachment');
+}

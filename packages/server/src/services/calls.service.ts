@@ -1,17 +1,18 @@
-import type {
-  CallAnswerPayload,
-  CallCandidatePayload,
-  CallEndReason,
-  CallInvitePayload,
-  UserSummary,
+import {
+  formatDuration,
+  type CallAnswerPayload,
+  type CallCandidatePayload,
+  type CallEndReason,
+  type CallInvitePayload,
+  type UserSummary,
 } from '@parley/protocol';
 import type { Logger } from 'pino';
-import { conflict, forbidden, notFound, validationFailed } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import type { ChatsRepository } from '../repositories/chats.repository.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
-import { asParticipant, type AccessPolicy } from './access.js';
+import { asCallee, asCallParty, calleeOf, type AccessPolicy } from './access.js';
 import type { DomainEvents } from './events.js';
-import type { CallRecord, CallStore, EndedCall, FoundCall } from './ports.js';
+import type { CallRecord, CallStore, EndedCall } from './ports.js';
 
 /** The socket an event came from, as the rules need to see it (transport-free). */
 export interface CallParty {
@@ -19,12 +20,6 @@ export interface CallParty {
   socketId: string;
   /** Still connected: a call stored after its socket went would outlive it. */
   isLive(): boolean;
-}
-
-/** A call's length as minutes:seconds, "3:05" (minutes are not capped at 59). */
-export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
 /**
@@ -60,18 +55,13 @@ export class CallsService {
   ) {}
 
   /**
-   * Rings the other participant of a direct chat. A group is `validation_failed` (as managing a
-   * direct chat's members is), after `not_found` and before `forbidden`; a caller the callee
-   * blocked is `forbidden`; a call id used before `conflict`. A party already in a call makes it
-   * `busy`: an ended call, told to the caller's socket, not a refusal.
+   * Rings the other participant of a direct chat (who may: AccessPolicy.caller, then calleeOf);
+   * a call id used before is `conflict`. A party already in a call makes it `busy`: an ended
+   * call, told to the caller's socket, not a refusal.
    */
   async invite(party: CallParty, { chatId, callId, media, sdp }: CallInvitePayload): Promise<void> {
-    const place = await this.access.chat(chatId, party.user.id);
-    if (place.type !== 'direct') throw validationFailed('calls are for direct chats only');
-    const member = asParticipant(place);
-    if (member.silenced) throw forbidden('this person does not accept calls from you');
-    const [calleeId] = await this.chats.othersIn(chatId, party.user.id);
-    if (!calleeId) throw forbidden('nobody else is in this chat');
+    await this.access.caller(chatId, party.user.id);
+    const calleeId = calleeOf(await this.chats.othersIn(chatId, party.user.id));
 
     const call: CallRecord = {
       callId,
@@ -112,8 +102,7 @@ export class CallsService {
 
   /** The callee takes the call on this socket; another of their sockets did already: `conflict`. */
   async answer(party: CallParty, { callId, sdp }: CallAnswerPayload): Promise<void> {
-    const found = await this.partyOf(callId, party.user.id);
-    if (callerOf(found) === party.user.id) throw forbidden('only the callee can answer a call');
+    const found = asCallee(await this.store.find(callId), party.user.id, 'answer');
     if (found.state === 'ended') throw conflict('the call has ended');
     if (found.state === 'connected') throw conflict('the call was answered on another device');
     const taken = await this.store.answer(callId, party.socketId);
@@ -144,7 +133,7 @@ export class CallsService {
    * moment); one from a party's socket that is not in the call is `conflict`.
    */
   async candidate(party: CallParty, { callId, candidate }: CallCandidatePayload): Promise<void> {
-    const found = await this.partyOf(callId, party.user.id);
+    const found = asCallParty(await this.store.find(callId), party.user.id);
     if (found.state === 'ended') return;
     const where = await this.store.relay(callId, party.socketId, candidate);
     if (where === 'missing') throw notFound('call');
@@ -159,8 +148,7 @@ export class CallsService {
    * end); one that connected is `conflict` (it is hung up instead).
    */
   async reject(party: CallParty, callId: string): Promise<void> {
-    const found = await this.partyOf(callId, party.user.id);
-    if (callerOf(found) === party.user.id) throw forbidden('only the callee can decline a call');
+    const found = asCallee(await this.store.find(callId), party.user.id, 'decline');
     if (found.state === 'ended') return;
     if (found.state === 'connected') throw conflict('the call was answered; hang up instead');
     const ended = await this.ended(this.store.end(callId, true), 'rejected', party);
@@ -171,7 +159,7 @@ export class CallsService {
 
   /** Either party ends the call, ringing or connected; one that ended already is fine. */
   async hangup(party: CallParty, callId: string): Promise<void> {
-    const found = await this.partyOf(callId, party.user.id);
+    const found = asCallParty(await this.store.find(callId), party.user.id);
     if (found.state === 'ended') return;
     await this.ended(this.store.end(callId), 'hangup', party);
   }
@@ -204,16 +192,6 @@ export class CallsService {
   clear(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-  }
-
-  /** The call, if it exists (else `not_found`) and the user is one of its parties (else `forbidden`). */
-  private async partyOf(callId: string, userId: string): Promise<FoundCall> {
-    const found = await this.store.find(callId);
-    if (!found) throw notFound('call');
-    if (callerOf(found) !== userId && found.calleeId !== userId) {
-      throw forbidden('you are not a party to this call');
-    }
-    return found;
   }
 
   /**
@@ -267,6 +245,3 @@ export class CallsService {
     return (err: unknown) => this.log.error({ err }, what);
   }
 }
-
-const callerOf = (found: FoundCall): string =>
-  found.state === 'ended' ? found.callerId : found.caller.id;

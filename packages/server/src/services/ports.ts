@@ -172,7 +172,7 @@ export interface UploadStorage {
   ): Promise<{ status: 'appended' | 'conflict'; received: number } | { status: 'missing' }>;
   /**
    * Writes `source` whole as the key's temporary object, never holding it in memory. Past `limit`
-   * bytes it stops, removes what it wrote and rejects with `payload_too_large`.
+   * bytes it stops, removes what it wrote and rejects with `payloadTooLarge(limit)`.
    */
   write(key: string, source: NodeJS.ReadableStream, limit: number): Promise<number>;
   /** Runs `work` while no append can change the key's temporary object. */

@@ -6,14 +6,14 @@ import {
   type UploadStartPayload,
 } from '@parley/protocol';
 import type { Logger } from 'pino';
-import { AppError, notFound, validationFailed } from '../errors.js';
+import { AppError, notFound, payloadTooLarge, validationFailed } from '../errors.js';
 import { inspect } from '../media/images.js';
 import type {
   AttachmentsRepository,
   Discarded,
   UploadRow,
 } from '../repositories/attachments.repository.js';
-import type { AccessPolicy } from './access.js';
+import { asAttachmentViewer, assertUploader, type AccessPolicy } from './access.js';
 import type { RateLimiter, UploadStorage } from './ports.js';
 import type { UploadLinks, Variant } from './upload-links.js';
 
@@ -81,7 +81,7 @@ export class UploadsService {
     input: UploadStartPayload,
   ): Promise<{ uploadId: string; chunkSize: number }> {
     await this.access.participant(input.chatId, userId);
-    if (input.size > this.maxBytes) throw this.tooLarge();
+    if (input.size > this.maxBytes) throw payloadTooLarge(this.maxBytes);
     await this.limiter.consume(userId);
     const row = await this.attachments.start({
       uploaderId: userId,
@@ -120,7 +120,8 @@ export class UploadsService {
   /** `upload:finish`: every byte is there; the attachment it makes. Finishing twice is fine. */
   async finish(userId: string, uploadId: string): Promise<Attachment> {
     const row = await this.attachments.find(uploadId);
-    if (!row || row.uploader_id !== userId || row.discarded_at) throw notFound('upload');
+    if (!row || row.discarded_at) throw notFound('upload');
+    assertUploader(row.uploader_id, userId);
     if (row.completed_at) return this.wire(row);
     return this.storage.exclusive(row.storage_key, async () => {
       const received = await this.storage.size(row.storage_key, true);
@@ -158,7 +159,6 @@ export class UploadsService {
       if (size === 0) throw validationFailed('file: the file is empty');
     } catch (err) {
       await this.drop([row]);
-      if (err instanceof AppError && err.code === 'payload_too_large') throw this.tooLarge();
       throw err;
     }
     return this.complete(row, size);
@@ -174,8 +174,11 @@ export class UploadsService {
     viewer: { userId: string | null; exp?: string | undefined; sig?: string | undefined },
   ): Promise<Served> {
     const signed = this.links.verify(attachmentId, variant, viewer.exp, viewer.sig);
-    const row = await this.attachments.visible(attachmentId, viewer.userId);
-    if (!row || !(signed || row.allowed)) throw notFound('attachment');
+    const row = asAttachmentViewer(
+      await this.attachments.withViewer(attachmentId, viewer.userId),
+      viewer.userId,
+      signed,
+    );
     const image = row.kind === 'image';
     if (variant === 'thumbnail') {
       const key = row.thumbnail_key;
@@ -297,7 +300,7 @@ export class UploadsService {
       lookup.catch(() => this.known.delete(uploadId));
     }
     const facts = await lookup;
-    if (facts.uploaderId !== userId) throw notFound('upload');
+    assertUploader(facts.uploaderId, userId);
     return facts;
   }
 
@@ -315,12 +318,5 @@ export class UploadsService {
       if (!oldest.done) this.known.delete(oldest.value);
     }
     this.known.set(uploadId, facts);
-  }
-
-  private tooLarge(): AppError {
-    return new AppError(
-      'payload_too_large',
-      `files are at most ${this.maxBytes} bytes (MAX_UPLOAD_BYTES)`,
-    );
   }
 }

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fsExt from 'fs-ext';
-import { AppError, unavailable } from '../errors.js';
+import { payloadTooLarge, unavailable } from '../errors.js';
 import type { UploadStorage } from '../services/ports.js';
 
 /** A key: two hex digits of fan-out, then a name of the id's characters (and a dotted variant). */
@@ -14,9 +14,6 @@ const TEMPORARY = '.part';
 /** How long an append waits for another process's lock on the same upload before giving up. */
 const LOCK_PATIENCE_MS = 5000;
 const LOCK_RETRY_MS = 5;
-
-const tooLarge = (limit: number) =>
-  new AppError('payload_too_large', `the file is larger than ${limit} bytes`);
 
 /**
  * Upload storage on a file system that every process sees (DATA_DIR/uploads). Appends to an
@@ -71,7 +68,7 @@ export class DiskStorage implements UploadStorage {
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         count += chunk.length;
-        done(count > limit ? tooLarge(limit) : null, chunk);
+        done(count > limit ? payloadTooLarge(limit) : null, chunk);
       },
     });
     const file = this.file(key, true);
