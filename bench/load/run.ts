@@ -4,7 +4,7 @@
 // bench/results/load-<time>.json and the chart beside it. See docs/PERFORMANCE.md.
 //   npm run bench [-- --scenarios steady,bigroom,idle,storm --targets embedded,postgres,relay
 //                     --rates 250,500,750,1000,1500,2000 --step 10 --profile]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,14 @@ const stepSeconds = Number(args.step);
 const workerCount = Number(args.workers);
 const secret = randomBytes(32).toString('hex');
 const CLEAN_P99_MS = 100;
+
+// Parley is measured as `npm start` runs it: the compiled server, built here when stale.
+if (targets.some((t) => t !== 'relay')) {
+  const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'ensure-server.mjs')], {
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) throw new Error('building the server failed');
+}
 
 // ---------------------------------------------------------------- process figures (Linux /proc)
 
@@ -134,6 +142,7 @@ async function startTarget(
   const child = spawnServer({
     dataDir,
     databaseUrl,
+    compiled: true,
     env: {
       JWT_SECRET: secret,
       // The benchmark sends faster than one user may: the limits would measure themselves.

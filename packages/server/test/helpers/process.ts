@@ -15,6 +15,7 @@ import type { ClientSocket, TestUser } from './client.js';
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join('src', 'main.ts');
+const COMPILED = path.join('dist', 'main.js');
 
 /** The variables of shared/contract.md (and the server's own extras), never inherited from the test run. */
 const PARLEY_VARS = [
@@ -49,6 +50,11 @@ export interface ChildOptions {
   databaseUrl?: string | undefined;
   /** Extra or overriding variables; `undefined` removes one. */
   env?: Record<string, string | undefined>;
+  /**
+   * Runs what `npm start` runs, the compiled dist/main.js (built by scripts/ensure-server.mjs,
+   * which the caller runs first), instead of the sources through tsx: for measurements.
+   */
+  compiled?: boolean;
 }
 
 export interface Exit {
@@ -94,7 +100,8 @@ export function serverEnv(options: ChildOptions): NodeJS.ProcessEnv {
 
 /** Starts the server; await `ready` for its URL. Every child is killed by `killChildren()`. */
 export function spawnServer(options: ChildOptions): ChildServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const entry = options.compiled ? ['--enable-source-maps', COMPILED] : ['--import', 'tsx', MAIN];
+  const child = spawn(process.execPath, entry, {
     cwd: SERVER_DIR,
     env: serverEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
