@@ -49,6 +49,23 @@ interface Schema<T> {
 /** A 204 answer: nothing to parse. */
 const NoContent: Schema<null> = { safeParse: () => ({ success: true, data: null }) };
 
+/** `fetch`, its network failure (offline, server down) said in words. */
+async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+  }
+}
+
+/** A refused request's ApiError, from the contract's error body when it has one. */
+function failure(status: number, payload: unknown): ApiError {
+  const parsed = ErrorResponse.safeParse(payload);
+  return parsed.success
+    ? new ApiError(status, parsed.data.error.code, parsed.data.error.message)
+    : new ApiError(status, 'internal', `The server answered ${status}.`);
+}
+
 async function request<T>(
   schema: Schema<T>,
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
@@ -64,25 +81,13 @@ async function request<T>(
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
 
-  let response: Response;
-  try {
-    response = await fetch(`/api${path}${qs}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
-  }
-
+  const response = await reach(`/api${path}${qs}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const payload: unknown = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const parsed = ErrorResponse.safeParse(payload);
-    if (parsed.success) {
-      throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
-    }
-    throw new ApiError(response.status, 'internal', `The server answered ${response.status}.`);
-  }
+  if (!response.ok) throw failure(response.status, payload);
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     console.error(`Unexpected answer to ${method} ${path}`, parsed.error);
@@ -161,6 +166,16 @@ export const api = {
   iceServers: (token: string) =>
     request(IceServersResponse, 'GET', '/calls/ice-servers', { token }),
   uploadLimits: (token: string) => request(UploadLimits, 'GET', '/uploads/limits', { token }),
+  /**
+   * An attachment's bytes from its `url` or `thumbnail_url`, with the Authorization header,
+   * which the server honours whatever the URL's signature says: signed URLs run out after 12 to
+   * 24 hours, and a tab may stay open longer.
+   */
+  attachment: async (token: string, url: string): Promise<Blob> => {
+    const response = await reach(url, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) throw failure(response.status, await response.json().catch(() => null));
+    return response.blob();
+  },
 };
 
 /** Words a person can act on, for an error code from HTTP or a socket acknowledgement. */

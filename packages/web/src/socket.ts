@@ -1,10 +1,4 @@
-import type {
-  Ack,
-  ClientToServerEvents,
-  Message,
-  MessageSendPayload,
-  ServerToClientEvents,
-} from '@parley/protocol';
+import type { ClientToServerEvents, ServerToClientEvents } from '@parley/protocol';
 import { io, type Socket } from 'socket.io-client';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -14,40 +8,32 @@ export function createSocket(token: string): ParleySocket {
   return io({ auth: { token }, autoConnect: false });
 }
 
-export type SendResult = Ack<{ message: Message }> | { ok: false; timedOut: true };
+/** What a client event's acknowledgement answers (every client event takes one). */
+export type AckOf<E extends keyof ClientToServerEvents> = Parameters<
+  NonNullable<Parameters<ClientToServerEvents[E]>[1]>
+>[0];
 
-/**
- * `message:send` with a deadline: an acknowledgement lost with a dropped connection never
- * arrives, and the person must then be offered a retry (which is safe: same clientMessageId).
- */
-export function sendMessage(
-  socket: ParleySocket,
-  payload: MessageSendPayload,
-  timeoutMs: number,
-): Promise<SendResult> {
-  return new Promise((resolve) => {
-    // socket.io's own `timeout()` cannot type an optional acknowledgement, so race a timer.
-    const timer = setTimeout(() => resolve({ ok: false, timedOut: true }), timeoutMs);
-    socket.emit('message:send', payload, (ack) => {
-      clearTimeout(timer);
-      resolve(ack);
-    });
-  });
+/** No acknowledgement in time: lost with a dropped connection, or a server that hangs. */
+export interface TimedOut {
+  ok: false;
+  timedOut: true;
 }
 
-type AckedEvent = 'message:edit' | 'message:delete' | 'reaction:add' | 'reaction:remove';
-type AckOf<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1] & object>[0];
-
-/** A client event with its acknowledgement, or `timedOut` when none comes in time. */
-export function emitWithAck<E extends AckedEvent>(
+/**
+ * A client event with its acknowledgement, or `timedOut` when none comes in time: an ack lost
+ * with a dropped connection never arrives, and the caller must then decide (offer a retry, ask
+ * again, end the call) rather than wait for ever.
+ */
+export function emitWithAck<E extends keyof ClientToServerEvents>(
   socket: ParleySocket,
   event: E,
   payload: Parameters<ClientToServerEvents[E]>[0],
   timeoutMs: number,
-): Promise<AckOf<E> | { ok: false; timedOut: true }> {
+): Promise<AckOf<E> | TimedOut> {
   return new Promise((resolve) => {
+    // socket.io's own `timeout()` cannot type an optional acknowledgement, so race a timer.
     const timer = setTimeout(() => resolve({ ok: false, timedOut: true }), timeoutMs);
-    // One call for four events: socket.io's typings cannot follow a generic event name.
+    // One call for every event: socket.io's typings cannot follow a generic event name.
     const emit = socket.emit.bind(socket) as (
       event: string,
       payload: unknown,

@@ -1,4 +1,10 @@
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContextOptions,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { expect } from 'vitest';
 
 const WAIT_MS = 15_000;
@@ -33,15 +39,19 @@ export interface Person {
 
 export const PASSWORD = 'correct horse battery';
 
-/** A new browser context (its own storage), signed up through the form. */
+/**
+ * A new browser context (its own storage), signed up through the form. `options` add to the
+ * context's (`bypassCSP` for a suite that runs axe in it).
+ */
 export async function signUp(
   browser: Browser,
   baseUrl: string,
   username: string,
   displayName: string,
   viewport = { width: 1280, height: 800 },
+  options: Omit<BrowserContextOptions, 'viewport'> = {},
 ): Promise<Person> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ ...options, viewport });
   const page = await context.newPage();
   await page.goto(baseUrl);
   // With nothing typed yet, Sign up shows the sign-up form (with its Display name field).

@@ -2,9 +2,9 @@
 // search, mute, and manage a group (rename, roles, remove, leave). Each goes over the socket when it is up (acknowledged), else over HTTP; the
 // result is applied by the sync engine like any other change. Failures reject with words.
 import { Message, type Ack, type Chat } from '@parley/protocol';
-import { ApiError, api, describeError } from '../api.js';
-import { emitWithAck } from '../socket.js';
-import { ActionError, asActionError } from './errors.js';
+import { ApiError, api } from '../api.js';
+import { emitWithAck, type TimedOut } from '../socket.js';
+import { ActionError, asActionError, refusalText } from './errors.js';
 import type { Session } from './session.js';
 
 export const ACTION_TIMEOUT_MS = 15_000;
@@ -143,8 +143,7 @@ export class Actions {
 }
 
 /** An acknowledgement's success, or its refusal thrown in words. */
-function refusal<A extends object>(ack: Ack<A> | { ok: false; timedOut: true }): { ok: true } & A {
+function refusal<A extends object>(ack: Ack<A> | TimedOut): { ok: true } & A {
   if (ack.ok) return ack;
-  if ('timedOut' in ack) throw new ActionError(describeError('timeout'));
-  throw new ActionError(describeError(ack.error.code, ack.error.message));
+  throw new ActionError(refusalText(ack));
 }

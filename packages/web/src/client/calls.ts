@@ -13,8 +13,9 @@ import {
   type IceCandidate,
   type UserSummary,
 } from '@parley/protocol';
-import { api, describeError } from '../api.js';
-import type { ParleySocket } from '../socket.js';
+import { api } from '../api.js';
+import { emitWithAck, type ParleySocket, type TimedOut } from '../socket.js';
+import { refusalText } from './errors.js';
 
 /** The other side of a call, as the call view names them. */
 export interface Peer {
@@ -47,6 +48,8 @@ export interface CallMediaStreams {
 }
 
 const ACK_MS = 10_000;
+
+type CallEvent = 'call:invite' | 'call:answer' | 'call:candidate' | 'call:reject' | 'call:hangup';
 
 /** Why a call ended, in words, for the one who did not end it. */
 export function endedText(reason: CallEndReason, peer: string): string | null {
@@ -139,7 +142,7 @@ export class Calls {
         media,
         sdp: pc.localDescription?.sdp ?? '',
       });
-      if (!ack.ok) throw new Error(describeError(ack.error.code, ack.error.message));
+      if (!ack.ok) throw new Error(refusalText(ack));
       this.signalled(live);
     } catch (err) {
       if (this.live !== live) return;
@@ -176,7 +179,7 @@ export class Calls {
         callId: s.callId,
         sdp: pc.localDescription?.sdp ?? '',
       });
-      if (!ack.ok) throw new Error(describeError(ack.error.code, ack.error.message));
+      if (!ack.ok) throw new Error(refusalText(ack));
       this.signalled(live);
     } catch (err) {
       if (this.live !== live) return;
@@ -370,28 +373,11 @@ export class Calls {
     for (const listener of this.listeners) listener();
   }
 
-  private emit<
-    E extends 'call:invite' | 'call:answer' | 'call:candidate' | 'call:reject' | 'call:hangup',
-  >(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<Ack> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () =>
-          resolve({
-            ok: false,
-            error: { code: 'unavailable', message: 'the server did not answer in time' },
-          }),
-        ACK_MS,
-      );
-      const emit = this.socket.emit.bind(this.socket) as (
-        event: string,
-        payload: unknown,
-        ack: (answer: Ack) => void,
-      ) => unknown;
-      emit(event, payload, (ack) => {
-        clearTimeout(timer);
-        resolve(ack);
-      });
-    });
+  private emit<E extends CallEvent>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Ack | TimedOut> {
+    return emitWithAck(this.socket, event, payload, ACK_MS);
   }
 }
 

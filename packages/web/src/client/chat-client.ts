@@ -215,6 +215,14 @@ export class ChatClient {
     this.typingIndicators.stopTyping(chatId);
   }
 
+  /**
+   * An attachment's bytes with this session's token (the one of now: a password change replaces
+   * it), for a signed URL that ran out while the tab stayed open.
+   */
+  fetchAttachment(url: string): Promise<Blob> {
+    return api.attachment(this.session.token, url);
+  }
+
   // ---- message changes (each rejects with an Error whose message is in words) -----------------
 
   edit(chatId: string, messageId: string, content: string): Promise<void> {

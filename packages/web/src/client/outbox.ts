@@ -5,9 +5,9 @@
 // person who typed it again would send it twice. What is pending instead waits here, and goes
 // (again) on every connect under the same clientMessageId, which the server stores once.
 import type { Message } from '@parley/protocol';
-import { describeError } from '../api.js';
-import { newClientMessageId, sendMessage } from '../socket.js';
+import { emitWithAck, newClientMessageId } from '../socket.js';
 import type { Outgoing } from '../state.js';
+import { refusalText } from './errors.js';
 import type { Session } from './session.js';
 
 /** How long an ack may take before the send goes again (same id) over the same connection. */
@@ -102,8 +102,9 @@ export class Outbox {
 
   private async await(outgoing: Outgoing, attempt: number): Promise<void> {
     const { chatId, clientMessageId: id } = outgoing;
-    const result = await sendMessage(
+    const result = await emitWithAck(
       this.session.socket,
+      'message:send',
       {
         chatId,
         content: outgoing.content,
@@ -124,7 +125,7 @@ export class Outbox {
     } else if ((current || !this.inFlight.has(id)) && this.find(chatId, id)?.status === 'sending') {
       // Refused: the server stored nothing, and says why. Retry is the person's to choose. (An
       // older copy's refusal does not overrule a newer copy still on its way.)
-      const error = describeError(result.error.code, result.error.message);
+      const error = refusalText(result);
       this.set(chatId, id, { status: 'failed', error });
     }
   }

@@ -11,8 +11,8 @@ import {
   type MessageSendPayload,
 } from '@parley/protocol';
 import { api, describeError } from '../api.js';
-import { newClientMessageId, sendMessage } from '../socket.js';
-import { ActionError } from './errors.js';
+import { emitWithAck, newClientMessageId, type AckOf, type TimedOut } from '../socket.js';
+import { ActionError, refusalText } from './errors.js';
 import type { Session } from './session.js';
 
 /** How long one acknowledgement may take before the upload waits for a new connection. */
@@ -66,8 +66,7 @@ const tooLargeText = (name: string, size: number, limit: number) =>
   `${name} is ${formatSize(size)}: files can be at most ${formatSize(limit)}.`;
 
 type UploadEvent = 'upload:start' | 'upload:chunk' | 'upload:status' | 'upload:finish';
-type AckOf<E extends UploadEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1] & object>[0];
-type Answer<E extends UploadEvent> = AckOf<E> | { ok: false; timedOut: true };
+type Answer<E extends UploadEvent> = AckOf<E> | TimedOut;
 
 const EMPTY: readonly PendingUpload[] = [];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -216,14 +215,13 @@ export class Uploads {
       attachmentIds,
       ...(options.replyToId ? { replyToId: options.replyToId } : {}),
     };
-    const ack = await sendMessage(this.session.socket, payload, this.options.ackTimeoutMs);
-    if (!ack.ok) {
-      throw new ActionError(
-        'timedOut' in ack
-          ? describeError('timeout')
-          : describeError(ack.error.code, ack.error.message),
-      );
-    }
+    const ack = await emitWithAck(
+      this.session.socket,
+      'message:send',
+      payload,
+      this.options.ackTimeoutMs,
+    );
+    if (!ack.ok) throw new ActionError(refusalText(ack));
     this.attempts.delete(chatId);
     const parsed = Message.safeParse(ack.message);
     const sent = new Set(payload.attachmentIds);
@@ -381,22 +379,7 @@ export class Uploads {
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<Answer<E>> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => resolve({ ok: false, timedOut: true }),
-        this.options.ackTimeoutMs,
-      );
-      // One call for four events: socket.io's typings cannot follow a generic event name.
-      const emit = this.session.socket.emit.bind(this.session.socket) as (
-        event: string,
-        payload: unknown,
-        ack: (answer: AckOf<E>) => void,
-      ) => unknown;
-      emit(event, payload, (ack) => {
-        clearTimeout(timer);
-        resolve(ack);
-      });
-    });
+    return emitWithAck(this.session.socket, event, payload, this.options.ackTimeoutMs);
   }
 
   private set(chatId: string, key: string, change: Partial<PendingUpload>): void {

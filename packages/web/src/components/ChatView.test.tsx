@@ -1,8 +1,10 @@
 import type { Chat } from '@parley/protocol';
 import type { ComponentProps } from 'react';
-import { render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeSession } from '../client/testing.js';
+import { Uploads } from '../client/uploads.js';
 import type { Typist } from '../state.js';
 import * as f from '../test/factories.js';
 import { ChatView } from './ChatView.js';
@@ -211,5 +213,67 @@ describe('ChatView: drafts', () => {
     expect(field()).toHaveProperty('value', 'for Bob');
     rerender(<ChatView key={withCarol.id} {...props(withCarol)} />);
     expect(field()).toHaveProperty('value', 'for Carol');
+  });
+});
+
+describe('ChatView: dropping files', () => {
+  const bob = f.user({ username: 'bob', display_name: 'Bob' });
+  const chat = f.chat([alice, bob]);
+
+  function renderWithUploads() {
+    const { socket, session } = fakeSession(alice);
+    socket.serverEmit('connect');
+    const uploads = new Uploads(session, { stored: () => {} });
+    render(<ChatView {...props(chat, [], { uploads })} />);
+    return { socket, pane: screen.getByRole('region', { name: 'Bob' }) };
+  }
+
+  const plan = new File([new Uint8Array(100)], 'plan.pdf', { type: 'application/pdf' });
+  const files = { dataTransfer: { files: [plan], types: ['Files'] } };
+  const overlay = () => screen.queryByText('Drop files to attach');
+
+  it('takes files dropped anywhere on the open chat, saying so while they are dragged', () => {
+    const { socket, pane } = renderWithUploads();
+    const heading = within(pane).getByRole('heading', { name: 'Bob' });
+    expect(overlay()).toBeNull();
+    fireEvent.dragEnter(pane, files);
+    expect(overlay()).toBeTruthy();
+    // Crossing into the header: its enter comes before the pane's leave, and the drag is still on.
+    fireEvent.dragEnter(heading, files);
+    fireEvent.dragLeave(pane, files);
+    expect(overlay()).toBeTruthy();
+    // Dropped on the header, far from the composer: the browser must not open the file itself.
+    expect(fireEvent.dragOver(heading, files)).toBe(false);
+    expect(fireEvent.drop(heading, files)).toBe(false);
+    expect(overlay()).toBeNull();
+    // The composer's attach path: in the tray, uploading to this chat.
+    const tray = screen.getByRole('list', { name: 'Files to send' });
+    expect(within(tray).getByText('plan.pdf')).toBeTruthy();
+    expect(screen.getByRole('progressbar', { name: 'Uploading plan.pdf' })).toBeTruthy();
+    expect(socket.sent('upload:start')).toEqual([
+      expect.objectContaining({ chatId: chat.id, name: 'plan.pdf', size: 100 }),
+    ]);
+  });
+
+  it('hides the overlay when the files are dragged away, and ignores dragged text', () => {
+    const { socket, pane } = renderWithUploads();
+    fireEvent.dragEnter(pane, files);
+    fireEvent.dragLeave(pane, files);
+    expect(overlay()).toBeNull();
+    const text = { dataTransfer: { files: [], types: ['text/plain'] } };
+    fireEvent.dragEnter(pane, text);
+    expect(overlay()).toBeNull();
+    // Not taken: the composer's field receives dropped text as the browser does it.
+    expect(fireEvent.dragOver(pane, text)).toBe(true);
+    fireEvent.drop(pane, text);
+    expect(socket.sent('upload:start')).toEqual([]);
+  });
+
+  it('is no drop target without uploads', () => {
+    render(<ChatView {...props(chat)} />);
+    const pane = screen.getByRole('region', { name: 'Bob' });
+    fireEvent.dragEnter(pane, files);
+    expect(overlay()).toBeNull();
+    expect(fireEvent.dragOver(pane, files)).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import { canManage } from './groupRules.js';
 import type { MessageActions } from './messageActions.js';
 import { MessageList } from './MessageList.js';
 import { previewLine } from './ReplyQuote.js';
+import { useFileDrop } from './useFileDrop.js';
 
 interface ChatViewProps {
   chat: Chat;
@@ -81,6 +82,10 @@ export function ChatView(props: ChatViewProps) {
       replyTo.sender.display_name)
     : '';
 
+  // The whole pane takes dropped files, for the next message: aiming at the composer is not needed.
+  const uploads = props.uploads;
+  const drop = useFileDrop(uploads && ((files) => uploads.add(chat.id, files)));
+
   function send(content: string): void | Promise<void> {
     const options = replyTo ? { replyToId: replyTo.id } : undefined;
     if (props.uploads?.getSnapshot().byChat[chat.id]?.length) {
@@ -91,7 +96,12 @@ export function ChatView(props: ChatViewProps) {
   }
 
   return (
-    <section className="chat-view" aria-labelledby="chat-title">
+    <section className="chat-view" aria-labelledby="chat-title" {...drop.handlers}>
+      {drop.dragging && (
+        <div className="drop-overlay">
+          <p>Drop files to attach</p>
+        </div>
+      )}
       <header className="chat-header">
         <button type="button" className="icon-button back-button" onClick={props.onBack}>
           <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">

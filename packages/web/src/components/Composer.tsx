@@ -7,7 +7,6 @@ import {
   useState,
   useSyncExternalStore,
   type ClipboardEvent,
-  type DragEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
@@ -39,7 +38,7 @@ interface ComposerProps {
   onCancelReply?: () => void;
   /** Where the unsent text is kept (local storage): restored on mounting, cleared on sending. */
   draftOf?: { userId: string; chatId: string };
-  /** Files for this chat's next message: Attach file, drop and paste add to them. */
+  /** Files for this chat's next message: Attach file and paste add to them (a drop: ChatView). */
   uploads?: { port: ComposerUploads; chatId: string };
 }
 
@@ -76,7 +75,6 @@ export function Composer(props: ComposerProps) {
   const pending = (uploadsChat && snapshot?.byChat[uploadsChat]) || NO_UPLOADS;
   const limit = snapshot?.limit ?? null;
   const fileInput = useRef<HTMLInputElement>(null);
-  const [dragging, setDragging] = useState(false);
   const [sending, setSending] = useState(false);
   const length = codePointLength(draft.trim());
   const tooLong = length > MESSAGE_MAX_LENGTH;
@@ -156,20 +154,6 @@ export function Composer(props: ComposerProps) {
       .finally(() => setSending(false));
   }
 
-  function onDragOver(event: DragEvent<HTMLFormElement>) {
-    if (!port || !event.dataTransfer.types.includes('Files')) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'copy';
-    setDragging(true);
-  }
-
-  function onDrop(event: DragEvent<HTMLFormElement>) {
-    setDragging(false);
-    if (!port || event.dataTransfer.files.length === 0) return;
-    event.preventDefault();
-    addFiles([...event.dataTransfer.files]);
-  }
-
   function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
     // A pasted image (a screenshot) becomes an attachment; pasted text stays text.
     const files = [...event.clipboardData.files];
@@ -201,13 +185,7 @@ export function Composer(props: ComposerProps) {
   }
 
   return (
-    <form
-      className={`composer${dragging ? ' dragging' : ''}`}
-      onSubmit={onSubmit}
-      onDragOver={onDragOver}
-      onDragLeave={() => setDragging(false)}
-      onDrop={onDrop}
-    >
+    <form className="composer" onSubmit={onSubmit}>
       {replyTo && onCancelReply && (
         <ReplyBar
           name={replyTo.name}

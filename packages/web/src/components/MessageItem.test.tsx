@@ -19,6 +19,7 @@ function fakeActions() {
     loadEdits: vi.fn<MessageActions['loadEdits']>().mockResolvedValue([]),
     showMessage: vi.fn<MessageActions['showMessage']>(),
     clearFocus: vi.fn<MessageActions['clearFocus']>(),
+    fetchAttachment: vi.fn<MessageActions['fetchAttachment']>(),
   };
 }
 

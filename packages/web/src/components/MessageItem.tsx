@@ -181,7 +181,12 @@ export function MessageItem({
           />
         ) : (
           <div className={`bubble${deleted ? ' deleted' : ''}`}>
-            {!deleted && message && <AttachmentList attachments={message.attachments} />}
+            {!deleted && message && (
+              <AttachmentList
+                attachments={message.attachments}
+                fetchAttachment={actions?.fetchAttachment}
+              />
+            )}
             {deleted ? (
               <p className="text tombstone">Message deleted</p>
             ) : (

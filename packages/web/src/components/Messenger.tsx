@@ -213,6 +213,7 @@ function Shell({
                 );
             },
             clearFocus: () => client.clearFocus(),
+            fetchAttachment: (url) => client.fetchAttachment(url),
           },
     [client, chatId],
   );

@@ -17,6 +17,8 @@ export interface MessageActions {
   showMessage: (messageId: string) => void;
   /** The list scrolled to the focused message: forget it, so it is not done again. */
   clearFocus: () => void;
+  /** An attachment's bytes with the session's header: for a signed URL that ran out. */
+  fetchAttachment: (url: string) => Promise<Blob>;
 }
 
 /** A failure's words for the person who tried: the client's errors carry them. */
