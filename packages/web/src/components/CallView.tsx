@@ -1,13 +1,8 @@
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { formatDuration } from '@parley/protocol';
 import type { Calls, CallState } from '../client/calls.js';
 import { Modal } from './Modal.js';
 import './call.css';
-
-/** m:ss, as the chat's line about the call says it. */
-export function callClock(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
-}
 
 /**
  * The call of this tab, over the app: the Incoming call dialog while someone rings me, and the
@@ -87,7 +82,7 @@ function CallPanel({
           <>
             {' · '}
             <span role="timer" aria-label="Call duration">
-              {callClock(now - state.since)}
+              {formatDuration(now - state.since)}
             </span>
           </>
         )}
