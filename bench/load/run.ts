@@ -149,8 +149,8 @@ async function startTarget(
       RATE_LIMIT_EVENTS: '0',
       RATE_LIMIT_MESSAGES: '0',
       MAX_SOCKETS_PER_USER: '20',
-      NODE_OPTIONS: profileFlags(target).join(' ') || undefined,
     },
+    nodeArgs: profileFlags(target),
   });
   const url = await child.ready;
   return {

@@ -55,6 +55,8 @@ export interface ChildOptions {
    * which the caller runs first), instead of the sources through tsx: for measurements.
    */
   compiled?: boolean;
+  /** Node's own flags, before the script (`--cpu-prof` is refused in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface Exit {
@@ -101,7 +103,7 @@ export function serverEnv(options: ChildOptions): NodeJS.ProcessEnv {
 /** Starts the server; await `ready` for its URL. Every child is killed by `killChildren()`. */
 export function spawnServer(options: ChildOptions): ChildServer {
   const entry = options.compiled ? ['--enable-source-maps', COMPILED] : ['--import', 'tsx', MAIN];
-  const child = spawn(process.execPath, entry, {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: SERVER_DIR,
     env: serverEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
