@@ -387,7 +387,16 @@ async function ladder(target: Target, users: number, groupSize: number, rates: n
     chatId: seeded.chats[Math.floor(i / groupSize)]!.id,
   }));
   const { clients, failed, errors } = await Clients.open(server.url, sockets);
-  if (failed > 0) throw new Error(`${failed} sockets failed to connect: ${JSON.stringify(errors)}`);
+  if (failed > 0) {
+    // Deliveries to members who never connected would count as losses: the ladder is not run,
+    // and the refusal is the finding.
+    await clients.close();
+    await server.stop();
+    log(
+      `${target}: ${failed} of ${sockets.length} sockets failed to connect ${JSON.stringify(errors)}`,
+    );
+    return { connect_failed: failed, errors, max_clean_rate: 0, steps: [] };
+  }
   const idleRss = rssMiB(server.pid);
   const steps: StepResult[] = [];
   try {
