@@ -1,7 +1,8 @@
 // `npm start` runs the server as compiled JavaScript, not through a TypeScript loader: no
-// transform at every start, no loader in memory. It builds packages/server/dist/main.js (one
-// ES module: the server and the protocol package; node_modules stay outside) when there is no
-// build or when the server's or the protocol's sources changed since the last one.
+// transform at every start, no loader in memory. It builds packages/server/dist/main.js (ES
+// modules: the server and the protocol package, what is loaded only on demand in chunks/;
+// node_modules stay outside) when there is no build or when the server's or the protocol's
+// sources changed since the last one.
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -14,7 +14,7 @@ const LATENCY_BUCKETS = [
  * What an operator watches (GET /metrics, Prometheus text format): events and their ack latency,
  * deliveries, sockets, database time and pool waits, errors by code, and Node's own figures
  * (event-loop lag among them). One registry per app, so that servers sharing a process (tests)
- * count apart.
+ * count apart; Node's figures are the process's (see processRegistry).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -50,8 +50,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+  /** The scrape: this app's figures and the process's. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    const both = Registry.merge([processRegistry(), this.registry]);
+    return { contentType: both.contentType, body: await both.metrics() };
   }
 
   /** The figures read when scraped: sockets and, on PostgreSQL, the pool. */
@@ -96,6 +98,21 @@ export class Metrics {
   private readonly deliveryCounters = new Map<string, { inc(): void }>();
 }
 
+/**
+ * Node's own figures (event-loop lag, GC, heap) belong to the process: collected once, into a
+ * registry of their own, however many apps the process holds. Their observers live as long as
+ * the process, so collecting them into an app's registry kept every closed app (and its server,
+ * through the socket gauge) reachable, in tests that start many servers in one process.
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, prefix: 'parley_' });
+  }
+  return processMetrics;
+}
+
 const CODE_OF_STATUS = new Map(Object.entries(HTTP_STATUS).map(([code, status]) => [status, code]));
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
@@ -119,7 +136,8 @@ export function metricsRoute(http: FastifyInstance, metrics: Metrics, token: str
         .status(404)
         .send({ error: { code: 'not_found', message: 'Route GET:/metrics not found' } });
     }
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    const { contentType, body } = await metrics.text();
+    return reply.type(contentType).send(body);
   });
 }
 

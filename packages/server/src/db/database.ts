@@ -296,7 +296,10 @@ function freshInMemory(): Promise<Blob> {
     } finally {
       await first.close();
     }
-  })();
+  })().catch((err: unknown) => {
+    pristine = undefined; // the next open tries again, rather than failing for good
+    throw err;
+  });
   return pristine;
 }
 

@@ -54,7 +54,8 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
   });
   // Each connection keeps the HTTP request that opened it (headers, parser state) for its whole
   // life unless told otherwise; nothing here reads it after the origin check, and the handshake
-  // takes its token from the CONNECT packet. Socket.IO's own advice ("Memory usage").
+  // takes its token from the CONNECT packet. Socket.IO's own advice ("Memory usage"). So
+  // `socket.handshake.headers` is empty: a per-IP rule for sockets belongs in allowRequest.
   io.engine.on('connection', (connection: { request: unknown }) => {
     connection.request = null;
   });
