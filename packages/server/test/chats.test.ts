@@ -95,6 +95,24 @@ describe('POST /api/chats (group)', () => {
     expect(roleOf(res.body, a)).toBe('member');
   });
 
+  it('creates several groups of the same people at once, each with 201', async () => {
+    const [owner, a, b] = await users(3);
+    // Two tabs (or two people) creating groups together: the membership bumps of both lock the
+    // same users, and once deadlocked one of them (PostgreSQL) answered 500.
+    const made = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        (i % 2 ? owner : a).api.post<Chat>('/chats', {
+          type: 'group',
+          name: `Together ${i}`,
+          participantIds: [owner.user.id, a.user.id, b.user.id],
+        }),
+      ),
+    );
+    expect(made.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const listed = (await b.api.get<ChatListResponse>('/chats')).body.chats.map((c) => c.name);
+    expect(listed.sort()).toEqual(['Together 1', 'Together 2', 'Together 3', 'Together 4']);
+  });
+
   it('validates the name (1 to 100 characters) and the ids (up to 256, existing)', async () => {
     const [owner, a] = await users(2);
     const post = (body: unknown) => owner.api.post<ErrorResponse>('/chats', body);

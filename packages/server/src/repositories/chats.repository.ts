@@ -389,7 +389,10 @@ async function lockChat(
 
 /**
  * In the transaction that changes these users' memberships: see `membershipOf`. The rows are
- * locked in id order, so two groups created at once with the same people cannot deadlock.
+ * locked in id order, so two groups created at once with the same people cannot deadlock. The
+ * lock is FOR NO KEY UPDATE, the one the UPDATE itself takes: FOR UPDATE would also wait for the
+ * key-share locks that the other transaction's chat_participants rows hold on these users (their
+ * foreign keys), while that one waits for ours: a deadlock, answered `internal`.
  */
 async function bumpMembership(tx: Transaction<DB>, userIds: readonly string[]): Promise<void> {
   await tx
@@ -401,7 +404,7 @@ async function bumpMembership(tx: Transaction<DB>, userIds: readonly string[]): 
         .select('id')
         .where('id', 'in', [...userIds])
         .orderBy('id')
-        .forUpdate(),
+        .forNoKeyUpdate(),
     )
     .execute();
 }
