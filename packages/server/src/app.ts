@@ -150,7 +150,9 @@ async function assemble(
   // With REDIS_URL every broadcast and room move goes through Redis to every process.
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
-  const services = createServices(database.db, config, socketDelivery(io), state, log);
+  const services = createServices(database.db, config, socketDelivery(io), state, log, (sends) =>
+    metrics.sendBatches.observe(sends),
+  );
   if (!(await services.search.foldsEveryScript())) {
     log.warn(
       "the database's LC_CTYPE is C or POSIX: message search ignores case for ASCII letters only; create the database with a UTF-8 locale (C.UTF-8 will do)",

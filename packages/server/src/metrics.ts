@@ -50,6 +50,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Group commit: how many sends each flush wrote (one statement for the plain ones). */
+  readonly sendBatches = new Histogram({
+    name: 'parley_send_batch_size',
+    help: 'Sends written per group-commit flush: those that arrived while the previous flush ran',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
   /** The scrape: this app's figures and the process's. */
   async text(): Promise<{ contentType: string; body: string }> {
     const both = Registry.merge([processRegistry(), this.registry]);

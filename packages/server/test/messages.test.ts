@@ -7,6 +7,7 @@ import {
   createGroup,
   record,
   registerUser,
+  registerUsers,
   sendMessage,
   settle,
   type TestUser,
@@ -200,6 +201,73 @@ describe('seq', () => {
     expect(msgs.filter((m) => m.sender_id === alice.user.id)).toHaveLength(5);
     await settle(b);
     expect(seenByBob).toHaveLength(10);
+  });
+});
+
+/** A figure of the node's /metrics (Prometheus text), by its series name without labels. */
+async function figure(node: string, series: string): Promise<number> {
+  const text = await (await fetch(`${node}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
+describe('a burst of sends (group commit)', () => {
+  it('stores every chat gapless, each socket in the order it sent, and answers refusals and repeats one by one', async () => {
+    const [alice, bob, carol, dave] = await registerUsers(server.url, 4);
+    const chats = await Promise.all(
+      [1, 2, 3].map((i) => createGroup(alice, [bob, carol], `Burst ${i}`)),
+    );
+    const [first] = chats as [Chat];
+    // One node: its flushes are the ones counted below.
+    const node = server.nodeUrls[0] ?? server.url;
+    const a = await connect(node, alice.token);
+    const b = await connect(node, bob.token);
+    const d = await connect(node, dave.token);
+    const flushesBefore = await figure(node, 'parley_send_batch_size_count');
+    const sendsBefore = await figure(node, 'parley_send_batch_size_sum');
+
+    const rounds = 15;
+    const sends: ReturnType<typeof sendMessage>[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const chat of chats) {
+        sends.push(sendMessage(a, { chatId: chat.id, content: `a${i}`, clientMessageId: `a${i}` }));
+        const mention = i === 3 ? ` @${carol.user.username}` : '';
+        sends.push(sendMessage(b, { chatId: chat.id, content: `b${i}${mention}` }));
+      }
+    }
+    const repeat = sendMessage(a, { chatId: first.id, content: 'a0', clientMessageId: 'a0' });
+    const stranger = sendMessage(d, { chatId: first.id, content: 'let me in' });
+    const acks = await Promise.all(sends);
+
+    expect(acks.every((ack) => ack.ok)).toBe(true);
+    const firstA0 = acks[0];
+    expect(await repeat).toEqual(firstA0);
+    expect(await stranger).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    for (const chat of chats) {
+      const msgs = (await history(alice, chat.id, '?limit=100')).body.messages;
+      expect(msgs.map((m) => m.seq)).toEqual(Array.from({ length: 2 * rounds }, (_, i) => i + 1));
+      const order = Array.from({ length: rounds }, (_, i) => i);
+      const by = (u: TestUser) => msgs.filter((m) => m.sender_id === u.user.id);
+      expect(by(alice).map((m) => m.content)).toEqual(order.map((i) => `a${i}`));
+      expect(by(bob).map((m) => m.content.split(' ')[0])).toEqual(order.map((i) => `b${i}`));
+      expect(by(bob).map((m) => m.mentions)).toEqual(
+        order.map((i) => (i === 3 ? [carol.user.id] : [])),
+      );
+      // Each message's version is its own: they rise with seq.
+      const versions = msgs.map((m) => m.version);
+      expect(versions).toEqual([...versions].sort((x, y) => x - y));
+      expect(new Set(versions).size).toBe(msgs.length);
+      // Sending moved each sender's read mark to their last message.
+      const seen = (await bob.api.get<Chat>(`/chats/${chat.id}`)).body.participants;
+      for (const u of [alice, bob]) {
+        expect(seen.find((p) => p.id === u.user.id)?.last_read_seq).toBe(by(u).at(-1)?.seq);
+      }
+    }
+    // Sends that arrived while a flush ran were written together: fewer flushes than sends.
+    const flushes = (await figure(node, 'parley_send_batch_size_count')) - flushesBefore;
+    const written = (await figure(node, 'parley_send_batch_size_sum')) - sendsBefore;
+    expect(written).toBe(sends.length + 2);
+    expect(flushes).toBeLessThan(written);
   });
 });
 

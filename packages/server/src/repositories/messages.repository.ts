@@ -4,6 +4,7 @@ import type { DB } from '../db/schema.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
 import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repository.js';
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
+import { GroupCommit, type Pending } from './group-commit.js';
 
 export interface NewMessage {
   chatId: string;
@@ -89,15 +90,199 @@ const GUARDED_TEXT = [
 ] as const;
 const unguard = <T extends string | null>(s: T): T => (s === null ? s : (s.slice(1) as T));
 
+/** The most sends one group-commit statement carries. */
+const SEND_BATCH_MAX = 256;
+
+/** A send that answers nothing and carries nothing: the kind a batch statement can take. */
+const isPlain = (m: NewMessage): boolean =>
+  m.replyToId === null && (m.attachmentIds === null || m.attachmentIds.length === 0);
+
+/**
+ * A batch statement that failed on a constraint (23xxx: a copy of a clientMessageId that another
+ * process stored meanwhile) or was rolled back by the server (40xxx: a deadlock) stored nothing:
+ * its sends are retried one by one, each getting its own answer.
+ */
+const isRetryableBatchError = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('23') || code.startsWith('40'));
+};
+
+async function settle<O>(entry: Pending<unknown, O>, work: Promise<O>): Promise<void> {
+  try {
+    entry.resolve(await work);
+  } catch (err) {
+    entry.reject(err);
+  }
+}
+
 export class MessagesRepository {
+  /** Sends waiting for the statement in flight to return (see `insert`). */
+  private readonly sends: GroupCommit<NewMessage, Message | undefined>;
+
   constructor(
     private readonly db: Kysely<DB>,
     /** Signs the URLs of the attachments messages carry. */
     private readonly link: AttachmentLinker,
-  ) {}
+    /** Told how many sends each flush wrote. */
+    private readonly onFlush: (sends: number) => void = () => {},
+  ) {
+    this.sends = new GroupCommit((batch) => this.flushSends(batch), SEND_BATCH_MAX);
+  }
 
   /**
-   * The hot path, in one statement and so one round trip: check membership, take the chat's next
+   * Stores a message: undefined when it may not be stored (see `insertOne`). Sends go through
+   * group commit: those that arrive while the previous flush runs are written together, the plain
+   * ones (no reply, no attachments) by one statement for the whole batch (`insertMany`), the
+   * others by their own statement, in the order they came. A lone send is written at once, by its
+   * own statement.
+   */
+  insert(m: NewMessage): Promise<Message | undefined> {
+    return this.sends.submit(m);
+  }
+
+  private async flushSends(batch: readonly Pending<NewMessage, Message | undefined>[]) {
+    this.onFlush(batch.length);
+    let plain: Pending<NewMessage, Message | undefined>[] = [];
+    for (const entry of batch) {
+      if (isPlain(entry.item)) {
+        plain.push(entry);
+        continue;
+      }
+      await this.flushPlain(plain);
+      plain = [];
+      await settle(entry, this.insertOne(entry.item));
+    }
+    await this.flushPlain(plain);
+  }
+
+  private async flushPlain(run: readonly Pending<NewMessage, Message | undefined>[]) {
+    const [first] = run;
+    if (!first) return;
+    if (run.length === 1) return settle(first, this.insertOne(first.item));
+    let stored: (Message | undefined)[];
+    try {
+      stored = await this.insertMany(run.map((e) => e.item));
+    } catch (err) {
+      if (!isRetryableBatchError(err)) throw err;
+      stored = [];
+    }
+    for (const [i, entry] of run.entries()) {
+      const message = stored[i];
+      // What the batch did not store is sent again alone: the single statement's outcome (a
+      // repeated clientMessageId's unique violation, or undefined) tells the service why.
+      await settle(entry, message ? Promise.resolve(message) : this.insertOne(entry.item));
+    }
+  }
+
+  /**
+   * Plain sends (no reply, no attachments) in one statement, so one round trip and one commit
+   * for the lot: each chat's row is locked in id order (two batches never wait on each other in
+   * a cycle; FOR NO KEY UPDATE, as the UPDATE's own lock, so that rows referencing the chat from
+   * other transactions are no obstacle), its seq and version move up by the number of its sends that may be stored, and
+   * those are inserted with consecutive seqs in the order given. A send is left out (undefined in
+   * the answer, nothing taken for it) when its sender is no participant, is blocked in a direct
+   * chat, or repeats a clientMessageId stored already or earlier in the batch: no gap in seq.
+   * Mentions are resolved as `insertOne` resolves them; the sender's read mark moves to their last
+   * message of the chat.
+   */
+  async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
+    const { rows } = await sql<{
+      ord: string | number;
+      id: string;
+      chat_id: string;
+      seq: number;
+      version: number;
+      created_at: Date;
+      mentions: string[];
+    }>`
+      WITH items AS (
+        SELECT * FROM unnest(
+          ${sends.map((m) => m.chatId)}::uuid[], ${sends.map((m) => m.sender.id)}::uuid[],
+          ${sends.map((m) => m.content)}::text[], ${sends.map((m) => m.messageType)}::text[],
+          ${sends.map((m) => m.clientMessageId)}::text[],
+          ${sends.map((m) => mentionedNames(m.content).join(' '))}::text[]
+        ) WITH ORDINALITY AS t(chat_id, sender_id, content, message_type, client_message_id,
+          names, ord)
+      ), locked AS (
+        SELECT id, direct_key FROM chats WHERE id IN (SELECT chat_id FROM items)
+        ORDER BY id FOR NO KEY UPDATE
+      ), accepted AS (
+        SELECT i.*, row_number() OVER (PARTITION BY i.chat_id ORDER BY i.ord)::int AS n
+        FROM items i JOIN locked l ON l.id = i.chat_id
+        WHERE EXISTS (SELECT 1 FROM chat_participants
+            WHERE chat_id = i.chat_id AND user_id = i.sender_id)
+          AND (l.direct_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
+            WHERE b.blocked_id = i.sender_id AND o.chat_id = i.chat_id))
+          AND (i.client_message_id IS NULL OR (
+            NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = i.chat_id
+              AND m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id)
+            AND NOT EXISTS (SELECT 1 FROM items e WHERE e.chat_id = i.chat_id
+              AND e.sender_id = i.sender_id AND e.client_message_id = i.client_message_id
+              AND e.ord < i.ord)))
+      ), counts AS (
+        SELECT chat_id, count(*)::int AS k FROM accepted GROUP BY chat_id
+      ), bumped AS (
+        UPDATE chats c SET last_seq = c.last_seq + n.k, version = c.version + n.k,
+          updated_at = GREATEST(c.updated_at, clock_timestamp())
+        FROM counts n WHERE c.id = n.chat_id
+        RETURNING c.id, c.last_seq - n.k AS base_seq, c.version - n.k AS base_version, c.updated_at
+      ), planned AS (
+        SELECT a.*, b.base_seq + a.n AS seq, b.base_version + a.n AS version,
+          b.updated_at AS created_at
+        FROM accepted a JOIN bumped b ON b.id = a.chat_id
+      ), inserted AS (
+        INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
+          created_at, version, reply_to_id, mentions)
+        SELECT p.chat_id, p.seq, p.sender_id, p.content, p.message_type, p.client_message_id,
+          p.created_at, p.version, NULL,
+          CASE WHEN p.names = '' THEN '{}'::uuid[] ELSE ARRAY(
+            SELECT o.user_id FROM chat_participants o JOIN users u ON u.id = o.user_id
+            WHERE o.chat_id = p.chat_id AND o.user_id <> p.sender_id
+              AND lower(u.username) = ANY(string_to_array(p.names, ' '))
+            ORDER BY array_position(string_to_array(p.names, ' '), lower(u.username))) END
+        FROM planned p
+        RETURNING id, chat_id, seq, version, created_at, mentions
+      ), marked AS (
+        UPDATE chat_participants o SET last_read_seq = x.seq, last_read_at = x.created_at
+        FROM (SELECT DISTINCT ON (chat_id, sender_id) chat_id, sender_id, seq, created_at
+          FROM planned ORDER BY chat_id, sender_id, seq DESC) x
+        WHERE o.chat_id = x.chat_id AND o.user_id = x.sender_id AND o.last_read_seq < x.seq
+      )
+      SELECT p.ord, i.id, i.chat_id, i.seq, i.version, i.created_at, i.mentions
+      FROM inserted i JOIN planned p ON p.chat_id = i.chat_id AND p.seq = i.seq`.execute(this.db);
+    const stored: (Message | undefined)[] = new Array<Message | undefined>(sends.length);
+    for (const row of rows) {
+      const index = Number(row.ord) - 1;
+      const m = sends[index];
+      if (!m) continue;
+      stored[index] = toMessage(
+        {
+          ...NO_REPLY,
+          id: row.id,
+          chat_id: row.chat_id,
+          seq: row.seq,
+          sender_id: m.sender.id,
+          content: m.content,
+          message_type: m.messageType,
+          client_message_id: m.clientMessageId,
+          created_at: row.created_at,
+          edited_at: null,
+          deleted_at: null,
+          version: row.version,
+          mentions: row.mentions,
+          reactions: [],
+          attachments: [],
+        },
+        m.sender,
+        this.link,
+      );
+    }
+    return stored;
+  }
+
+  /**
+   * One send in one statement and so one round trip: check membership, take the chat's next
    * seq and version under its row lock, insert, bump `updated_at`, move the sender's read mark, return the row.
    * Returns undefined when the sender is not a participant (or the chat does not exist), in a
    * direct chat whose other participant blocked them, or when `replyToId` is no message of the
@@ -110,7 +295,7 @@ export class MessagesRepository {
    * whole statement rolls back, counter bump included: no gap in seq, even when two copies race
    * (the second waits on the chat row, then conflicts). The caller then reads the first copy.
    */
-  async insert(m: NewMessage): Promise<Message | undefined> {
+  async insertOne(m: NewMessage): Promise<Message | undefined> {
     // The common send names no one and answers nothing: those parts then cost nothing.
     const replyCheck =
       m.replyToId === null

@@ -52,13 +52,15 @@ export function createServices(
   events: DomainEvents,
   state: SharedState,
   log: Logger,
+  /** How many sends each group-commit flush wrote (metrics). */
+  onSendFlush: (sends: number) => void = () => {},
   /** Where uploads live: DATA_DIR/uploads on disk unless a test gives another. */
   storage: UploadStorage = new DiskStorage(config.uploadsDir),
 ): Services {
   const usersRepo = new UsersRepository(db);
   const chatsRepo = new ChatsRepository(db);
   const links = new UploadLinks(config.jwtSecret);
-  const messagesRepo = new MessagesRepository(db, links.attachment);
+  const messagesRepo = new MessagesRepository(db, links.attachment, onSendFlush);
   const attachmentsRepo = new AttachmentsRepository(db);
   const blocksRepo = new BlocksRepository(db);
   const access = new AccessPolicy(chatsRepo);
