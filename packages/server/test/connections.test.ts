@@ -95,20 +95,20 @@ describe('MAX_SOCKETS_PER_USER', () => {
     expect(outcomes.filter((o) => o === 'rate_limited')).toHaveLength(12 - MAX);
   });
 
-  /** Wraps `membershipOf` (read during the handshake, after the place is taken) for one call. */
+  /** Runs `during` in the handshake right after the place is taken (`presence.admit`), once. */
   function interceptHandshake(during: () => Promise<void>) {
-    const chats = server.app.services.chats;
-    const original = chats.membershipOf.bind(chats);
+    const presence = server.app.services.presence;
+    const original = presence.admit.bind(presence);
     let first = true;
-    chats.membershipOf = async (userId: string) => {
+    presence.admit = async (userId: string, socketId: string) => {
+      await original(userId, socketId);
       if (first) {
         first = false;
         await during();
       }
-      return original(userId);
     };
     return () => {
-      chats.membershipOf = original;
+      presence.admit = original;
     };
   }
 
@@ -149,6 +149,43 @@ describe('MAX_SOCKETS_PER_USER', () => {
       restore();
     }
     expect(await howManyFit(server.url, alice)).toBe(MAX);
+  });
+});
+
+describe('handshakes at once', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ maxSocketsPerUser: 50 });
+  });
+  afterEach(() => closeSockets());
+  afterAll(() => server.close());
+
+  it('works on 20 at a time; the others wait their turn and then connect, none refused', async () => {
+    const alice = await registerUser(server.url);
+    // One node: its handshakes are the ones held and counted.
+    const node = server.nodeUrls[0] ?? server.url;
+    const auth = server.app.services.auth;
+    const original = auth.handshake.bind(auth);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    auth.handshake = async (token) => {
+      started++;
+      await released;
+      return original(token);
+    };
+    try {
+      const clients = Array.from({ length: 25 }, () => outcome(node, alice.token));
+      while (started < 20) await sleep(20);
+      // Every client has reached the server by now; only 20 are let in.
+      await sleep(300);
+      expect(started).toBe(20);
+      release();
+      expect(await Promise.all(clients)).toEqual(Array.from({ length: 25 }, () => 'connected'));
+      expect(started).toBe(25);
+    } finally {
+      auth.handshake = original;
+    }
   });
 });
 

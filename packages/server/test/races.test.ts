@@ -38,12 +38,12 @@ function gate(): { open: () => void; opened: Promise<void> } {
 }
 
 /**
- * Wraps the membership read of the handshake (`membershipOf`) or the access check of chat:join
- * (`participant`) so that its first call runs, then waits for `hold` before answering;
+ * Wraps the handshake's read of the session and memberships (`handshake`) or the access check of
+ * chat:join (`participant`) so that its first call runs, then waits for `hold` before answering;
  * `reached` resolves when that call has its answer.
  */
-function holdFirstCall(name: 'membershipOf' | 'participant', hold: Promise<void>) {
-  const target = name === 'membershipOf' ? server.app.services.chats : server.app.services.access;
+function holdFirstCall(name: 'handshake' | 'participant', hold: Promise<void>) {
+  const target = name === 'handshake' ? server.app.services.auth : server.app.services.access;
   const chats = target as unknown as Record<string, (...args: never[]) => Promise<unknown>>;
   const original = (chats[name] as (...args: never[]) => Promise<unknown>).bind(target);
   const reached = gate();
@@ -83,7 +83,7 @@ describe('a membership change during the socket handshake', () => {
     const owner = await registerUser(server.url);
     const bob = await registerUser(server.url);
     const release = gate();
-    const held = holdFirstCall('membershipOf', release.opened);
+    const held = holdFirstCall('handshake', release.opened);
     const b = startConnecting(bob.token);
     try {
       await held.reached;
@@ -109,7 +109,7 @@ describe('a membership change during the socket handshake', () => {
     const bob = await registerUser(server.url);
     const group = await createGroup(owner, [bob]);
     const release = gate();
-    const held = holdFirstCall('membershipOf', release.opened);
+    const held = holdFirstCall('handshake', release.opened);
     const b = startConnecting(bob.token);
     try {
       await held.reached;
@@ -138,7 +138,7 @@ describe('a sign-out during the socket handshake', () => {
   ])('disconnects the socket once it connects (%s)', async (_what, call) => {
     const bob = await registerUser(server.url);
     const release = gate();
-    const held = holdFirstCall('membershipOf', release.opened);
+    const held = holdFirstCall('handshake', release.opened);
     const b = startConnecting(bob.token);
     const ended = new Promise<string>((resolve) => b.socket.once('disconnect', resolve));
     try {

@@ -12,6 +12,7 @@ import { registerChatHandlers } from './handlers/chat.handlers.js';
 import { registerMessageHandlers } from './handlers/message.handlers.js';
 import { registerTypingHandlers } from './handlers/typing.handlers.js';
 import { registerUploadHandlers } from './handlers/upload.handlers.js';
+import { Admission } from './admission.js';
 import { SocketFlow } from './flow.js';
 import { screenEvents, type GatewayContext } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
@@ -83,19 +84,36 @@ export function attachGateway(
     services.presence.release(userId, socketId).catch(failed('socket place release failed'));
   };
 
+  const admission = new Admission(HANDSHAKES_AT_ONCE);
+  // Each admitted socket's turn, given back once its set-up after `connection` is done too.
+  const turns = new WeakMap<ParleySocket, () => void>();
+
   io.use((socket, next) => {
     let placeOf: string | undefined;
     void (async () => {
+      const leave = await admission.enter();
+      turns.set(socket, leave);
+      // A client gone while it waited (or during the set-up) hands its turn on.
+      socket.conn.once('close', leave);
+      if (closed(socket)) {
+        leave();
+        next(new Error('the client went away'));
+        return;
+      }
       try {
         lifecycle.assertOpen();
-        const { user, expiresAt, tokenId } = await services.auth.session(handshakeToken(socket));
-        await services.presence.admit(user.id, socket.id);
+        const { user, expiresAt, tokenId, chatIds } = await services.auth.handshake(
+          handshakeToken(socket),
+        );
+        // Set first: an admit that fails after taking the place (its answer lost) gives it back
+        // below too; releasing a place never taken is harmless.
         placeOf = user.id;
+        await services.presence.admit(user.id, socket.id);
         // The place is given back when the socket disconnects, or here when the handshake fails
         // below; a client that goes away mid-handshake never connects nor disconnects, so its
         // connection's close gives it back (a second release is harmless).
         socket.conn.once('close', () => releasePlace(user.id, socket.id));
-        if (socket.conn.readyState === 'closed') releasePlace(user.id, socket.id);
+        if (closed(socket)) releasePlace(user.id, socket.id);
         socket.data.user = toSummary(user);
         socket.data.expiresAt = expiresAt;
         socket.data.tokenId = tokenId;
@@ -109,11 +127,11 @@ export function attachGateway(
           if (room !== socket.id && !isChatRoom(room)) void socket.leave(room);
         }
         await socket.join([userRoom(user.id), sessionRoom(tokenId)]);
-        const { version, chatIds } = await services.chats.membershipOf(user.id);
-        socket.data.membershipVersion = version;
+        socket.data.membershipVersion = user.membershipVersion;
         joinOnlyChats(socket, chatIds);
         next();
       } catch (err) {
+        leave();
         if (placeOf) releasePlace(placeOf, socket.id);
         const { code, message } = errorBody(err);
         if (code === 'internal') log.error({ err }, 'socket handshake failed');
@@ -138,7 +156,7 @@ export function attachGateway(
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the
     // token and the membership version are read once more (one query), now that the socket is
     // connected, where anything later reaches it.
-    lifecycle
+    const recheck = lifecycle
       .track(services.auth.session(handshakeToken(socket)))
       .then(async ({ user: now }) => {
         if (now.membershipVersion === socket.data.membershipVersion) return;
@@ -179,9 +197,15 @@ export function attachGateway(
         )
         .catch(failed('call update failed'));
     });
-    services.presence.connected(user.id, socket.id).catch(failed('presence update failed'));
+    const online = services.presence
+      .connected(user.id, socket.id)
+      .catch(failed('presence update failed'));
+    void Promise.all([recheck, online]).finally(turns.get(socket));
   });
 }
+
+/** Whether the client's connection has closed (read afresh: it may close during any await). */
+const closed = (socket: ParleySocket): boolean => socket.conn.readyState === 'closed';
 
 function handshakeToken(socket: ParleySocket): string | undefined {
   const auth: unknown = socket.handshake.auth;
@@ -189,6 +213,12 @@ function handshakeToken(socket: ParleySocket): string | undefined {
     typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
   return typeof token === 'string' ? token : undefined;
 }
+
+/**
+ * Handshakes at work at once (see Admission): twice the PostgreSQL pool, so that the pool stays
+ * busy while no query waits long for a connection.
+ */
+const HANDSHAKES_AT_ONCE = 20;
 
 /** Sockets re-checked at once after an outage: enough to be quick, few enough to spare the pool. */
 const RECHECK_CONCURRENCY = 4;

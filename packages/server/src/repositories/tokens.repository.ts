@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
-import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
+import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 
 /** Expired revocations cleared per sign-out: bounded, so a sign-out never waits on a backlog. */
 const PURGE_BATCH = 100;
@@ -11,24 +11,39 @@ export class TokensRepository {
 
   /**
    * The token's user and whether the token was signed out, in one round trip: every request and
-   * every handshake asks this.
+   * every handshake asks this. With `chats`, the ids of the user's chats too (the handshake's
+   * rooms), read in the same statement, so at the same `membership_version`.
    */
   async session(
     userId: string,
     tokenId: string,
-  ): Promise<{ account: Account; revoked: boolean } | undefined> {
+    chats = false,
+  ): Promise<{ account: Account; revoked: boolean; chatIds: string[] } | undefined> {
     const row = await this.db
-      .selectFrom('users')
-      .select(ACCOUNT_COLUMNS)
+      .selectFrom('users as u')
+      .select(ACCOUNT_COLUMNS_U)
       .select((eb) =>
         eb
           .exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', tokenId))
           .$castTo<boolean>()
           .as('revoked'),
       )
-      .where('id', '=', userId)
+      .$if(chats, (q) =>
+        q.select(
+          sql<string[]>`ARRAY(SELECT p.chat_id FROM chat_participants p WHERE p.user_id = u.id)`.as(
+            'chat_ids',
+          ),
+        ),
+      )
+      .where('u.id', '=', userId)
       .executeTakeFirst();
-    return row && { account: toAccount(row), revoked: row.revoked };
+    return (
+      row && {
+        account: toAccount(row),
+        revoked: row.revoked,
+        chatIds: row.chat_ids ?? [],
+      }
+    );
   }
 
   /**
