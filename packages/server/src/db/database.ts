@@ -25,6 +25,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { DatabaseUnavailableError, fsReason, isDatabaseUnavailable } from '../errors.js';
 import { acquireLock } from './lock.js';
+import { startPGliteThread, type PGliteClient } from './pglite-thread.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
 
@@ -316,17 +317,16 @@ async function openPGlite(
     dir = path.join(dataDir, 'pglite');
     releaseLock = acquireLock(`${dir}.lock`);
   }
-  let client: PGlite;
+  let client: PGliteClient;
   try {
     if (!inMemory && !existsSync(path.join(dir, 'PG_VERSION'))) await initdbApart(dir);
     // With a directory, a commit reaches the files before the query returns (never fsynced):
     // it survives a killed process, not a power loss. synchronous_commit stays on: PGlite has
-    // no background writer, so an async commit would be lost on a kill.
-    client = await PGlite.create({
+    // no background writer, so an async commit would be lost on a kill. Message search
+    // (migration 2026-12-04T0200_search) indexes through pg_trgm and unaccent: the thread loads
+    // both at every start, since every insert of a message runs their functions.
+    client = await startPGliteThread({
       ...(inMemory ? { loadDataDir: await freshInMemory() } : { dataDir: dir }),
-      // Message search (migration 2026-12-04T0200_search) indexes through both: every start
-      // loads them, since every insert of a message runs their functions.
-      extensions: { pg_trgm, unaccent },
       // PostgreSQL's 128 MB of shared buffers sit in WebAssembly memory on top of the operating
       // system's cache of the same files (PGlite reads them through Node's fs): 16 MB holds a
       // chat's hot pages and leaves the rest to that cache. Resident memory after start: 166
@@ -402,12 +402,13 @@ function storageProblem(dir: string): string | undefined {
  * PGlite as the dialect uses it (query and close), checked before every statement: a disk with
  * too little room or mounted read-only answers `unavailable` without touching PGlite. Should a
  * write still fail for want of storage (the disk filled between two checks), the instance is
- * not asked anything again, not even to close: its next query could freeze the process. It then
- * answers `unavailable` until the server restarts.
+ * not asked anything again: its next query could spin forever (in its own thread, but holding
+ * the dialect's only connection). It then answers `unavailable` until the server restarts;
+ * closing stops its thread.
  */
-function guardStorage(client: PGlite, dataDir: string): PGlite {
+function guardStorage(client: PGliteClient, dataDir: string): PGliteClient {
   let wrecked: DatabaseUnavailableError | undefined;
-  const guarded = {
+  return {
     query: async (text: string, params?: unknown[]) => {
       if (wrecked) throw wrecked;
       // Before every statement, not from a cache: another tenant of the disk can take the whole
@@ -427,9 +428,8 @@ function guardStorage(client: PGlite, dataDir: string): PGlite {
         throw err;
       }
     },
-    close: () => (wrecked ? Promise.resolve() : client.close()),
+    close: () => client.close(),
   };
-  return guarded as unknown as PGlite;
 }
 
 const isStorageFailure = (err: unknown) => {

@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { DatabaseUnavailableError } from '../errors.js';
+
+/** What the Kysely dialect asks of PGlite: statements, one at a time, and closing. */
+export interface PGliteClient {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  close(): Promise<void>;
+}
+
+export interface PGliteThreadOptions {
+  /** The cluster's directory, or none with `loadDataDir` (in memory). */
+  dataDir?: string;
+  /** A dumped cluster to start from, in memory. */
+  loadDataDir?: Blob;
+  startParams: string[];
+}
+
+/**
+ * The fields of a database error that callers read (the SQLSTATE, the constraint, the words):
+ * copied by name, since a thread's message carries an Error's message and nothing else. Never the
+ * statement or its parameters (PGlite adds both to its errors), which hold message bodies.
+ */
+const ERROR_FIELDS = [
+  'code',
+  'severity',
+  'detail',
+  'hint',
+  'constraint',
+  'table',
+  'column',
+  'schema',
+  'routine',
+  'where',
+  'position',
+];
+
+/**
+ * The thread's side, plain CommonJS run with `eval` (it is the same text under tsx, vitest and the
+ * bundle). PGlite answers one statement after another by itself; the dialect sends one at a time.
+ */
+const THREAD_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const FIELDS = ${JSON.stringify(ERROR_FIELDS)};
+const plain = (err) => {
+  const out = { name: err && err.name, message: String((err && err.message) || err) };
+  for (const f of FIELDS) if (err && err[f] !== undefined) out[f] = err[f];
+  return out;
+};
+(async () => {
+  const [{ PGlite }, { pg_trgm }, { unaccent }] = await Promise.all([
+    import(workerData.modules.pglite),
+    import(workerData.modules.pg_trgm),
+    import(workerData.modules.unaccent),
+  ]);
+  const db = await PGlite.create({ ...workerData.options, extensions: { pg_trgm, unaccent } });
+  parentPort.on('message', async ({ id, text, params, close }) => {
+    if (close) {
+      await db.close().catch(() => {});
+      parentPort.postMessage({ id, closed: true });
+      return;
+    }
+    try {
+      const { rows, affectedRows } = await db.query(text, params);
+      parentPort.postMessage({ id, rows, affectedRows });
+    } catch (err) {
+      parentPort.postMessage({ id, error: plain(err) });
+    }
+  });
+  parentPort.postMessage({ ready: true });
+})().catch((err) => parentPort.postMessage({ failed: plain(err) }));
+`;
+
+/** How long closing waits for PGlite before the thread is stopped regardless. */
+const CLOSE_WAIT_MS = 5000;
+
+interface Reply {
+  id?: number;
+  ready?: true;
+  closed?: true;
+  failed?: Record<string, unknown>;
+  rows?: unknown[];
+  affectedRows?: number;
+  error?: Record<string, unknown>;
+}
+
+const revive = (fields: Record<string, unknown>): Error =>
+  Object.assign(new Error(String(fields.message)), fields);
+
+/** The part of the WebAssembly global used here (the server's types leave the DOM's out). */
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Buffer): Promise<object> } })
+  .WebAssembly;
+
+/** PGlite's WebAssembly, compiled once per process and handed to each thread (tests open many). */
+let compiled: Promise<object> | undefined;
+function pgliteModule(): Promise<object> {
+  compiled ??= readFile(new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite')))
+    .then((bytes) => wasm.compile(bytes))
+    .catch((err: unknown) => {
+      compiled = undefined;
+      throw err;
+    });
+  return compiled;
+}
+
+/**
+ * The embedded database in a worker thread of its own. PGlite runs PostgreSQL as WebAssembly on
+ * the thread that calls it: in the server's thread, every statement (a millisecond and more)
+ * stopped Socket.IO's work, and the server used one core of two. Here the database and the sockets
+ * run side by side, and the event loop waits for no statement.
+ *
+ * A thread that dies (or a PGlite that fails to start) fails every statement waiting and every
+ * later one as `unavailable`.
+ */
+export async function startPGliteThread(options: PGliteThreadOptions): Promise<PGliteClient> {
+  const worker = new Worker(THREAD_SOURCE, {
+    eval: true,
+    workerData: {
+      options: { ...options, pgliteWasmModule: await pgliteModule() },
+      modules: {
+        pglite: import.meta.resolve('@electric-sql/pglite'),
+        pg_trgm: import.meta.resolve('@electric-sql/pglite/contrib/pg_trgm'),
+        unaccent: import.meta.resolve('@electric-sql/pglite/contrib/unaccent'),
+      },
+    },
+  });
+  const waiting = new Map<
+    number,
+    { resolve: (reply: Reply) => void; reject: (e: Error) => void }
+  >();
+  let lastId = 0;
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const { reject } of waiting.values()) reject(failure);
+    waiting.clear();
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (reply: Reply) => {
+      if (reply.ready) return resolve();
+      if (reply.failed) {
+        reject(revive(reply.failed));
+        return;
+      }
+      const entry = reply.id === undefined ? undefined : waiting.get(reply.id);
+      if (!entry || reply.id === undefined) return;
+      waiting.delete(reply.id);
+      if (reply.error) entry.reject(revive(reply.error));
+      else entry.resolve(reply);
+    });
+    worker.on('error', (err) => {
+      reject(err);
+      fail(new DatabaseUnavailableError(`the embedded database failed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      reject(new Error(`the embedded database's thread exited with ${code}`));
+      fail(new DatabaseUnavailableError('PGlite is closed'));
+    });
+  });
+  try {
+    await ready;
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const ask = (message: object): Promise<Reply> => {
+    if (failure) return Promise.reject(failure);
+    const id = ++lastId;
+    return new Promise<Reply>((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id });
+    });
+  };
+  return {
+    query: async (text, params) => {
+      const { rows = [], affectedRows } = await ask({ text, params });
+      return { rows, ...(affectedRows === undefined ? {} : { affectedRows }) };
+    },
+    close: async () => {
+      // PGlite closes in milliseconds; one that does not answer (frozen by a failed write, see
+      // guardStorage) is stopped all the same.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      if (!failure) await Promise.race([ask({ close: true }).catch(() => {}), late]);
+      clearTimeout(timer);
+      await worker.terminate();
+    },
+  };
+}
