@@ -187,6 +187,38 @@ describe('handshakes at once', () => {
       auth.handshake = original;
     }
   });
+
+  it('hands on the turns of clients refused or gone while waiting: none is lost', async () => {
+    const alice = await registerUser(server.url);
+    const node = server.nodeUrls[0] ?? server.url;
+    const auth = server.app.services.auth;
+    const original = auth.handshake.bind(auth);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    auth.handshake = async (token) => {
+      started++;
+      await released;
+      return original(token);
+    };
+    try {
+      // 20 refused handshakes take every turn; 5 more clients wait, then give up.
+      const refused = Array.from({ length: 20 }, () => outcome(node, 'not a token'));
+      while (started < 20) await sleep(20);
+      const leaving = Array.from({ length: 5 }, () =>
+        io(node, { auth: { token: alice.token }, transports: ['websocket'], forceNew: true }),
+      );
+      await sleep(300);
+      for (const socket of leaving) socket.disconnect();
+      release();
+      expect(await Promise.all(refused)).toEqual(Array.from({ length: 20 }, () => 'unauthorized'));
+    } finally {
+      auth.handshake = original;
+    }
+    // Had any of those 25 kept its turn, 20 new clients could not all get one.
+    const after = await Promise.all(Array.from({ length: 20 }, () => outcome(node, alice.token)));
+    expect(after).toEqual(Array.from({ length: 20 }, () => 'connected'));
+  });
 });
 
 describe('server.maxConnections', () => {

@@ -19,12 +19,13 @@ export interface PGliteThreadOptions {
 /**
  * The fields of a database error that callers read (the SQLSTATE, the constraint, the words):
  * copied by name, since a thread's message carries an Error's message and nothing else. Never the
- * statement or its parameters (PGlite adds both to its errors), which hold message bodies.
+ * statement or its parameters (PGlite adds both to its errors), nor `detail`, which can quote a
+ * whole row ("Failing row contains ..."): all of them may hold message bodies, and errors are
+ * logged.
  */
 const ERROR_FIELDS = [
   'code',
   'severity',
-  'detail',
   'hint',
   'constraint',
   'table',
@@ -167,8 +168,9 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     if (failure) return Promise.reject(failure);
     const id = ++lastId;
     return new Promise<Reply>((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
+      // Posted first: a value that cannot cross (postMessage throws) leaves nothing waiting.
       worker.postMessage({ ...message, id });
+      waiting.set(id, { resolve, reject });
     });
   };
   return {

@@ -93,8 +93,8 @@ export function attachGateway(
     void (async () => {
       const leave = await admission.enter();
       turns.set(socket, leave);
-      // A client gone while it waited (or during the set-up) hands its turn on.
-      socket.conn.once('close', leave);
+      // A client gone while it waited hands its turn on. One that goes during its handshake
+      // keeps it until the handshake's own statements are done (below): the turn bounds them.
       if (closed(socket)) {
         leave();
         next(new Error('the client went away'));
@@ -130,6 +130,11 @@ export function attachGateway(
         socket.data.membershipVersion = user.membershipVersion;
         joinOnlyChats(socket, chatIds);
         next();
+        // Given back by the connection handler once its set-up is done; or when the client goes
+        // first (no `connection` then), or after TURN_MAX_MS whatever happens (a set-up that
+        // hangs, say on a Redis outage, must not hold the line for everyone).
+        socket.conn.once('close', leave);
+        setTimeout(leave, TURN_MAX_MS).unref();
       } catch (err) {
         leave();
         if (placeOf) releasePlace(placeOf, socket.id);
@@ -219,6 +224,8 @@ function handshakeToken(socket: ParleySocket): string | undefined {
  * busy while no query waits long for a connection.
  */
 const HANDSHAKES_AT_ONCE = 20;
+/** The longest a handshake holds its turn, set-up after `connection` included. */
+const TURN_MAX_MS = 10_000;
 
 /** Sockets re-checked at once after an outage: enough to be quick, few enough to spare the pool. */
 const RECHECK_CONCURRENCY = 4;
