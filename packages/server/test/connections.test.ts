@@ -160,10 +160,8 @@ describe('handshakes at once', () => {
   afterEach(() => closeSockets());
   afterAll(() => server.close());
 
-  it('works on 20 at a time; the others wait their turn and then connect, none refused', async () => {
-    const alice = await registerUser(server.url);
-    // One node: its handshakes are the ones held and counted.
-    const node = server.nodeUrls[0] ?? server.url;
+  /** Holds every handshake's session read until `release`; counts those that started. */
+  function holdHandshakes() {
     const auth = server.app.services.auth;
     const original = auth.handshake.bind(auth);
     let release = () => {};
@@ -174,46 +172,45 @@ describe('handshakes at once', () => {
       await released;
       return original(token);
     };
+    return { started: () => started, release, restore: () => (auth.handshake = original) };
+  }
+
+  it('works on 20 at a time; the others wait their turn and then connect, none refused', async () => {
+    const alice = await registerUser(server.url);
+    // One node: its handshakes are the ones held and counted.
+    const node = server.nodeUrls[0] ?? server.url;
+    const held = holdHandshakes();
     try {
       const clients = Array.from({ length: 25 }, () => outcome(node, alice.token));
-      while (started < 20) await sleep(20);
+      while (held.started() < 20) await sleep(20);
       // Every client has reached the server by now; only 20 are let in.
       await sleep(300);
-      expect(started).toBe(20);
-      release();
+      expect(held.started()).toBe(20);
+      held.release();
       expect(await Promise.all(clients)).toEqual(Array.from({ length: 25 }, () => 'connected'));
-      expect(started).toBe(25);
+      expect(held.started()).toBe(25);
     } finally {
-      auth.handshake = original;
+      held.restore();
     }
   });
 
   it('hands on the turns of clients refused or gone while waiting: none is lost', async () => {
     const alice = await registerUser(server.url);
     const node = server.nodeUrls[0] ?? server.url;
-    const auth = server.app.services.auth;
-    const original = auth.handshake.bind(auth);
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let started = 0;
-    auth.handshake = async (token) => {
-      started++;
-      await released;
-      return original(token);
-    };
+    const held = holdHandshakes();
     try {
       // 20 refused handshakes take every turn; 5 more clients wait, then give up.
       const refused = Array.from({ length: 20 }, () => outcome(node, 'not a token'));
-      while (started < 20) await sleep(20);
+      while (held.started() < 20) await sleep(20);
       const leaving = Array.from({ length: 5 }, () =>
         io(node, { auth: { token: alice.token }, transports: ['websocket'], forceNew: true }),
       );
       await sleep(300);
       for (const socket of leaving) socket.disconnect();
-      release();
+      held.release();
       expect(await Promise.all(refused)).toEqual(Array.from({ length: 20 }, () => 'unauthorized'));
     } finally {
-      auth.handshake = original;
+      held.restore();
     }
     // Had any of those 25 kept its turn, 20 new clients could not all get one.
     const after = await Promise.all(Array.from({ length: 20 }, () => outcome(node, alice.token)));
