@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -12,7 +16,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
+import { openConfiguredDatabase, type Database } from './db/database.js';
 import { authRoutes } from './http/auth.routes.js';
 import { callRoutes } from './http/calls.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
@@ -62,6 +66,16 @@ const SWEEP_INTERVAL_MS = 5000;
 const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60_000;
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+/**
+ * Every schema is zod. Named at construction (rather than set afterwards), the compilers spare
+ * Fastify loading Ajv and fast-json-stringify, its defaults: 80 ms of every start. Fastify types
+ * the factories after those two; at run time it only calls them for a compiler like these.
+ */
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<FastifyServerOptions['schemaController']>['compilersFactory'];
+
 /** Late-bound: Redis connects before the services that act on its recoveries exist. */
 interface RedisRecovery {
   presence: (userIds: string[]) => void;
@@ -79,15 +93,19 @@ export interface ParleyApp {
   close(): Promise<void>;
 }
 
-export async function createApp(config: Config, log: Logger): Promise<ParleyApp> {
-  const metrics = new Metrics();
-  const database = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    checkpointIntervalMs: config.checkpointIntervalMs,
-    onQuery: (seconds, failed) =>
-      metrics.queries.observe({ outcome: failed ? 'error' : 'ok' }, seconds),
-  });
+/** A database already being opened, and the metrics it reports to (see main.ts). */
+export interface EarlyStart {
+  readonly database: Promise<Database>;
+  readonly metrics: Metrics;
+}
+
+export async function createApp(
+  config: Config,
+  log: Logger,
+  early?: EarlyStart,
+): Promise<ParleyApp> {
+  const metrics = early?.metrics ?? new Metrics();
+  const database = await (early?.database ?? openConfiguredDatabase(config, metrics.observeQuery));
   let redis: RedisScale | undefined;
   // What Redis tells of its recoveries, acted on once the services exist (see assemble).
   const restored: RedisRecovery = { presence: () => {}, delivery: () => {} };
@@ -133,6 +151,7 @@ async function assemble(
     forceCloseConnections: true,
     // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect.
     routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: ZOD_COMPILERS },
     clientErrorHandler: (err, socket) => {
       if (socket.writable) socket.end(clientErrorResponse(err));
       else socket.destroy(err);
@@ -141,8 +160,6 @@ async function assemble(
   http.server.headersTimeout = HEADERS_TIMEOUT_MS;
   // Open TCP connections at once, HTTP and websockets (MAX_CONNECTIONS): one more is closed at once.
   http.server.maxConnections = config.maxConnections;
-  http.setValidatorCompiler(validatorCompiler);
-  http.setSerializerCompiler(serializerCompiler);
   http.decorateRequest('user', null);
 
   const io = createSocketServer(http.server, config);

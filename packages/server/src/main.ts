@@ -1,9 +1,10 @@
 // Reads config, builds the app, listens, handles signals: nothing more.
 import { ConfigError, loadConfig } from './config.js';
-import { DataDirUnwritableError } from './db/database.js';
+import type { ParleyApp } from './app.js';
+import { DataDirUnwritableError, openConfiguredDatabase } from './db/database.js';
 import { DataDirLockedError } from './db/lock.js';
-import { createApp, type ParleyApp } from './app.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 
 const FORCE_EXIT_MS = 10_000;
 
@@ -46,7 +47,13 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 try {
-  const created = await createApp(config, log);
+  // The database opens first (the embedded one boots in a thread of its own) while the rest of
+  // the server loads: start to `listening` is the longer of the two, not their sum.
+  const metrics = new Metrics();
+  const database = openConfiguredDatabase(config, metrics.observeQuery);
+  database.catch(() => {}); // awaited by createApp; this only keeps it from counting as unhandled
+  const { createApp } = await import('./app.js');
+  const created = await createApp(config, log, { database, metrics });
   if (!stopping) await created.listen();
   app = created;
   if (stopping) void close(created);

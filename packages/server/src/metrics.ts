@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HTTP_STATUS } from '@parley/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/database.js';
+import type { Database, QueryObserver } from './db/database.js';
 import type { ParleyServer } from './realtime/types.js';
 
 /** Seconds: from half a millisecond (an ack on a quiet server) to 10 s (past every timeout). */
@@ -49,6 +49,10 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+
+  /** What the database reports of each statement (DatabaseOptions.onQuery). */
+  readonly observeQuery: QueryObserver = (seconds, failed) =>
+    this.queries.observe({ outcome: failed ? 'error' : 'ok' }, seconds);
 
   /** Group commit: how many sends each flush wrote (one statement for the plain ones). */
   readonly sendBatches = new Histogram({

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthResponse, Chat, Message, User } from '@parley/protocol';
 import { loadConfig } from '../src/config.js';
@@ -221,6 +222,18 @@ describe(`restart persistence (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGli
     });
     expect(ack.ok && ack.message.seq).toBe(7);
     expect(await arrived).toMatchObject({ seq: 7, content: 'after the restart' });
+  });
+
+  // A start skips the migrator when the database holds exactly this build's migrations. One that a
+  // newer build migrated must still be refused, not served with a schema this build does not know.
+  it('refuses to start on a database migrated by a newer build, naming the migration', async () => {
+    const future = '2099-01-01T0000_future';
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${future}, ${new Date().toISOString()})`.execute(
+      server.app.database.db,
+    );
+    await server.close();
+    closeSockets();
+    await expect(startServer(loadConfig(env))).rejects.toThrow(future);
   });
 });
 

@@ -9,9 +9,6 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import {
   Kysely,
   Migrator,
@@ -23,6 +20,7 @@ import {
 } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import type { Config } from '../config.js';
 import { DatabaseUnavailableError, fsReason, isDatabaseUnavailable } from '../errors.js';
 import { acquireLock } from './lock.js';
 import { startPGliteThread, type PGliteClient } from './pglite-thread.js';
@@ -54,6 +52,19 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver | undefined;
 }
 
+/** The database a server's config names. */
+export function openConfiguredDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'checkpointIntervalMs'>,
+  onQuery?: QueryObserver,
+): Promise<Database> {
+  return openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    onQuery,
+  });
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const log = queryLog(options.onQuery);
   if (options.url) return openPostgres(options.url, log);
@@ -68,6 +79,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 export async function migrate(db: Kysely<DB>): Promise<void> {
+  if (await upToDate(db)) return;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
@@ -79,6 +91,24 @@ export async function migrate(db: Kysely<DB>): Promise<void> {
     const why = error instanceof Error ? `: ${error.message}` : '';
     throw new Error(`${which} failed${why}`, { cause: error });
   }
+}
+
+/**
+ * Whether the database holds exactly the migrations this build knows: one statement, where
+ * Kysely's migrator reads the catalog twice and takes its lock (a quarter of a second of an
+ * embedded start). Anything else, a new database included, goes through the migrator, which also
+ * refuses a database migrated by a newer build.
+ */
+async function upToDate(db: Kysely<DB>): Promise<boolean> {
+  let applied: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+    applied = rows.map((row) => row.name);
+  } catch {
+    return false; // no migration table yet; or the migrator will report what is wrong
+  }
+  const known = Object.keys(migrations);
+  return applied.length === known.length && known.every((name) => applied.includes(name));
 }
 
 /** Connections of the serving pool. */
@@ -291,6 +321,12 @@ export class DataDirUnwritableError extends Error {}
 let pristine: Promise<Blob> | undefined;
 function freshInMemory(): Promise<Blob> {
   pristine ??= (async () => {
+    // Loaded here, not at the top: a server on a directory never needs PGlite in this thread.
+    const [{ PGlite }, { pg_trgm }, { unaccent }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/pg_trgm'),
+      import('@electric-sql/pglite/contrib/unaccent'),
+    ]);
     const first = await PGlite.create({ extensions: { pg_trgm, unaccent } });
     try {
       return await first.dumpDataDir('none');
@@ -331,7 +367,7 @@ async function openPGlite(
       // system's cache of the same files (PGlite reads them through Node's fs): 16 MB holds a
       // chat's hot pages and leaves the rest to that cache. Resident memory after start: 166
       // vs 289 MB (docs/PERFORMANCE.md).
-      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+      settings: ['-c', 'shared_buffers=16MB'],
     });
   } catch (err) {
     releaseLock();

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { DatabaseUnavailableError } from '../errors.js';
 
@@ -13,7 +12,8 @@ export interface PGliteThreadOptions {
   dataDir?: string;
   /** A dumped cluster to start from, in memory. */
   loadDataDir?: Blob;
-  startParams: string[];
+  /** PostgreSQL settings added to PGlite's own start parameters: `['-c', 'name=value', ...]`. */
+  settings: string[];
 }
 
 /**
@@ -54,7 +54,12 @@ const plain = (err) => {
     import(workerData.modules.pg_trgm),
     import(workerData.modules.unaccent),
   ]);
-  const db = await PGlite.create({ ...workerData.options, extensions: { pg_trgm, unaccent } });
+  const { settings, ...options } = workerData.options;
+  const db = await PGlite.create({
+    ...options,
+    startParams: [...PGlite.defaultStartParams, ...settings],
+    extensions: { pg_trgm, unaccent },
+  });
   parentPort.on('message', async ({ id, text, params, close }) => {
     if (close) {
       await db.close().catch(() => {});
@@ -88,22 +93,6 @@ interface Reply {
 const revive = (fields: Record<string, unknown>): Error =>
   Object.assign(new Error(String(fields.message)), fields);
 
-/** The part of the WebAssembly global used here (the server's types leave the DOM's out). */
-const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Buffer): Promise<object> } })
-  .WebAssembly;
-
-/** PGlite's WebAssembly, compiled once per process and handed to each thread (tests open many). */
-let compiled: Promise<object> | undefined;
-function pgliteModule(): Promise<object> {
-  compiled ??= readFile(new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite')))
-    .then((bytes) => wasm.compile(bytes))
-    .catch((err: unknown) => {
-      compiled = undefined;
-      throw err;
-    });
-  return compiled;
-}
-
 /**
  * The embedded database in a worker thread of its own. PGlite runs PostgreSQL as WebAssembly on
  * the thread that calls it: in the server's thread, every statement (a millisecond and more)
@@ -117,7 +106,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
   const worker = new Worker(THREAD_SOURCE, {
     eval: true,
     workerData: {
-      options: { ...options, pgliteWasmModule: await pgliteModule() },
+      options,
       modules: {
         pglite: import.meta.resolve('@electric-sql/pglite'),
         pg_trgm: import.meta.resolve('@electric-sql/pglite/contrib/pg_trgm'),
