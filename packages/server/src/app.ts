@@ -167,8 +167,13 @@ async function assemble(
   // With REDIS_URL every broadcast and room move goes through Redis to every process.
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
-  const services = createServices(database.db, config, socketDelivery(io), state, log, (sends) =>
-    metrics.sendBatches.observe(sends),
+  const services = createServices(
+    database.db,
+    config,
+    socketDelivery(io),
+    state,
+    log,
+    metrics.sendStats,
   );
   if (!(await services.search.foldsEveryScript())) {
     log.warn(

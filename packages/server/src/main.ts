@@ -21,11 +21,16 @@ const log = createLogger(config.logLevel);
 // Signals are handled from the first moment: one that arrives while the app starts is acted on
 // as soon as it is up, so a supervisor's SIGTERM always ends in a graceful exit.
 let app: ParleyApp | undefined;
-let stopping: NodeJS.Signals | undefined;
-const stop = (signal: NodeJS.Signals) => {
+let stopping = false;
+let exitCode = 0;
+/** On a signal, or (an Error) when the database is gone for good: then with a failure code. */
+const stop = (reason: NodeJS.Signals | Error) => {
   if (stopping) return;
-  stopping = signal;
-  log.info({ signal }, 'shutting down');
+  stopping = true;
+  if (reason instanceof Error) {
+    exitCode = 1;
+    log.fatal({ err: reason }, 'the database stopped; shutting down');
+  } else log.info({ signal: reason }, 'shutting down');
   setTimeout(() => {
     log.error('shutdown took too long; exiting');
     process.exit(1);
@@ -36,7 +41,7 @@ const close = (running: ParleyApp) =>
   running.close().then(
     () => {
       log.info('stopped');
-      process.exit(0);
+      process.exit(exitCode);
     },
     (err: unknown) => {
       log.error({ err }, 'shutdown failed');
@@ -54,6 +59,9 @@ try {
   database.catch(() => {}); // awaited by createApp; this only keeps it from counting as unhandled
   const { createApp } = await import('./app.js');
   const created = await createApp(config, log, { database, metrics });
+  // A database that cannot come back (the embedded one's thread died) ends the process, with a
+  // failure code for its supervisor; until then every statement is answered `unavailable`.
+  void created.database.lost?.then(stop);
   if (!stopping) await created.listen();
   app = created;
   if (stopping) void close(created);

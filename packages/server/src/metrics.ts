@@ -4,6 +4,7 @@ import { HTTP_STATUS } from '@parley/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database, QueryObserver } from './db/database.js';
 import type { ParleyServer } from './realtime/types.js';
+import type { SendStats } from './repositories/messages.repository.js';
 
 /** Seconds: from half a millisecond (an ack on a quiet server) to 10 s (past every timeout). */
 const LATENCY_BUCKETS = [
@@ -54,13 +55,27 @@ export class Metrics {
   readonly observeQuery: QueryObserver = (seconds, failed) =>
     this.queries.observe({ outcome: failed ? 'error' : 'ok' }, seconds);
 
-  /** Group commit: how many sends each flush wrote (one statement for the plain ones). */
+  /** Group commit: how many plain sends each flush wrote (one statement for them all). */
   readonly sendBatches = new Histogram({
     name: 'parley_send_batch_size',
-    help: 'Sends written per group-commit flush: those that arrived while the previous flush ran',
+    help: 'Plain sends (no reply, no attachments) written per group-commit flush: those that arrived while the previous flush ran',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+
+  /** Stored sends by statement: `batch`, a flush's one statement; `alone`, one of their own. */
+  readonly sendsStored = new Counter({
+    name: 'parley_sends_stored_total',
+    help: "Messages stored, by the statement that wrote them: a group-commit flush's one statement (batch) or their own (alone)",
+    labelNames: ['by'] as const,
+    registers: [this.registry],
+  });
+
+  /** What the messages repository reports of group commit. */
+  readonly sendStats: SendStats = {
+    flushed: (sends) => this.sendBatches.observe(sends),
+    stored: (by, count) => this.sendsStored.inc({ by }, count),
+  };
 
   /** The scrape: this app's figures and the process's. */
   async text(): Promise<{ contentType: string; body: string }> {

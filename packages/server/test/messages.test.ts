@@ -225,6 +225,8 @@ describe('a burst of sends (group commit)', () => {
     const d = await connect(node, dave.token);
     const flushesBefore = await figure(node, 'parley_send_batch_size_count');
     const sendsBefore = await figure(node, 'parley_send_batch_size_sum');
+    const byBatchBefore = await figure(node, 'parley_sends_stored_total{by="batch"}');
+    const aloneBefore = await figure(node, 'parley_sends_stored_total{by="alone"}');
 
     const rounds = 15;
     const sends: ReturnType<typeof sendMessage>[] = [];
@@ -268,6 +270,11 @@ describe('a burst of sends (group commit)', () => {
     const written = (await figure(node, 'parley_send_batch_size_sum')) - sendsBefore;
     expect(written).toBe(sends.length + 2);
     expect(flushes).toBeLessThan(written);
+    // And the batch statement stored some of them itself (not only the one-by-one fallback).
+    const byBatch = (await figure(node, 'parley_sends_stored_total{by="batch"}')) - byBatchBefore;
+    const alone = (await figure(node, 'parley_sends_stored_total{by="alone"}')) - aloneBefore;
+    expect(byBatch).toBeGreaterThan(0);
+    expect(byBatch + alone).toBe(sends.length);
   });
 });
 

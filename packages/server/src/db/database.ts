@@ -23,7 +23,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { DatabaseUnavailableError, fsReason, isDatabaseUnavailable } from '../errors.js';
 import { acquireLock } from './lock.js';
-import { startPGliteThread, type PGliteClient } from './pglite-thread.js';
+import { startPGliteThread, type PGliteClient, type PGliteThread } from './pglite-thread.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
 
@@ -35,6 +35,11 @@ export interface Database {
   /** Throws when the database does not answer within 2 s, or (embedded) could not write now. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Embedded: settles when the database's thread dies. Nothing can be stored any more; the
+   * process should end, for its supervisor to start it again (main.ts).
+   */
+  readonly lost?: Promise<Error>;
   /** PostgreSQL's serving pool: connections, idle ones, and requests waiting for one. */
   readonly poolStats?: () => { total: number; idle: number; waiting: number };
 }
@@ -353,7 +358,7 @@ async function openPGlite(
     dir = path.join(dataDir, 'pglite');
     releaseLock = acquireLock(`${dir}.lock`);
   }
-  let client: PGliteClient;
+  let client: PGliteThread;
   try {
     if (!inMemory && !existsSync(path.join(dir, 'PG_VERSION'))) await initdbApart(dir);
     // With a directory, a commit reaches the files before the query returns (never fsynced):
@@ -387,6 +392,7 @@ async function openPGlite(
   return {
     db,
     kind: 'pglite',
+    lost: client.died,
     ping: async () => {
       await withTimeout(sql`SELECT 1`.execute(db), POSTGRES_TIMEOUTS.pingMs);
     },

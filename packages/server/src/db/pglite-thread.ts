@@ -7,6 +7,11 @@ export interface PGliteClient {
   close(): Promise<void>;
 }
 
+export interface PGliteThread extends PGliteClient {
+  /** Settles when the thread dies other than by close(): no statement can run any more. */
+  readonly died: Promise<Error>;
+}
+
 export interface PGliteThreadOptions {
   /** The cluster's directory, or none with `loadDataDir` (in memory). */
   dataDir?: string;
@@ -100,9 +105,9 @@ const revive = (fields: Record<string, unknown>): Error =>
  * run side by side, and the event loop waits for no statement.
  *
  * A thread that dies (or a PGlite that fails to start) fails every statement waiting and every
- * later one as `unavailable`.
+ * later one as `unavailable`, and settles `died`.
  */
-export async function startPGliteThread(options: PGliteThreadOptions): Promise<PGliteClient> {
+export async function startPGliteThread(options: PGliteThreadOptions): Promise<PGliteThread> {
   const worker = new Worker(THREAD_SOURCE, {
     eval: true,
     workerData: {
@@ -120,6 +125,9 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
   >();
   let lastId = 0;
   let failure: Error | undefined;
+  let closing = false;
+  let died = (_err: Error) => {};
+  const death = new Promise<Error>((resolve) => (died = resolve));
   const fail = (err: Error) => {
     failure ??= err;
     for (const { reject } of waiting.values()) reject(failure);
@@ -145,6 +153,8 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     worker.on('exit', (code) => {
       reject(new Error(`the embedded database's thread exited with ${code}`));
       fail(new DatabaseUnavailableError('PGlite is closed'));
+      const why = failure?.message ?? 'PGlite is closed';
+      if (!closing) died(new Error(`the embedded database's thread exited with ${code}: ${why}`));
     });
   });
   try {
@@ -163,11 +173,13 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     });
   };
   return {
+    died: death,
     query: async (text, params) => {
       const { rows = [], affectedRows } = await ask({ text, params });
       return { rows, ...(affectedRows === undefined ? {} : { affectedRows }) };
     },
     close: async () => {
+      closing = true;
       // PGlite closes in milliseconds; one that does not answer (frozen by a failed write, see
       // guardStorage) is stopped all the same.
       let timer: NodeJS.Timeout | undefined;

@@ -100,7 +100,8 @@ const isPlain = (m: NewMessage): boolean =>
 /**
  * A batch statement that failed on a constraint (23xxx: a copy of a clientMessageId that another
  * process stored meanwhile) or was rolled back by the server (40xxx: a deadlock) stored nothing:
- * its sends are retried one by one, each getting its own answer.
+ * it runs once more (its new snapshot sees the copy and leaves that send out), then, failing
+ * again, its sends are retried one by one, each getting its own answer.
  */
 const isRetryableBatchError = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -115,62 +116,74 @@ async function settle<O>(entry: Pending<unknown, O>, work: Promise<O>): Promise<
   }
 }
 
+/** What group commit reports (metrics): each flush's size, and which statement stored a send. */
+export interface SendStats {
+  flushed(sends: number): void;
+  /** `batch`: by a flush's one statement (`insertMany`); `alone`: by a statement of its own. */
+  stored(by: 'batch' | 'alone', count: number): void;
+}
+
+const NO_STATS: SendStats = { flushed: () => {}, stored: () => {} };
+
 export class MessagesRepository {
-  /** Sends waiting for the statement in flight to return (see `insert`). */
+  /** Plain sends waiting for the statement in flight to return (see `insert`). */
   private readonly sends: GroupCommit<NewMessage, Message | undefined>;
 
   constructor(
     private readonly db: Kysely<DB>,
     /** Signs the URLs of the attachments messages carry. */
     private readonly link: AttachmentLinker,
-    /** Told how many sends each flush wrote. */
-    private readonly onFlush: (sends: number) => void = () => {},
+    private readonly stats: SendStats = NO_STATS,
   ) {
     this.sends = new GroupCommit((batch) => this.flushSends(batch), SEND_BATCH_MAX);
   }
 
   /**
-   * Stores a message: undefined when it may not be stored (see `insertOne`). Sends go through
-   * group commit: those that arrive while the previous flush runs are written together, the plain
-   * ones (no reply, no attachments) by one statement for the whole batch (`insertMany`), the
-   * others by their own statement, in the order they came. A lone send is written at once, by its
-   * own statement.
+   * Stores a message: undefined when it may not be stored (see `insertOne`). Plain sends (no
+   * reply, no attachments) go through group commit: those that arrive while the previous flush
+   * runs are written together, by one statement (`insertMany`); a lone one at once, by its own.
+   * A reply or a send with attachments takes its own statement beside them (the pool runs it
+   * while a flush waits on a lock): one socket's sends are ordered by its handler, which starts a
+   * send only once the previous one is answered.
    */
-  insert(m: NewMessage): Promise<Message | undefined> {
-    return this.sends.submit(m);
+  async insert(m: NewMessage): Promise<Message | undefined> {
+    if (isPlain(m)) return this.sends.submit(m);
+    return this.stored(await this.insertOne(m));
   }
 
-  private async flushSends(batch: readonly Pending<NewMessage, Message | undefined>[]) {
-    this.onFlush(batch.length);
-    let plain: Pending<NewMessage, Message | undefined>[] = [];
-    for (const entry of batch) {
-      if (isPlain(entry.item)) {
-        plain.push(entry);
-        continue;
-      }
-      await this.flushPlain(plain);
-      plain = [];
-      await settle(entry, this.insertOne(entry.item));
-    }
-    await this.flushPlain(plain);
+  private stored(message: Message | undefined): Message | undefined {
+    if (message) this.stats.stored('alone', 1);
+    return message;
   }
 
-  private async flushPlain(run: readonly Pending<NewMessage, Message | undefined>[]) {
+  private async flushSends(run: readonly Pending<NewMessage, Message | undefined>[]) {
+    this.stats.flushed(run.length);
     const [first] = run;
     if (!first) return;
-    if (run.length === 1) return settle(first, this.insertOne(first.item));
-    let stored: (Message | undefined)[];
-    try {
-      stored = await this.insertMany(run.map((e) => e.item));
-    } catch (err) {
-      if (!isRetryableBatchError(err)) throw err;
-      stored = [];
-    }
+    if (run.length === 1)
+      return settle(
+        first,
+        this.insertOne(first.item).then((m) => this.stored(m)),
+      );
+    const sends = run.map((e) => e.item);
+    const stored = await this.insertMany(sends)
+      .catch((err: unknown) => {
+        if (!isRetryableBatchError(err)) throw err;
+        return this.insertMany(sends);
+      })
+      .catch((err: unknown) => {
+        if (!isRetryableBatchError(err)) throw err;
+        return [];
+      });
+    this.stats.stored('batch', stored.filter(Boolean).length);
     for (const [i, entry] of run.entries()) {
       const message = stored[i];
       // What the batch did not store is sent again alone: the single statement's outcome (a
       // repeated clientMessageId's unique violation, or undefined) tells the service why.
-      await settle(entry, message ? Promise.resolve(message) : this.insertOne(entry.item));
+      await settle(
+        entry,
+        message ? Promise.resolve(message) : this.insertOne(entry.item).then((m) => this.stored(m)),
+      );
     }
   }
 
