@@ -2,7 +2,7 @@
 // (bench/relay: Socket.IO alone, same rooms and acks) under the same open-loop load, in one run,
 // so that every figure is also a ratio to the ceiling on this machine. Writes
 // bench/results/load-<time>.json and the chart beside it. See docs/PERFORMANCE.md.
-//   npm run bench [-- --scenarios steady,bigroom,idle,storm --targets embedded,postgres,relay
+//   npm run bench [-- --scenarios start,steady,bigroom,idle,storm --targets embedded,postgres,relay
 //                     --rates 250,500,750,1000,1500,2000 --step 10 --profile]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ const root = path.resolve(here, '../..');
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'steady,bigroom,idle,storm' },
+    scenarios: { type: 'string', default: 'start,steady,bigroom,idle,storm' },
     targets: { type: 'string' },
     rates: { type: 'string', default: '250,500,750,1000,1500,2000,3000' },
     'bigroom-rates': { type: 'string', default: '10,25,50,100,200' },
@@ -474,8 +474,45 @@ async function storm(target: Target, count: number) {
   };
 }
 
+/**
+ * Start to `listening` on an existing data directory (embedded) or migrated database (PostgreSQL):
+ * from spawning the compiled server to its `listening` line, as `npm start` runs it once built.
+ */
+async function startup(target: Exclude<Target, 'relay'>, runs = 5) {
+  const dataDir = tempDir('parley-start-');
+  const { databaseUrl, drop } =
+    target === 'postgres'
+      ? await freshDatabase()
+      : { databaseUrl: undefined, drop: () => Promise.resolve() };
+  const once = async () => {
+    const begun = performance.now();
+    const child = spawnServer({
+      dataDir,
+      databaseUrl,
+      compiled: true,
+      env: { JWT_SECRET: secret },
+    });
+    await child.ready;
+    const ms = performance.now() - begun;
+    await child.stop('SIGTERM');
+    return ms;
+  };
+  await once(); // creates the cluster (embedded) or the schema (PostgreSQL)
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
+  await drop();
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  log(
+    `${target} start: ${times.map((t) => t.toFixed(0)).join(', ')} ms (median ${median.toFixed(0)})`,
+  );
+  return { runs_ms: times.map((t) => Math.round(t)), median_ms: Math.round(median) };
+}
+
 const log = (line: string) => console.error(`[bench] ${line}`);
 
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const jsonFile = path.join(args.out, `load-${stamp}.json`);
 const result: Record<string, unknown> = {
   when: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -504,11 +541,16 @@ try {
         byTarget[target] = await idle(target, Number(args['idle-sockets']));
       } else if (scenario === 'storm') {
         byTarget[target] = await storm(target, Number(args['storm-sockets']));
+      } else if (scenario === 'start') {
+        if (target !== 'relay') byTarget[target] = await startup(target);
       } else {
         throw new Error(`unknown scenario ${scenario}`);
       }
     }
     result[scenario] = byTarget;
+    // Written after every scenario: a run cut short keeps what it measured.
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(jsonFile, JSON.stringify(result, null, 2));
   }
 } finally {
   removeTempDirs();
@@ -522,8 +564,6 @@ if (steady?.relay?.max_clean_rate) {
   result.max_clean_rate_ratio_to_relay = ratios;
 }
 mkdirSync(args.out, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const jsonFile = path.join(args.out, `load-${stamp}.json`);
 writeFileSync(jsonFile, JSON.stringify(result, null, 2));
 if (steady) writeFileSync(jsonFile.replace(/\.json$/, '.svg'), renderChart(result));
 console.log(JSON.stringify(result, null, 2));

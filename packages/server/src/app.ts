@@ -17,6 +17,7 @@ import {
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openConfiguredDatabase, type Database } from './db/database.js';
+import type { EmbeddedStore } from './db/embedded.js';
 import { authRoutes } from './http/auth.routes.js';
 import { callRoutes } from './http/calls.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
@@ -93,10 +94,9 @@ export interface ParleyApp {
   close(): Promise<void>;
 }
 
-/** A database already being opened, and the metrics it reports to (see main.ts). */
+/** What main.ts starts before loading this module: the embedded database's thread. */
 export interface EarlyStart {
-  readonly database: Promise<Database>;
-  readonly metrics: Metrics;
+  readonly embedded?: Promise<EmbeddedStore> | undefined;
 }
 
 export async function createApp(
@@ -104,8 +104,8 @@ export async function createApp(
   log: Logger,
   early?: EarlyStart,
 ): Promise<ParleyApp> {
-  const metrics = early?.metrics ?? new Metrics();
-  const database = await (early?.database ?? openConfiguredDatabase(config, metrics.observeQuery));
+  const metrics = new Metrics();
+  const database = await openConfiguredDatabase(config, metrics.observeQuery, early?.embedded);
   let redis: RedisScale | undefined;
   // What Redis tells of its recoveries, acted on once the services exist (see assemble).
   const restored: RedisRecovery = { presence: () => {}, delivery: () => {} };

@@ -1,10 +1,9 @@
 // Reads config, builds the app, listens, handles signals: nothing more.
 import { ConfigError, loadConfig } from './config.js';
 import type { ParleyApp } from './app.js';
-import { DataDirUnwritableError, openConfiguredDatabase } from './db/database.js';
+import { DataDirUnwritableError, startEmbedded } from './db/embedded.js';
 import { DataDirLockedError } from './db/lock.js';
 import { createLogger } from './logger.js';
-import { Metrics } from './metrics.js';
 
 const FORCE_EXIT_MS = 10_000;
 
@@ -52,13 +51,13 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 try {
-  // The database opens first (the embedded one boots in a thread of its own) while the rest of
-  // the server loads: start to `listening` is the longer of the two, not their sum.
-  const metrics = new Metrics();
-  const database = openConfiguredDatabase(config, metrics.observeQuery);
-  database.catch(() => {}); // awaited by createApp; this only keeps it from counting as unhandled
+  // The embedded database boots in a thread of its own while the rest of the server loads (this
+  // module imports little, the app comes by a dynamic import): start to `listening` is the
+  // longer of the two, not their sum.
+  const embedded = config.databaseUrl ? undefined : startEmbedded(config.dataDir);
+  embedded?.catch(() => {}); // awaited by createApp; this only keeps it from counting as unhandled
   const { createApp } = await import('./app.js');
-  const created = await createApp(config, log, { database, metrics });
+  const created = await createApp(config, log, { embedded });
   // A database that cannot come back (the embedded one's thread died) ends the process, with a
   // failure code for its supervisor; until then every statement is answered `unavailable`.
   void created.database.lost?.then(stop);

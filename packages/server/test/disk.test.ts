@@ -3,7 +3,7 @@ import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Ack, ErrorResponse, Message } from '@parley/protocol';
-import { DISK_RESERVE_BYTES } from '../src/db/database.js';
+import { DISK_RESERVE_BYTES } from '../src/db/embedded.js';
 import { closeSockets, connect, createDirect, emitAck, registerUser } from './helpers/client.js';
 import {
   fetchHistory,

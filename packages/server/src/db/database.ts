@@ -1,15 +1,4 @@
 import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs';
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import {
   Kysely,
   Migrator,
   type KyselyConfig,
@@ -21,9 +10,8 @@ import {
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { DatabaseUnavailableError, fsReason, isDatabaseUnavailable } from '../errors.js';
-import { acquireLock } from './lock.js';
-import { startPGliteThread, type PGliteClient, type PGliteThread } from './pglite-thread.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.js';
+import { startEmbedded, type EmbeddedStore } from './embedded.js';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
 
@@ -55,25 +43,33 @@ export interface DatabaseOptions {
   /** How often PGlite checkpoints, since it never does by itself. */
   checkpointIntervalMs?: number;
   onQuery?: QueryObserver | undefined;
+  /** The embedded database of `dataDir`, already starting (main.ts); else it is started here. */
+  embedded?: Promise<EmbeddedStore> | undefined;
 }
 
 /** The database a server's config names. */
 export function openConfiguredDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir' | 'checkpointIntervalMs'>,
   onQuery?: QueryObserver,
+  embedded?: Promise<EmbeddedStore>,
 ): Promise<Database> {
   return openDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
     checkpointIntervalMs: config.checkpointIntervalMs,
     onQuery,
+    embedded,
   });
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const log = queryLog(options.onQuery);
   if (options.url) return openPostgres(options.url, log);
-  const database = await openPGlite(options.dataDir, options.checkpointIntervalMs ?? 60_000, log);
+  const database = await openPGlite(
+    options.embedded ?? startEmbedded(options.dataDir),
+    options.checkpointIntervalMs ?? 60_000,
+    log,
+  );
   try {
     await migrate(database.db);
   } catch (err) {
@@ -277,111 +273,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Free space the embedded database keeps in hand: below it every statement is refused with
- * `unavailable`, and health answers 503. PGlite cannot live through a full disk: once a write
- * fails with ENOSPC (a new 16 MiB WAL segment that does not fit), its next query spins forever
- * inside WebAssembly and freezes the whole process, health check included. So we stop short.
- */
-export const DISK_RESERVE_BYTES = 64 * 1024 * 1024;
-
-/**
- * Creates a new embedded database in a worker thread that then exits. PGlite's initdb grows its
- * WebAssembly memory by about 500 MB that it never gives back: done in this thread, a first start
- * kept the process at 770 MB for its whole life, against 280 MB for every later start.
- */
-async function initdbApart(dir: string): Promise<void> {
-  const worker = new Worker(
-    `const { workerData, parentPort } = require('node:worker_threads');
-     import(workerData.pglite)
-       .then(async ({ PGlite }) => {
-         const db = await PGlite.create({ dataDir: workerData.dir });
-         await db.close();
-         parentPort.postMessage({ ok: true });
-       })
-       .catch((err) => parentPort.postMessage({ error: String((err && err.message) || err) }));`,
-    { eval: true, workerData: { dir, pglite: import.meta.resolve('@electric-sql/pglite') } },
-  );
-  try {
-    const answer = await new Promise<{ ok?: true; error?: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`initdb worker exited with ${code}`)));
-    });
-    if (answer.error !== undefined)
-      throw new Error(`creating the embedded database failed: ${answer.error}`);
-  } finally {
-    await worker.terminate();
-  }
-}
-
-/** DATA_DIR cannot be written (read-only, full, no permission): the server refuses to start. */
-export class DataDirUnwritableError extends Error {}
-
-/**
- * A freshly initialised in-memory cluster, made once per process and copied for every later
- * `memory://` database: the test suites open dozens of them, and loading a copy takes 1.2 s where
- * initdb takes 2.9 (an idle machine). Each copy is independent; nothing is shared but the bytes.
- */
-let pristine: Promise<Blob> | undefined;
-function freshInMemory(): Promise<Blob> {
-  pristine ??= (async () => {
-    // Loaded here, not at the top: a server on a directory never needs PGlite in this thread.
-    const [{ PGlite }, { pg_trgm }, { unaccent }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite/contrib/pg_trgm'),
-      import('@electric-sql/pglite/contrib/unaccent'),
-    ]);
-    const first = await PGlite.create({ extensions: { pg_trgm, unaccent } });
-    try {
-      return await first.dumpDataDir('none');
-    } finally {
-      await first.close();
-    }
-  })().catch((err: unknown) => {
-    pristine = undefined; // the next open tries again, rather than failing for good
-    throw err;
-  });
-  return pristine;
-}
-
 async function openPGlite(
-  dataDir: string,
+  started: Promise<EmbeddedStore>,
   checkpointIntervalMs: number,
   log: KyselyConfig['log'],
 ): Promise<Database> {
-  const inMemory = dataDir === 'memory://';
-  let releaseLock = () => {};
-  let dir = dataDir;
-  if (!inMemory) {
-    assertWritable(dataDir);
-    dir = path.join(dataDir, 'pglite');
-    releaseLock = acquireLock(`${dir}.lock`);
-  }
-  let client: PGliteThread;
-  try {
-    if (!inMemory && !existsSync(path.join(dir, 'PG_VERSION'))) await initdbApart(dir);
-    // With a directory, a commit reaches the files before the query returns (never fsynced):
-    // it survives a killed process, not a power loss. synchronous_commit stays on: PGlite has
-    // no background writer, so an async commit would be lost on a kill. Message search
-    // (migration 2026-12-04T0200_search) indexes through pg_trgm and unaccent: the thread loads
-    // both at every start, since every insert of a message runs their functions.
-    client = await startPGliteThread({
-      ...(inMemory ? { loadDataDir: await freshInMemory() } : { dataDir: dir }),
-      // PostgreSQL's 128 MB of shared buffers sit in WebAssembly memory on top of the operating
-      // system's cache of the same files (PGlite reads them through Node's fs): 16 MB holds a
-      // chat's hot pages and leaves the rest to that cache. Resident memory after start: 166
-      // vs 289 MB (docs/PERFORMANCE.md).
-      settings: ['-c', 'shared_buffers=16MB'],
-    });
-  } catch (err) {
-    releaseLock();
-    throw err;
-  }
-  const db = new Kysely<DB>({
-    dialect: new PGliteDialect(inMemory ? client : guardStorage(client, dataDir)),
-    log,
-  });
+  const { client, died, inMemory, release } = await started;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client), log });
   const checkpoint = () => sql`CHECKPOINT`.execute(db);
   // PGlite never checkpoints by itself: without this the WAL grows without bound and a reopen
   // after a crash replays all of it.
@@ -392,7 +290,7 @@ async function openPGlite(
   return {
     db,
     kind: 'pglite',
-    lost: client.died,
+    lost: died,
     ping: async () => {
       await withTimeout(sql`SELECT 1`.execute(db), POSTGRES_TIMEOUTS.pingMs);
     },
@@ -405,79 +303,8 @@ async function openPGlite(
         if (!inMemory) await checkpoint().catch(() => {});
         await db.destroy(); // closes the PGlite instance
       } finally {
-        releaseLock();
+        release();
       }
     },
   };
 }
-
-/** At start: DATA_DIR exists, takes a file, and has room for the embedded database. */
-function assertWritable(dataDir: string): void {
-  const probe = path.join(dataDir, `.write-check-${process.pid}`);
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(probe, 'ok');
-    rmSync(probe);
-  } catch (err) {
-    rmSync(probe, { force: true });
-    throw new DataDirUnwritableError(`cannot write DATA_DIR ${dataDir}: ${fsReason(err)}`);
-  }
-  const problem = storageProblem(dataDir);
-  if (problem) throw new DataDirUnwritableError(`cannot write DATA_DIR ${dataDir}: ${problem}`);
-}
-
-/** Why the embedded database must not write to `dir` now, if it must not: cheap (two syscalls). */
-function storageProblem(dir: string): string | undefined {
-  try {
-    accessSync(dir, constants.W_OK); // EROFS once the kernel remounts a failing disk read-only
-    const { bavail, bsize } = statfsSync(dir);
-    const free = bavail * bsize;
-    if (free >= DISK_RESERVE_BYTES) return undefined;
-    const mib = (bytes: number) => Math.floor(bytes / 1024 / 1024);
-    return `${mib(free)} MiB free, under the ${mib(DISK_RESERVE_BYTES)} MiB the embedded database keeps in reserve`;
-  } catch (err) {
-    return fsReason(err);
-  }
-}
-
-/**
- * PGlite as the dialect uses it (query and close), checked before every statement: a disk with
- * too little room or mounted read-only answers `unavailable` without touching PGlite. Should a
- * write still fail for want of storage (the disk filled between two checks), the instance is
- * not asked anything again: its next query could spin forever (in its own thread, but holding
- * the dialect's only connection). It then answers `unavailable` until the server restarts;
- * closing stops its thread.
- */
-function guardStorage(client: PGliteClient, dataDir: string): PGliteClient {
-  let wrecked: DatabaseUnavailableError | undefined;
-  return {
-    query: async (text: string, params?: unknown[]) => {
-      if (wrecked) throw wrecked;
-      // Before every statement, not from a cache: another tenant of the disk can take the whole
-      // reserve at once, and a single write that then fails would freeze the process. (Two
-      // syscalls, a few microseconds, against a statement's millisecond.)
-      const problem = storageProblem(dataDir);
-      if (problem) throw new DatabaseUnavailableError(`cannot write DATA_DIR: ${problem}`);
-      try {
-        return await client.query(text, params);
-      } catch (err) {
-        if (isStorageFailure(err)) {
-          wrecked = new DatabaseUnavailableError(
-            `the embedded database failed to write (${(err as Error).message}); ` +
-              'restart the server once DATA_DIR has room',
-          );
-        }
-        throw err;
-      }
-    },
-    close: () => client.close(),
-  };
-}
-
-const isStorageFailure = (err: unknown) => {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return (
-    (typeof e?.code === 'string' && /^(53100|58030|ENOSPC|EDQUOT|EROFS|EIO)$/.test(e.code)) ||
-    (typeof e?.message === 'string' && /No space left|Read-only file system/i.test(e.message))
-  );
-};
