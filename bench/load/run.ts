@@ -18,6 +18,7 @@ import {
   tempDir,
 } from '../../packages/server/test/helpers/process.js';
 import { renderChart } from './chart.js';
+import { memoryAfterGc, type Memory } from './memory.js';
 import { seed, type Seeded } from './seed.js';
 import type { FromWorker, StepReport, ToWorker, WorkerInit } from './worker.js';
 
@@ -85,6 +86,8 @@ function postgresCpu(): number {
   }
   return total;
 }
+const MiB = 1024 * 1024;
+
 function rssMiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -428,18 +431,26 @@ async function ladder(target: Target, users: number, groupSize: number, rates: n
 async function idle(target: Target, count: number) {
   const { server, seeded } = await startTarget(target, count, 10);
   await sleep(3000);
+  // RSS as it stands (the table's method since the first run), then after a full GC.
   const before = rssMiB(server.pid);
+  const gcBefore = await memoryAfterGc(server.pid);
   const { clients, ok, failed } = await Clients.open(
     server.url,
     seeded.users.map((u) => ({ token: u.token, chatId: null })),
   );
   await sleep(5000);
   const after = rssMiB(server.pid);
+  const gcAfter = await memoryAfterGc(server.pid);
   await clients.close();
   await server.stop();
-  const perSocketKiB = ((after - before) * 1024) / Math.max(1, ok);
+  const sockets = Math.max(1, ok);
+  const perSocketKiB = ((after - before) * 1024) / sockets;
+  const kib = (bytes: number) => Number((bytes / 1024 / sockets).toFixed(2));
+  const kept = (m: Memory) => m.heapUsed + m.external;
   log(
-    `${target} idle: ${ok} sockets, RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB, ${perSocketKiB.toFixed(1)} KiB/socket`,
+    `${target} idle: ${ok} sockets, RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB, ${perSocketKiB.toFixed(1)} KiB/socket; ` +
+      `after GC: RSS ${(gcBefore.rss / MiB).toFixed(0)} -> ${(gcAfter.rss / MiB).toFixed(0)} MiB, ` +
+      `heap+external ${kib(kept(gcAfter) - kept(gcBefore))} KiB/socket`,
   );
   return {
     sockets: ok,
@@ -447,6 +458,12 @@ async function idle(target: Target, count: number) {
     rss_before_mib: Number(before.toFixed(1)),
     rss_after_mib: Number(after.toFixed(1)),
     kib_per_socket: Number(perSocketKiB.toFixed(2)),
+    after_gc: {
+      rss_before_mib: Number((gcBefore.rss / MiB).toFixed(1)),
+      rss_after_mib: Number((gcAfter.rss / MiB).toFixed(1)),
+      rss_kib_per_socket: kib(gcAfter.rss - gcBefore.rss),
+      heap_external_kib_per_socket: kib(kept(gcAfter) - kept(gcBefore)),
+    },
   };
 }
 

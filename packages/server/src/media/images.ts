@@ -1,5 +1,5 @@
 import { open, rm } from 'node:fs/promises';
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 
 /** An image whose header declares more pixels than this is never decoded: it is kept as a file. */
 export const MAX_IMAGE_PIXELS = 100_000_000;
@@ -8,8 +8,17 @@ export const THUMBNAIL_SIDE = 320;
 /** Decodes at once per process: each may take tens of megabytes. */
 const DECODES_AT_ONCE = 2;
 
-// A server decodes each image once: libvips' cache of operations would only hold memory.
-sharp.cache(false);
+/**
+ * sharp (libvips) is loaded at the first image, not at start: it adds 28 MiB of resident memory
+ * that a server nobody sends an image to never needs.
+ */
+let loading: Promise<typeof Sharp> | undefined;
+const loadSharp = () =>
+  (loading ??= import('sharp').then(({ default: sharp }) => {
+    // A server decodes each image once: libvips' cache of operations would only hold memory.
+    sharp.cache(false);
+    return sharp;
+  }));
 
 /** What the bytes say an upload is. */
 export type Inspection =
@@ -87,6 +96,7 @@ export async function inspect(file: string, thumbnail: string): Promise<Inspecti
   const bytes = await head(file);
   const known = FORMATS.find((f) => f.matches(bytes));
   if (!known) return { kind: 'file' };
+  const sharp = await loadSharp();
   let width: number;
   let height: number;
   try {
