@@ -7,14 +7,14 @@ import { errorBody } from '../errors.js';
 import { originAllowed } from '../origin.js';
 import type { Services } from '../services/index.js';
 import { toSummary } from '../services/users.service.js';
-import { registerCallHandlers } from './handlers/call.handlers.js';
-import { registerChatHandlers } from './handlers/chat.handlers.js';
-import { registerMessageHandlers } from './handlers/message.handlers.js';
-import { registerTypingHandlers } from './handlers/typing.handlers.js';
-import { registerUploadHandlers } from './handlers/upload.handlers.js';
+import { callHandlers } from './handlers/call.handlers.js';
+import { chatHandlers } from './handlers/chat.handlers.js';
+import { messageHandlers } from './handlers/message.handlers.js';
+import { typingHandlers } from './handlers/typing.handlers.js';
+import { uploadHandlers } from './handlers/upload.handlers.js';
 import { Admission } from './admission.js';
 import { SocketFlow } from './flow.js';
-import { screenEvents, type GatewayContext } from './handle.js';
+import { serveEvents, type GatewayContext, type Handlers } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
 import { joinOnlyChats, syncChatRooms } from './rooms.js';
 import type { ParleyServer, ParleySocket } from './types.js';
@@ -84,6 +84,14 @@ export function attachGateway(
     services.presence.release(userId, socketId).catch(failed('socket place release failed'));
   };
 
+  const handlers: Handlers = {
+    ...chatHandlers(services),
+    ...messageHandlers(services),
+    ...typingHandlers(services),
+    ...callHandlers(services),
+    ...uploadHandlers(services),
+  };
+
   const admission = new Admission(HANDSHAKES_AT_ONCE);
   // Each admitted socket's turn, given back once its set-up after `connection` is done too.
   const turns = new WeakMap<ParleySocket, () => void>();
@@ -148,14 +156,8 @@ export function attachGateway(
   io.on('connection', (socket) => {
     const user = socket.data.user;
     const flow = new SocketFlow(ctx.eventsPerWindow);
-    screenEvents(socket, flow, metrics);
+    serveEvents(socket, flow, ctx, handlers);
     socket.onAnyOutgoing(metrics.countDelivery);
-    const handlerCtx = { lifecycle, log, metrics, flow };
-    registerChatHandlers(socket, handlerCtx, services);
-    registerMessageHandlers(socket, handlerCtx, services);
-    registerTypingHandlers(socket, handlerCtx, services);
-    registerCallHandlers(socket, handlerCtx, services);
-    registerUploadHandlers(socket, handlerCtx, services);
 
     // A sign-out or a membership change that committed during the handshake could not reach this
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the

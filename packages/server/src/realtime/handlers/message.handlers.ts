@@ -1,44 +1,48 @@
 import type { Services } from '../../services/index.js';
-import { handle, type HandlerContext } from '../handle.js';
-import type { ParleySocket } from '../types.js';
+import { inOrderPerSocket, type Handlers } from '../handle.js';
 
-export function registerMessageHandlers(
-  socket: ParleySocket,
-  ctx: HandlerContext,
-  services: Services,
-): void {
-  const user = socket.data.user;
+type MessageEvents =
+  | 'message:send'
+  | 'message:edit'
+  | 'message:delete'
+  | 'reaction:add'
+  | 'reaction:remove'
+  | 'message:read';
 
+export function messageHandlers(services: Services): Pick<Handlers, MessageEvents> {
   // One socket's sends are stored one after another, in the order they came: a client that sends
   // A then B without waiting gets A before B (seq). Concurrent inserts on a pool would not keep it.
-  let previousSend: Promise<unknown> = Promise.resolve();
+  const inOrder = inOrderPerSocket();
 
-  // Acked only after the commit; the service broadcasts message:new to the room, sender included.
-  handle(socket, ctx, 'message:send', async ({ chatId, ...input }) => {
-    const send = previousSend.then(() => services.messages.send(user, { chatId, ...input }));
-    previousSend = send.catch(() => {});
-    const { message } = await send;
-    return { message };
-  });
+  return {
+    // Acked only after the commit; the service broadcasts message:new to the room, sender
+    // included.
+    'message:send': async ({ chatId, ...input }, socket) => {
+      const { message } = await inOrder(socket, () =>
+        services.messages.send(socket.data.user, { chatId, ...input }),
+      );
+      return { message };
+    },
 
-  // The service publishes message:updated to the room; the ack carries the message as it now is.
-  handle(socket, ctx, 'message:edit', async (input) => ({
-    message: await services.messages.edit(user.id, input),
-  }));
+    // The service publishes message:updated to the room; the ack carries the message as it now is.
+    'message:edit': async (input, socket) => ({
+      message: await services.messages.edit(socket.data.user.id, input),
+    }),
 
-  handle(socket, ctx, 'message:delete', async ({ chatId, messageId }) => {
-    await services.messages.delete(user.id, chatId, messageId);
-  });
+    'message:delete': async ({ chatId, messageId }, socket) => {
+      await services.messages.delete(socket.data.user.id, chatId, messageId);
+    },
 
-  handle(socket, ctx, 'reaction:add', async (input) => {
-    await services.messages.react(user.id, input, 'add');
-  });
+    'reaction:add': async (input, socket) => {
+      await services.messages.react(socket.data.user.id, input, 'add');
+    },
 
-  handle(socket, ctx, 'reaction:remove', async (input) => {
-    await services.messages.react(user.id, input, 'remove');
-  });
+    'reaction:remove': async (input, socket) => {
+      await services.messages.react(socket.data.user.id, input, 'remove');
+    },
 
-  handle(socket, ctx, 'message:read', async ({ chatId, messageId }) => {
-    await services.messages.markRead(user.id, chatId, messageId);
-  });
+    'message:read': async ({ chatId, messageId }, socket) => {
+      await services.messages.markRead(socket.data.user.id, chatId, messageId);
+    },
+  };
 }

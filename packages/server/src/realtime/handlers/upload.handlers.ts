@@ -1,6 +1,7 @@
 import type { Services } from '../../services/index.js';
-import { handle, type HandlerContext } from '../handle.js';
-import type { ParleySocket } from '../types.js';
+import type { Handlers } from '../handle.js';
+
+type UploadEvents = 'upload:start' | 'upload:chunk' | 'upload:status' | 'upload:finish';
 
 /**
  * Chunked uploads. A client may send a chunk before the previous one is acked: the storage takes
@@ -8,24 +9,20 @@ import type { ParleySocket } from '../types.js';
  * order land in order; one that does not meet the received count is refused with `conflict` and
  * `received`, from where the client goes on.
  */
-export function registerUploadHandlers(
-  socket: ParleySocket,
-  ctx: HandlerContext,
-  services: Services,
-): void {
-  const userId = socket.data.user.id;
+export function uploadHandlers(services: Services): Pick<Handlers, UploadEvents> {
+  return {
+    'upload:start': (input, socket) => services.uploads.start(socket.data.user.id, input),
 
-  handle(socket, ctx, 'upload:start', (input) => services.uploads.start(userId, input));
+    'upload:chunk': async ({ uploadId, offset, data }, socket) => ({
+      received: await services.uploads.chunk(socket.data.user.id, uploadId, offset, data),
+    }),
 
-  handle(socket, ctx, 'upload:chunk', async ({ uploadId, offset, data }) => ({
-    received: await services.uploads.chunk(userId, uploadId, offset, data),
-  }));
+    'upload:status': async ({ uploadId }, socket) => ({
+      received: await services.uploads.status(socket.data.user.id, uploadId),
+    }),
 
-  handle(socket, ctx, 'upload:status', async ({ uploadId }) => ({
-    received: await services.uploads.status(userId, uploadId),
-  }));
-
-  handle(socket, ctx, 'upload:finish', async ({ uploadId }) => ({
-    attachment: await services.uploads.finish(userId, uploadId),
-  }));
+    'upload:finish': async ({ uploadId }, socket) => ({
+      attachment: await services.uploads.finish(socket.data.user.id, uploadId),
+    }),
+  };
 }
