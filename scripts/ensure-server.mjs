@@ -1,6 +1,6 @@
 // `npm start` runs the server as compiled JavaScript, not through a TypeScript loader: no
 // transform at every start, no loader in memory. It builds packages/server/dist/main.js (ES
-// modules: the server and the protocol package, what is loaded only on demand in chunks/;
+// modules: the server and the protocol package, what is loaded only on demand in chunks beside it;
 // node_modules stay outside) when there is no build or when the server's or the protocol's
 // sources changed since the last one.
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -30,7 +30,10 @@ if (!existsSync(outfile) || statSync(outfile).mtimeMs < inputs) {
     // code, with REDIS_URL) goes into chunks of its own: in one file, esbuild would hoist those
     // imports to the top, and every start would load redis (0.2 s of a 3 s start).
     splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
+    // Beside main.js, not in a folder: a module that finds files relative to itself (app.ts, the
+    // web client's dist) must resolve them alike from a chunk (app.ts is one: main.ts loads it
+    // by a dynamic import, so as to start the database first).
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

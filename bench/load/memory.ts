@@ -14,7 +14,11 @@ export interface Memory {
 const INSPECTOR = 'http://127.0.0.1:9229';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function inspectorUrl(pid: number): Promise<string> {
+/**
+ * Opens the process's inspector (a no-op when open already) and answers its address. Call it
+ * before any reading to be compared: an open inspector costs memory of its own.
+ */
+export async function openInspector(pid: number): Promise<string> {
   process.kill(pid, 'SIGUSR1');
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
@@ -30,35 +34,53 @@ async function inspectorUrl(pid: number): Promise<string> {
   throw new Error(`process ${pid} opened no inspector on ${INSPECTOR}`);
 }
 
+const CALL_TIMEOUT_MS = 30_000;
+
 /** Collects garbage in the process (twice: weak references die in the first) and reads memory. */
 export async function memoryAfterGc(pid: number): Promise<Memory> {
-  const ws = new WebSocket(await inspectorUrl(pid));
+  const ws = new WebSocket(await openInspector(pid));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   let lastId = 0;
   const call = (method: string, params: object = {}) =>
     new Promise<{ result?: { result?: { value?: unknown } } }>((resolve, reject) => {
       const id = ++lastId;
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new Error(`${method}: no answer in ${CALL_TIMEOUT_MS} ms`)),
+        CALL_TIMEOUT_MS,
+      );
       const onMessage = (data: WebSocket.RawData) => {
         const reply = JSON.parse((data as Buffer).toString('utf8')) as {
           id?: number;
           error?: unknown;
         };
         if (reply.id !== id) return;
+        clearTimeout(timer);
         ws.off('message', onMessage);
         if (reply.error) reject(new Error(JSON.stringify(reply.error)));
         else resolve(reply as never);
       };
       ws.on('message', onMessage);
+      ws.once('close', () => fail(new Error(`${method}: the inspector closed`)));
       ws.send(JSON.stringify({ id, method, params }));
     });
+  const evaluate = async (expression: string) =>
+    (await call('Runtime.evaluate', { expression, returnByValue: true })).result?.result?.value;
+  ws.on('error', () => {}); // a failure shows as the call's rejection
   try {
+    // Port 9229 is anyone's: make sure the process answering is the one asked about.
+    const answering = await evaluate('process.pid');
+    if (answering !== pid)
+      throw new Error(`the inspector on ${INSPECTOR} is process ${String(answering)}, not ${pid}`);
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
-    const reply = await call('Runtime.evaluate', {
-      expression: 'JSON.stringify(process.memoryUsage())',
-      returnByValue: true,
-    });
-    const usage = JSON.parse(String(reply.result?.result?.value)) as Memory;
+    const usage = JSON.parse(
+      String(await evaluate('JSON.stringify(process.memoryUsage())')),
+    ) as Memory;
     return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external };
   } finally {
     ws.close();

@@ -18,7 +18,7 @@ import {
   tempDir,
 } from '../../packages/server/test/helpers/process.js';
 import { renderChart } from './chart.js';
-import { memoryAfterGc, type Memory } from './memory.js';
+import { memoryAfterGc, openInspector, type Memory } from './memory.js';
 import { seed, type Seeded } from './seed.js';
 import type { FromWorker, StepReport, ToWorker, WorkerInit } from './worker.js';
 
@@ -430,8 +430,10 @@ async function ladder(target: Target, users: number, groupSize: number, rates: n
 
 async function idle(target: Target, count: number) {
   const { server, seeded } = await startTarget(target, count, 10);
+  // Opened first, so that both readings of RSS as it stands (the table's method since the first
+  // run) include the inspector's own memory; the second pair is read after a full GC.
+  await openInspector(server.pid);
   await sleep(3000);
-  // RSS as it stands (the table's method since the first run), then after a full GC.
   const before = rssMiB(server.pid);
   const gcBefore = await memoryAfterGc(server.pid);
   const { clients, ok, failed } = await Clients.open(
@@ -501,6 +503,8 @@ async function startup(target: Exclude<Target, 'relay'>, runs = 5) {
     target === 'postgres'
       ? await freshDatabase()
       : { databaseUrl: undefined, drop: () => Promise.resolve() };
+  if (target === 'postgres' && !databaseUrl)
+    throw new Error('the postgres target needs DATABASE_URL');
   const once = async () => {
     const begun = performance.now();
     const child = spawnServer({
@@ -514,10 +518,13 @@ async function startup(target: Exclude<Target, 'relay'>, runs = 5) {
     await child.stop('SIGTERM');
     return ms;
   };
-  await once(); // creates the cluster (embedded) or the schema (PostgreSQL)
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
-  await drop();
+  try {
+    await once(); // creates the cluster (embedded) or the schema (PostgreSQL)
+    for (let i = 0; i < runs; i++) times.push(await once());
+  } finally {
+    await drop();
+  }
   const sorted = [...times].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   log(

@@ -1,7 +1,7 @@
 // Reads config, builds the app, listens, handles signals: nothing more.
 import { ConfigError, loadConfig } from './config.js';
 import type { ParleyApp } from './app.js';
-import { DataDirUnwritableError, startEmbedded } from './db/embedded.js';
+import { DataDirUnwritableError, startEmbedded, type EmbeddedStore } from './db/embedded.js';
 import { DataDirLockedError } from './db/lock.js';
 import { createLogger } from './logger.js';
 
@@ -50,14 +50,17 @@ const close = (running: ParleyApp) =>
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
+// What a start that fails has opened so far, closed before exiting (`abandon`).
+let embedded: Promise<EmbeddedStore> | undefined;
+let created: ParleyApp | undefined;
 try {
   // The embedded database boots in a thread of its own while the rest of the server loads (this
   // module imports little, the app comes by a dynamic import): start to `listening` is the
   // longer of the two, not their sum.
-  const embedded = config.databaseUrl ? undefined : startEmbedded(config.dataDir);
+  embedded = config.databaseUrl ? undefined : startEmbedded(config.dataDir);
   embedded?.catch(() => {}); // awaited by createApp; this only keeps it from counting as unhandled
   const { createApp } = await import('./app.js');
-  const created = await createApp(config, log, { embedded });
+  created = await createApp(config, log, { embedded });
   // A database that cannot come back (the embedded one's thread died) ends the process, with a
   // failure code for its supervisor; until then every statement is answered `unavailable`.
   void created.database.lost?.then(stop);
@@ -71,5 +74,24 @@ try {
   } else {
     log.fatal({ err }, 'failed to start');
   }
+  await abandon();
   process.exit(1);
+}
+
+/**
+ * Closes what a failed start opened (the app, or else the embedded database it never took), so
+ * that PGlite is not killed in the middle of creating a new cluster; within FORCE_EXIT_MS.
+ */
+async function abandon(): Promise<void> {
+  const closing = created
+    ? created.close()
+    : embedded?.then(async ({ client, release }) => {
+        try {
+          await client.close();
+        } finally {
+          release();
+        }
+      });
+  const late = new Promise((resolve) => setTimeout(resolve, FORCE_EXIT_MS).unref());
+  await Promise.race([closing?.catch(() => {}), late]);
 }

@@ -10,15 +10,23 @@ const DECODES_AT_ONCE = 2;
 
 /**
  * sharp (libvips) is loaded at the first image, not at start: it adds 28 MiB of resident memory
- * that a server nobody sends an image to never needs.
+ * that a server nobody sends an image to never needs. An install whose sharp cannot load (its
+ * native part missing for this platform) keeps every image as a file, without a thumbnail, and
+ * says so once through `unavailable`.
  */
-let loading: Promise<typeof Sharp> | undefined;
-const loadSharp = () =>
-  (loading ??= import('sharp').then(({ default: sharp }) => {
-    // A server decodes each image once: libvips' cache of operations would only hold memory.
-    sharp.cache(false);
-    return sharp;
-  }));
+let loading: Promise<typeof Sharp | undefined> | undefined;
+const loadSharp = (unavailable: (err: unknown) => void) =>
+  (loading ??= import('sharp').then(
+    ({ default: sharp }) => {
+      // A server decodes each image once: libvips' cache of operations would only hold memory.
+      sharp.cache(false);
+      return sharp;
+    },
+    (err: unknown) => {
+      unavailable(err);
+      return undefined;
+    },
+  ));
 
 /** What the bytes say an upload is. */
 export type Inspection =
@@ -92,11 +100,16 @@ async function head(file: string): Promise<Buffer> {
  * decompression bomb is a few kilobytes that declare gigabytes). Bytes that begin like an image
  * but do not decode are a file too.
  */
-export async function inspect(file: string, thumbnail: string): Promise<Inspection> {
+export async function inspect(
+  file: string,
+  thumbnail: string,
+  unavailable: (err: unknown) => void = () => {},
+): Promise<Inspection> {
   const bytes = await head(file);
   const known = FORMATS.find((f) => f.matches(bytes));
   if (!known) return { kind: 'file' };
-  const sharp = await loadSharp();
+  const sharp = await loadSharp(unavailable);
+  if (!sharp) return { kind: 'file' };
   let width: number;
   let height: number;
   try {

@@ -43,9 +43,13 @@ export function inOrderPerSocket(): <T>(
   const tails = new WeakMap<ParleySocket, Promise<unknown>>();
   return (socket, work) => {
     const next = (tails.get(socket) ?? Promise.resolve()).then(work);
+    // What is kept is only whether it settled: not the last result, for the socket's life.
     tails.set(
       socket,
-      next.catch(() => undefined),
+      next.then(
+        () => undefined,
+        () => undefined,
+      ),
     );
     return next;
   };
@@ -58,7 +62,8 @@ const RATE_LIMITED = errorBody(rateLimited());
  * socket's RATE_LIMIT_EVENTS it is answered `rate_limited`; an event the protocol does not define
  * (which counts too) is answered `validation_failed`. Either way as an ack or the `error` event,
  * so a client waiting on an ack never hangs. Any other goes to its handler (`run`), never to
- * Socket.IO's listeners.
+ * Socket.IO's listeners: this middleware never calls `next()`, so a `socket.on` of a client event,
+ * or a `socket.use` added after this one, would never run. Events go in the `Handlers` table.
  */
 export function serveEvents(
   socket: ParleySocket,

@@ -148,10 +148,10 @@ export class MessagesRepository {
    */
   async insert(m: NewMessage): Promise<Message | undefined> {
     if (isPlain(m)) return this.sends.submit(m);
-    return this.stored(await this.insertOne(m));
+    return this.countAlone(await this.insertOne(m));
   }
 
-  private stored(message: Message | undefined): Message | undefined {
+  private countAlone(message: Message | undefined): Message | undefined {
     if (message) this.stats.stored('alone', 1);
     return message;
   }
@@ -163,10 +163,10 @@ export class MessagesRepository {
     if (run.length === 1)
       return settle(
         first,
-        this.insertOne(first.item).then((m) => this.stored(m)),
+        this.insertOne(first.item).then((m) => this.countAlone(m)),
       );
     const sends = run.map((e) => e.item);
-    const stored = await this.insertMany(sends)
+    const results = await this.insertMany(sends)
       .catch((err: unknown) => {
         if (!isRetryableBatchError(err)) throw err;
         return this.insertMany(sends);
@@ -175,14 +175,16 @@ export class MessagesRepository {
         if (!isRetryableBatchError(err)) throw err;
         return [];
       });
-    this.stats.stored('batch', stored.filter(Boolean).length);
+    this.stats.stored('batch', results.filter(Boolean).length);
     for (const [i, entry] of run.entries()) {
-      const message = stored[i];
+      const message = results[i];
       // What the batch did not store is sent again alone: the single statement's outcome (a
       // repeated clientMessageId's unique violation, or undefined) tells the service why.
       await settle(
         entry,
-        message ? Promise.resolve(message) : this.insertOne(entry.item).then((m) => this.stored(m)),
+        message
+          ? Promise.resolve(message)
+          : this.insertOne(entry.item).then((m) => this.countAlone(m)),
       );
     }
   }

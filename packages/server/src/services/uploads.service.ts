@@ -254,6 +254,11 @@ export class UploadsService {
     const facts = await inspect(
       this.storage.file(key, temporary),
       this.storage.file(thumbnailKey, true),
+      (err) =>
+        this.log.error(
+          { err },
+          'sharp cannot be loaded: images are kept as files, without thumbnails',
+        ),
     );
     if (facts.kind === 'image') await this.storage.commit(thumbnailKey);
     if (temporary) await this.storage.commit(key);
