@@ -616,6 +616,31 @@ describe('typing', () => {
     expect(own.flat()).toEqual([]);
   });
 
+  // A client stops typing when it sends (the web client does): its typing:stop can follow its
+  // typing:start before the start's handler is done. Taken out of order, the stop found nothing
+  // and the start lived on unseen, so the next start was a silent renewal: nobody saw it.
+  it('takes a socket’s typing:start and typing:stop in the order sent, so the next start is seen', async () => {
+    const alice = await registerUser(server.url);
+    const bob = await registerUser(server.url);
+    const chat = await createDirect(alice, bob);
+    const a = await connect(server.url, alice.token);
+    const b = await connect(server.url, bob.token);
+    const heard = [record(b, 'typing:start'), record(b, 'typing:stop')];
+
+    const [started, stopped] = await Promise.all([
+      emitAck(a, 'typing:start', { chatId: chat.id }),
+      emitAck(a, 'typing:stop', { chatId: chat.id }),
+    ]);
+    expect([started, stopped]).toEqual([{ ok: true }, { ok: true }]);
+    const again = waitFor(b, 'typing:start', () => true, 3000);
+    expect(await emitAck(a, 'typing:start', { chatId: chat.id })).toEqual({ ok: true });
+    await again;
+    await settle(b);
+    const [starts, stops] = heard;
+    expect(starts).toHaveLength(2);
+    expect(stops).toEqual([{ chatId: chat.id, userId: alice.user.id }]);
+  });
+
   describe('with a short timeout', () => {
     it('sends typing:stop to the others once a typing:start is not repeated', async () => {
       const alice = await registerUser(quick.url);
