@@ -110,18 +110,24 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startTarget(
-  target: Target,
-  users: number,
-  groupSize: number,
-): Promise<{ server: Running; seeded: Seeded }> {
-  const dataDir = tempDir('parley-load-');
+/** A fresh DATA_DIR, and for the postgres target a fresh database (dropped by `drop`). */
+async function storeFor(target: Target, prefix: string) {
+  const dataDir = tempDir(prefix);
   const { databaseUrl, drop } =
     target === 'postgres'
       ? await freshDatabase()
       : { databaseUrl: undefined, drop: () => Promise.resolve() };
   if (target === 'postgres' && !databaseUrl)
     throw new Error('the postgres target needs DATABASE_URL');
+  return { dataDir, databaseUrl, drop };
+}
+
+async function startTarget(
+  target: Target,
+  users: number,
+  groupSize: number,
+): Promise<{ server: Running; seeded: Seeded }> {
+  const { dataDir, databaseUrl, drop } = await storeFor(target, 'parley-load-');
   // The relay reads the same seed (a PGlite store nobody serves), so that both see the same users.
   const seeded = await seed({ databaseUrl, dataDir, users, groupSize, secret });
   if (target === 'relay') {
@@ -498,13 +504,7 @@ async function storm(target: Target, count: number) {
  * from spawning the compiled server to its `listening` line, as `npm start` runs it once built.
  */
 async function startup(target: Exclude<Target, 'relay'>, runs = 5) {
-  const dataDir = tempDir('parley-start-');
-  const { databaseUrl, drop } =
-    target === 'postgres'
-      ? await freshDatabase()
-      : { databaseUrl: undefined, drop: () => Promise.resolve() };
-  if (target === 'postgres' && !databaseUrl)
-    throw new Error('the postgres target needs DATABASE_URL');
+  const { dataDir, databaseUrl, drop } = await storeFor(target, 'parley-start-');
   const once = async () => {
     const begun = performance.now();
     const child = spawnServer({
