@@ -16,7 +16,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { openConfiguredDatabase, type Database } from './db/database.js';
+import { openDatabase, type Database } from './db/database.js';
 import type { EmbeddedStore } from './db/embedded.js';
 import { authRoutes } from './http/auth.routes.js';
 import { callRoutes } from './http/calls.routes.js';
@@ -105,7 +105,13 @@ export async function createApp(
   early?: EarlyStart,
 ): Promise<ParleyApp> {
   const metrics = new Metrics();
-  const database = await openConfiguredDatabase(config, metrics.observeQuery, early?.embedded);
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    onQuery: metrics.observeQuery,
+    embedded: early?.embedded,
+  });
   let redis: RedisScale | undefined;
   // What Redis tells of its recoveries, acted on once the services exist (see assemble).
   const restored: RedisRecovery = { presence: () => {}, delivery: () => {} };

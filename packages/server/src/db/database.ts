@@ -9,7 +9,6 @@ import {
 } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import type { Config } from '../config.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.js';
 import { startEmbedded, type EmbeddedStore } from './embedded.js';
 import { migrations } from './migrations/index.js';
@@ -45,21 +44,6 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver | undefined;
   /** The embedded database of `dataDir`, already starting (main.ts); else it is started here. */
   embedded?: Promise<EmbeddedStore> | undefined;
-}
-
-/** The database a server's config names. */
-export function openConfiguredDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'checkpointIntervalMs'>,
-  onQuery?: QueryObserver,
-  embedded?: Promise<EmbeddedStore>,
-): Promise<Database> {
-  return openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    checkpointIntervalMs: config.checkpointIntervalMs,
-    onQuery,
-    embedded,
-  });
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {

@@ -146,12 +146,13 @@ export class MessagesRepository {
    * while a flush waits on a lock): one socket's sends are ordered by its handler, which starts a
    * send only once the previous one is answered.
    */
-  async insert(m: NewMessage): Promise<Message | undefined> {
-    if (isPlain(m)) return this.sends.submit(m);
-    return this.countAlone(await this.insertOne(m));
+  insert(m: NewMessage): Promise<Message | undefined> {
+    return isPlain(m) ? this.sends.submit(m) : this.insertAlone(m);
   }
 
-  private countAlone(message: Message | undefined): Message | undefined {
+  /** `insertOne`, counted in the metrics when it stored the message. */
+  private async insertAlone(m: NewMessage): Promise<Message | undefined> {
+    const message = await this.insertOne(m);
     if (message) this.stats.stored('alone', 1);
     return message;
   }
@@ -160,11 +161,7 @@ export class MessagesRepository {
     this.stats.flushed(run.length);
     const [first] = run;
     if (!first) return;
-    if (run.length === 1)
-      return settle(
-        first,
-        this.insertOne(first.item).then((m) => this.countAlone(m)),
-      );
+    if (run.length === 1) return settle(first, this.insertAlone(first.item));
     const sends = run.map((e) => e.item);
     const results = await this.insertMany(sends)
       .catch((err: unknown) => {
@@ -180,12 +177,7 @@ export class MessagesRepository {
       const message = results[i];
       // What the batch did not store is sent again alone: the single statement's outcome (a
       // repeated clientMessageId's unique violation, or undefined) tells the service why.
-      await settle(
-        entry,
-        message
-          ? Promise.resolve(message)
-          : this.insertOne(entry.item).then((m) => this.countAlone(m)),
-      );
+      await settle(entry, message ? Promise.resolve(message) : this.insertAlone(entry.item));
     }
   }
 
