@@ -46,6 +46,9 @@ describe('losing the connection', () => {
   it('says so, and on reconnect shows what was missed, once each and in order', async () => {
     await startDirectChat(eve.page, 'finn');
     await send(eve.page, 'Before the outage');
+    // Stored before the server goes: a send still in flight would be sent again on reconnect,
+    // after Finn's, and rightly shown after them.
+    await visible(messageItem(eve.page, 'Before the outage').getByText('Sent', { exact: true }));
     const chatId = new URL(eve.page.url()).pathname.split('/').pop() ?? '';
     const finnToken = await tokenOf(finn.page);
     await finn.page.context().close();
