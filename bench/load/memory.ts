@@ -2,6 +2,7 @@
 // burst of handshakes leaves until V8 gets round to it, so "memory per idle socket" from RSS says
 // as much about GC timing as about sockets. The process is asked through its inspector, which
 // SIGUSR1 opens (Node's default, on 127.0.0.1:9229); nothing in the server is there for the bench.
+import { readFileSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 export interface Memory {
@@ -36,8 +37,11 @@ export async function openInspector(pid: number): Promise<string> {
 
 const CALL_TIMEOUT_MS = 30_000;
 
-/** Collects garbage in the process (twice: weak references die in the first) and reads memory. */
-export async function memoryAfterGc(pid: number): Promise<Memory> {
+/**
+ * Collects garbage in the process (twice: weak references die in the first) and reads memory;
+ * with `snapshot`, also writes a heap snapshot there (what `heapBySelfSize` reads).
+ */
+export async function memoryAfterGc(pid: number, snapshot?: string): Promise<Memory> {
   const ws = new WebSocket(await openInspector(pid));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   let lastId = 0;
@@ -81,8 +85,47 @@ export async function memoryAfterGc(pid: number): Promise<Memory> {
     const usage = JSON.parse(
       String(await evaluate('JSON.stringify(process.memoryUsage())')),
     ) as Memory;
+    if (snapshot) {
+      const chunks: string[] = [];
+      const onChunk = (data: WebSocket.RawData) => {
+        const event = JSON.parse((data as Buffer).toString('utf8')) as {
+          method?: string;
+          params?: { chunk: string };
+        };
+        if (event.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(event.params!.chunk);
+      };
+      ws.on('message', onChunk);
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      ws.off('message', onChunk);
+      writeFileSync(snapshot, chunks.join(''));
+    }
     return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external };
   } finally {
     ws.close();
   }
+}
+
+/**
+ * A heap snapshot's live objects summed by kind and constructor ("object Socket", "closure
+ * onclose", "array", ...): bytes of their own, not what they retain. Two snapshots' difference
+ * divided by the sockets opened between them is what one socket keeps, by kind.
+ */
+export function heapBySelfSize(file: string): Map<string, number> {
+  const { snapshot, nodes, strings } = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.meta.node_fields;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+  const types = snapshot.meta.node_types[0];
+  const sums = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i += fields.length) {
+    const type = types[nodes[i + typeAt!]!]!;
+    // Strings, numbers and code are summed by kind; their names are their contents.
+    const named = !/string|number|code/.test(type);
+    const key = named ? `${type} ${strings[nodes[i + nameAt!]!]!}` : type;
+    sums.set(key, (sums.get(key) ?? 0) + nodes[i + sizeAt!]!);
+  }
+  return sums;
 }

@@ -18,7 +18,7 @@ import {
   tempDir,
 } from '../../packages/server/test/helpers/process.js';
 import { renderChart } from './chart.js';
-import { memoryAfterGc, openInspector, type Memory } from './memory.js';
+import { heapBySelfSize, memoryAfterGc, openInspector, type Memory } from './memory.js';
 import { seed, type Seeded } from './seed.js';
 import type { FromWorker, StepReport, ToWorker, WorkerInit } from './worker.js';
 
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     'storm-sockets': { type: 'string', default: '10000' },
     workers: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
+    heap: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(root, 'bench', 'results') },
   },
 });
@@ -434,21 +435,45 @@ async function ladder(target: Target, users: number, groupSize: number, rates: n
   };
 }
 
+/** What one socket keeps, by kind of object (`--heap`): the largest 30, in bytes. */
+function logHeapPerSocket(before: string, after: string, sockets: number) {
+  const [was, now] = [heapBySelfSize(before), heapBySelfSize(after)];
+  const grown = [...now].map(
+    ([key, bytes]) => [key, (bytes - (was.get(key) ?? 0)) / sockets] as const,
+  );
+  grown.sort((a, b) => b[1] - a[1]);
+  const total = grown.reduce((sum, [, bytes]) => sum + bytes, 0);
+  log(`per socket, heap objects by kind (${total.toFixed(0)} B in all):`);
+  for (const [key, bytes] of grown.slice(0, 30)) log(`  ${bytes.toFixed(0).padStart(6)} B  ${key}`);
+}
+
+const WARM_UP_SOCKETS = 100;
+
 async function idle(target: Target, count: number) {
   const { server, seeded } = await startTarget(target, count, 10);
   // Opened first, so that both readings of RSS as it stands (the table's method since the first
   // run) include the inspector's own memory; the second pair is read after a full GC.
   await openInspector(server.pid);
+  // A first handful connected and gone: what the first handshakes compile and set up once (code,
+  // caches, pools) is not any socket's cost, and the second reading would charge it to them.
+  const warm = await Clients.open(
+    server.url,
+    seeded.users.slice(0, WARM_UP_SOCKETS).map((u) => ({ token: u.token, chatId: null })),
+  );
+  await warm.clients.close();
   await sleep(3000);
   const before = rssMiB(server.pid);
-  const gcBefore = await memoryAfterGc(server.pid);
+  const snapshots = args.heap
+    ? [`${target}-before`, `${target}-after`].map((n) => path.join(args.out, `${n}.heapsnapshot`))
+    : [];
+  const gcBefore = await memoryAfterGc(server.pid, snapshots[0]);
   const { clients, ok, failed } = await Clients.open(
     server.url,
     seeded.users.map((u) => ({ token: u.token, chatId: null })),
   );
   await sleep(5000);
   const after = rssMiB(server.pid);
-  const gcAfter = await memoryAfterGc(server.pid);
+  const gcAfter = await memoryAfterGc(server.pid, snapshots[1]);
   await clients.close();
   await server.stop();
   const sockets = Math.max(1, ok);
@@ -460,6 +485,7 @@ async function idle(target: Target, count: number) {
       `after GC: RSS ${(gcBefore.rss / MiB).toFixed(0)} -> ${(gcAfter.rss / MiB).toFixed(0)} MiB, ` +
       `heap+external ${kib(kept(gcAfter) - kept(gcBefore))} KiB/socket`,
   );
+  if (snapshots.length) logHeapPerSocket(snapshots[0]!, snapshots[1]!, sockets);
   return {
     sockets: ok,
     failed,

@@ -33,7 +33,13 @@ import { announceListening } from './logger.js';
 import { Metrics, metricsRoute } from './metrics.js';
 import { originAllowed } from './origin.js';
 import { socketDelivery } from './realtime/delivery.js';
-import { attachGateway, createSocketServer, recheckSockets } from './realtime/gateway.js';
+import {
+  attachGateway,
+  createSocketServer,
+  disconnectExpired,
+  EXPIRY_SWEEP_MS,
+  recheckSockets,
+} from './realtime/gateway.js';
 import { guardRecovery } from './realtime/recovery.js';
 import type { ParleyServer } from './realtime/types.js';
 import type { RedisScale } from './scale/redis.js';
@@ -325,6 +331,7 @@ async function assemble(
     metrics,
     eventsPerWindow: config.rateLimitEvents,
   });
+  const expirySweeper = setInterval(() => disconnectExpired(io), EXPIRY_SWEEP_MS).unref();
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },
@@ -338,6 +345,7 @@ async function assemble(
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
       clearInterval(sweeper);
+      clearInterval(expirySweeper);
       clearInterval(uploadSweeper);
       clearTimeout(firstUploadSweep);
       io.local.disconnectSockets(true);

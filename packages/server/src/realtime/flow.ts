@@ -63,18 +63,23 @@ export class SocketFlow {
 
   private start(work: () => Promise<void>): void {
     this.running++;
-    work().then(this.finished, this.finished);
+    // Made at the socket's first event: most sockets idle, and each closure costs them memory.
+    const finished = (this.finished ??= () => this.finish());
+    work().then(finished, finished);
   }
+
+  private finished?: () => void;
+  private startNext?: () => void;
 
   // The next one starts on a later turn of the event loop: PGlite answers in microtasks, so a
   // socket's backlog would otherwise run to its end before anything else gets in.
-  private readonly finished = () => {
+  private finish(): void {
     this.running--;
-    if (this.waiting.length > 0) setImmediate(this.startWaiting);
-  };
+    if (this.waiting.length > 0) setImmediate((this.startNext ??= () => this.startWaiting()));
+  }
 
-  private readonly startWaiting = () => {
+  private startWaiting(): void {
     const next = this.running < MAX_RUNNING ? this.waiting.shift() : undefined;
     if (next) this.start(next);
-  };
+  }
 }

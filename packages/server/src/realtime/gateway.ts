@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import { isChatRoom, sessionRoom, userRoom } from '@parley/protocol';
@@ -21,8 +21,6 @@ import type { ParleyServer, ParleySocket } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
 export const MAX_FRAME_BYTES = 64 * 1024;
-/** setTimeout's ceiling (about 24.8 days); a longer-lived token is checked again on reconnect. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * ws hands a connection's messages over one per turn of the event loop, instead of every frame a
@@ -53,14 +51,33 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Parl
       },
     }),
   });
-  // Each connection keeps the HTTP request that opened it (headers, parser state) for its whole
-  // life unless told otherwise; nothing here reads it after the origin check, and the handshake
-  // takes its token from the CONNECT packet. Socket.IO's own advice ("Memory usage"). So
-  // `socket.handshake.headers` is empty: a per-IP rule for sockets belongs in allowRequest.
+  forgetRequests(io);
+  return io;
+}
+
+/**
+ * Each connection keeps the HTTP request that opened it (headers, parser state: about 1.5 KiB)
+ * for its whole life unless told otherwise; nothing here reads it after the origin check, and the
+ * handshake takes its token from the CONNECT packet. Socket.IO's advice ("Memory usage") is to
+ * drop `connection.request`; engine.io 6.6 also keeps a WebSocket upgrade's request in the
+ * response object it makes for middlewares (`WebSocketResponse`, which the raw socket's `close`
+ * listener holds), so that one is dropped once the upgrade's headers are written, when no
+ * middleware can use it any more. So `socket.handshake.headers` is empty: a per-IP rule for
+ * sockets belongs in allowRequest.
+ */
+function forgetRequests(io: ParleyServer): void {
+  const upgrades = new WeakMap<IncomingMessage, { req: unknown }>();
+  io.engine.use((req: IncomingMessage, res: unknown, next: () => void) => {
+    if (!(res instanceof ServerResponse)) upgrades.set(req, res as { req: unknown });
+    next();
+  });
+  io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => {
+    const response = upgrades.get(req);
+    if (response) response.req = null;
+  });
   io.engine.on('connection', (connection: { request: unknown }) => {
     connection.request = null;
   });
-  return io;
 }
 
 /**
@@ -93,14 +110,35 @@ export function attachGateway(
   };
 
   const admission = new Admission(HANDSHAKES_AT_ONCE);
-  // Each admitted socket's turn, given back once its set-up after `connection` is done too.
-  const turns = new WeakMap<ParleySocket, () => void>();
+  // What a socket holds from its handshake until its set-up after `connection` is done: its
+  // turn and its place among its user's sockets. A client gone in between never connects nor
+  // disconnects, so its connection's close gives both back; after that, `disconnect` does.
+  const holds = new WeakMap<ParleySocket, () => void>();
+  const hold = (socket: ParleySocket, userId: string, leave: () => void) => {
+    const gone = () => {
+      settle();
+      releasePlace(userId, socket.id);
+    };
+    // Given back once the set-up is done, or when the client goes first, or after TURN_MAX_MS
+    // whatever happens (a set-up that hangs, say on a Redis outage, must not hold the line for
+    // everyone). Then nothing is left on the socket: it lives on with no listener or timer of
+    // the handshake's.
+    const settle = () => {
+      clearTimeout(timer);
+      socket.conn.off('close', gone);
+      holds.delete(socket);
+      leave();
+    };
+    const timer = setTimeout(leave, TURN_MAX_MS).unref();
+    socket.conn.once('close', gone);
+    holds.set(socket, settle);
+    // Gone already (during the last await): its close has been heard, by nobody.
+    if (closed(socket)) gone();
+  };
 
   io.use((socket, next) => {
-    let placeOf: string | undefined;
     void (async () => {
       const leave = await admission.enter();
-      turns.set(socket, leave);
       // A client gone while it waited hands its turn on. One that goes during its handshake
       // keeps it until the handshake's own statements are done (below): the turn bounds them.
       if (closed(socket)) {
@@ -108,6 +146,7 @@ export function attachGateway(
         next(new Error('the client went away'));
         return;
       }
+      let placeOf: string | undefined;
       try {
         lifecycle.assertOpen();
         const { user, expiresAt, tokenId, chatIds } = await services.auth.handshake(
@@ -117,13 +156,8 @@ export function attachGateway(
         // below too; releasing a place never taken is harmless.
         placeOf = user.id;
         await services.presence.admit(user.id, socket.id);
-        // The place is given back when the socket disconnects, or here when the handshake fails
-        // below; a client that goes away mid-handshake never connects nor disconnects, so its
-        // connection's close gives it back (a second release is harmless).
-        socket.conn.once('close', () => releasePlace(user.id, socket.id));
-        if (closed(socket)) releasePlace(user.id, socket.id);
         socket.data.user = toSummary(user);
-        socket.data.expiresAt = expiresAt;
+        socket.data.expiresAt = expiresAt.getTime();
         socket.data.tokenId = tokenId;
         socket.data.tokenVersion = user.tokenVersion;
         // The rooms are joined before the client hears it is connected, so that nothing sent
@@ -137,27 +171,26 @@ export function attachGateway(
         await socket.join([userRoom(user.id), sessionRoom(tokenId)]);
         socket.data.membershipVersion = user.membershipVersion;
         joinOnlyChats(socket, chatIds);
-        next();
-        // Given back by the connection handler once its set-up is done; or when the client goes
-        // first (no `connection` then), or after TURN_MAX_MS whatever happens (a set-up that
-        // hangs, say on a Redis outage, must not hold the line for everyone).
-        socket.conn.once('close', leave);
-        setTimeout(leave, TURN_MAX_MS).unref();
       } catch (err) {
         leave();
         if (placeOf) releasePlace(placeOf, socket.id);
         const { code, message } = errorBody(err);
         if (code === 'internal') log.error({ err }, 'socket handshake failed');
         next(Object.assign(new Error(message), { data: { code } }));
+        return;
       }
+      hold(socket, placeOf, leave);
+      next();
     })();
   });
 
   io.on('connection', (socket) => {
     const user = socket.data.user;
     const flow = new SocketFlow(ctx.eventsPerWindow);
+    flows.set(socket, flow);
     serveEvents(socket, flow, ctx, handlers);
     socket.onAnyOutgoing(metrics.countDelivery);
+    socket.on('disconnect', onDisconnect);
 
     // A sign-out or a membership change that committed during the handshake could not reach this
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the
@@ -177,39 +210,49 @@ export function attachGateway(
         if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
         else failed('room sync failed')(err);
       });
-
-    // A socket lives no longer than its token: the client reconnects with a fresh one (or is
-    // refused and signs in again).
-    const expiry = setTimeout(
-      () => socket.disconnect(true),
-      Math.min(MAX_TIMER_MS, Math.max(0, socket.data.expiresAt.getTime() - Date.now())),
-    );
-    expiry.unref();
-
-    socket.on('disconnect', () => {
-      clearTimeout(expiry);
-      flow.close();
-      releasePlace(user.id, socket.id);
-      lifecycle.track(services.typing.socketGone(socket.id)).catch(failed('typing update failed'));
-      // A call ends with its socket, or, ringing, with the callee's last socket anywhere.
-      lifecycle
-        .track(
-          services.presence
-            .disconnected(user.id, socket.id)
-            .catch((err: unknown) => {
-              failed('presence update failed')(err);
-              return false;
-            })
-            .then((last) => services.calls.socketGone(user, socket.id, last)),
-        )
-        .catch(failed('call update failed'));
-    });
     const online = services.presence
       .connected(user.id, socket.id)
       .catch(failed('presence update failed'));
-    void Promise.all([recheck, online]).finally(turns.get(socket));
+    void Promise.all([recheck, online]).finally(holds.get(socket));
   });
+
+  // One function for every socket's `disconnect` (Socket.IO calls it with the socket as `this`):
+  // a closure per socket would live as long as the socket does.
+  const flows = new WeakMap<ParleySocket, SocketFlow>();
+  function onDisconnect(this: ParleySocket) {
+    const { id, data } = this;
+    const { user } = data;
+    flows.get(this)?.close();
+    releasePlace(user.id, id);
+    lifecycle.track(services.typing.socketGone(id)).catch(failed('typing update failed'));
+    // A call ends with its socket, or, ringing, with the callee's last socket anywhere.
+    lifecycle
+      .track(
+        services.presence
+          .disconnected(user.id, id)
+          .catch((err: unknown) => {
+            failed('presence update failed')(err);
+            return false;
+          })
+          .then((last) => services.calls.socketGone(user, id, last)),
+      )
+      .catch(failed('call update failed'));
+  }
 }
+
+/**
+ * A socket lives no longer than its token: the client reconnects with a fresh one (or is refused
+ * and signs in again). Run every EXPIRY_SWEEP_MS over this process's sockets (a comparison each)
+ * rather than with a timer per socket, which would cost every idle socket a few hundred bytes.
+ */
+export function disconnectExpired(io: ParleyServer, now = Date.now()): void {
+  for (const socket of io.of('/').sockets.values()) {
+    if (socket.data.expiresAt <= now) socket.disconnect(true);
+  }
+}
+
+/** How late at most a socket whose token expired is disconnected. */
+export const EXPIRY_SWEEP_MS = 1000;
 
 /** Whether the client's connection has closed (read afresh: it may close during any await). */
 const closed = (socket: ParleySocket): boolean => socket.conn.readyState === 'closed';

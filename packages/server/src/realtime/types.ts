@@ -10,8 +10,8 @@ export interface InterServerEvents {
 export interface SocketData {
   /** The authenticated user, as messages carry them: sends need no further query. */
   user: UserSummary;
-  /** When the handshake's token expires: the socket is disconnected then. */
-  expiresAt: Date;
+  /** When the handshake's token expires (ms since the epoch): the socket is disconnected then. */
+  expiresAt: number;
   /** The handshake token's `jti`: the socket sits in its `session:` room. */
   tokenId: string;
   /** The token version the handshake token was issued under (see recovery.ts). */

@@ -162,7 +162,8 @@ export class AuthService {
     tokenId: string;
     tokenVersion: number;
     membershipVersion: number;
-    expiresAt: Date;
+    /** Milliseconds since the epoch; a session saved by an older process holds a Date. */
+    expiresAt: number | Date;
   }): Promise<boolean> {
     if (new Date(earlier.expiresAt).getTime() <= Date.now()) return false;
     const found = await this.tokens.session(earlier.userId, earlier.tokenId);
