@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'start,steady,bigroom,idle,storm' },
     targets: { type: 'string' },
-    rates: { type: 'string', default: '250,500,750,1000,1500,2000,3000' },
+    rates: { type: 'string', default: '250,500,750,1000,1500,2000,2500,3000,4000,5000' },
     'bigroom-rates': { type: 'string', default: '10,25,50,100,200' },
     step: { type: 'string', default: '10' },
     users: { type: 'string', default: '500' },
@@ -178,13 +178,11 @@ async function startTarget(
 
 function profileFlags(target: Target): string[] {
   if (!args.profile) return [];
-  const dir = path.join(args.out, 'profiles');
+  // A directory per target and Node's own names (which carry the thread's id): the embedded
+  // target writes two profiles, its main thread's and its PGlite thread's.
+  const dir = path.join(args.out, 'profiles', `${target}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  return [
-    '--cpu-prof',
-    `--cpu-prof-dir=${dir}`,
-    `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`,
-  ];
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 function listeningUrl(child: ChildProcess): Promise<string> {

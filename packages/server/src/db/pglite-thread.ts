@@ -69,6 +69,9 @@ const plain = (err) => {
     if (close) {
       await db.close().catch(() => {});
       parentPort.postMessage({ id, closed: true });
+      // Nothing left to keep the thread alive: it ends by itself (so that --cpu-prof writes its
+      // profile, which a terminated thread never does).
+      parentPort.close();
       return;
     }
     try {
@@ -157,6 +160,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
       if (!closing) died(new Error(`the embedded database's thread exited with ${code}: ${why}`));
     });
   });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   try {
     await ready;
   } catch (err) {
@@ -184,7 +188,10 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
       // guardStorage) is stopped all the same.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      if (!failure) await Promise.race([ask({ close: true }).catch(() => {}), late]);
+      if (!failure) {
+        void ask({ close: true }).catch(() => {});
+        await Promise.race([exited, late]);
+      }
       clearTimeout(timer);
       await worker.terminate();
     },

@@ -6,6 +6,7 @@ import * as messageChanges from './2026-12-03T0100_message_changes.js';
 import * as reactions from './2026-12-04T0100_reactions_replies_mentions.js';
 import * as search from './2026-12-04T0200_search.js';
 import * as attachments from './2026-12-05T0100_attachments.js';
+import * as searchWithoutPendingList from './2026-12-06T0100_search_without_pending_list.js';
 
 /** Every migration, by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04T0100_reactions_replies_mentions': reactions,
   '2026-12-04T0200_search': search,
   '2026-12-05T0100_attachments': attachments,
+  '2026-12-06T0100_search_without_pending_list': searchWithoutPendingList,
 };
