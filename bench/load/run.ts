@@ -448,7 +448,9 @@ function logHeapPerSocket(before: string, after: string, sockets: number) {
 const WARM_UP_SOCKETS = 100;
 
 async function idle(target: Target, count: number) {
-  const { server, seeded } = await startTarget(target, count, 10);
+  // Users of their own for the warm-up: none of the measured ones has been connected before.
+  const { server, seeded } = await startTarget(target, count + WARM_UP_SOCKETS, 10);
+  const [measured, warmUp] = [seeded.users.slice(0, count), seeded.users.slice(count)];
   // Opened first, so that both readings of RSS as it stands (the table's method since the first
   // run) include the inspector's own memory; the second pair is read after a full GC.
   await openInspector(server.pid);
@@ -456,18 +458,19 @@ async function idle(target: Target, count: number) {
   // caches, pools) is not any socket's cost, and the second reading would charge it to them.
   const warm = await Clients.open(
     server.url,
-    seeded.users.slice(0, WARM_UP_SOCKETS).map((u) => ({ token: u.token, chatId: null })),
+    warmUp.map((u) => ({ token: u.token, chatId: null })),
   );
   await warm.clients.close();
   await sleep(3000);
   const before = rssMiB(server.pid);
+  // A heap snapshot grows the process's RSS: with --heap, read the GC figures, not the RSS ones.
   const snapshots = args.heap
     ? [`${target}-before`, `${target}-after`].map((n) => path.join(args.out, `${n}.heapsnapshot`))
     : [];
   const gcBefore = await memoryAfterGc(server.pid, snapshots[0]);
   const { clients, ok, failed } = await Clients.open(
     server.url,
-    seeded.users.map((u) => ({ token: u.token, chatId: null })),
+    measured.map((u) => ({ token: u.token, chatId: null })),
   );
   await sleep(5000);
   const after = rssMiB(server.pid);

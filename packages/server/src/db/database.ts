@@ -12,6 +12,7 @@ import pg from 'pg';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.js';
 import { startEmbedded, type EmbeddedStore } from './embedded.js';
 import { migrations } from './migrations/index.js';
+import { preparedName } from './prepared.js';
 import type { DB } from './schema.js';
 
 export type { DB } from './schema.js';
@@ -140,6 +141,8 @@ async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Data
     connectionTimeoutMillis: t.connectMs,
     statement_timeout: t.statementMs,
     query_timeout: t.queryMs,
+    // Prepared statements (prepared.ts) are planned for their parameters at every run.
+    options: '-c plan_cache_mode=force_custom_plan',
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }), log });
   // Also what makes close() final: Kysely only ends a pool it has used.
@@ -220,7 +223,10 @@ function gatedPool(pool: pg.Pool): PostgresPool {
         query: async (text: string, values: readonly unknown[]) => {
           if (lost) throw lost;
           try {
-            const result = await client.query(text, values as unknown[]);
+            const name = preparedName(text);
+            const result = await (name
+              ? client.query({ name, text, values: values as unknown[] })
+              : client.query(text, values as unknown[]));
             outcome(false);
             return result;
           } catch (err) {

@@ -18,6 +18,9 @@ export class SocketFlow {
   private closed = false;
   /** Whether this window's first refusal went out as an `error` event already. */
   private told = false;
+  /** Made at the socket's first event: most sockets idle, and each closure costs them memory. */
+  private finished?: () => void;
+  private startNext?: () => void;
 
   constructor(private readonly perWindow: number) {}
 
@@ -63,13 +66,9 @@ export class SocketFlow {
 
   private start(work: () => Promise<void>): void {
     this.running++;
-    // Made at the socket's first event: most sockets idle, and each closure costs them memory.
     const finished = (this.finished ??= () => this.finish());
     work().then(finished, finished);
   }
-
-  private finished?: () => void;
-  private startNext?: () => void;
 
   // The next one starts on a later turn of the event loop: PGlite answers in microtasks, so a
   // socket's backlog would otherwise run to its end before anything else gets in.

@@ -114,6 +114,8 @@ export function attachGateway(
   // turn and its place among its user's sockets. A client gone in between never connects nor
   // disconnects, so its connection's close gives both back; after that, `disconnect` does.
   const holds = new WeakMap<ParleySocket, () => void>();
+  // Each connected socket's flow, for `onDisconnect` to close.
+  const flows = new WeakMap<ParleySocket, SocketFlow>();
   const hold = (socket: ParleySocket, userId: string, leave: () => void) => {
     const gone = () => {
       settle();
@@ -121,15 +123,16 @@ export function attachGateway(
     };
     // Given back once the set-up is done, or when the client goes first, or after TURN_MAX_MS
     // whatever happens (a set-up that hangs, say on a Redis outage, must not hold the line for
-    // everyone). Then nothing is left on the socket: it lives on with no listener or timer of
-    // the handshake's.
+    // everyone; the socket is connected by then, and its `disconnect` gives the place back).
+    // Then nothing is left on the socket: it lives on with no listener or timer of the
+    // handshake's.
     const settle = () => {
       clearTimeout(timer);
       socket.conn.off('close', gone);
       holds.delete(socket);
       leave();
     };
-    const timer = setTimeout(leave, TURN_MAX_MS).unref();
+    const timer = setTimeout(settle, TURN_MAX_MS).unref();
     socket.conn.once('close', gone);
     holds.set(socket, settle);
     // Gone already (during the last await): its close has been heard, by nobody.
@@ -218,7 +221,6 @@ export function attachGateway(
 
   // One function for every socket's `disconnect` (Socket.IO calls it with the socket as `this`):
   // a closure per socket would live as long as the socket does.
-  const flows = new WeakMap<ParleySocket, SocketFlow>();
   function onDisconnect(this: ParleySocket) {
     const { id, data } = this;
     const { user } = data;

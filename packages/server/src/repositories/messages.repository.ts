@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
 import type { DB } from '../db/schema.js';
+import { executePrepared } from '../db/prepared.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
 import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repository.js';
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
@@ -193,15 +194,18 @@ export class MessagesRepository {
    * message of the chat.
    */
   async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
-    const { rows } = await sql<{
-      ord: string | number;
-      id: string;
-      chat_id: string;
-      seq: number;
-      version: number;
-      created_at: Date;
-      mentions: string[];
-    }>`
+    const { rows } = await executePrepared(
+      this.db,
+      'messages_insert_many',
+      sql<{
+        ord: string | number;
+        id: string;
+        chat_id: string;
+        seq: number;
+        version: number;
+        created_at: Date;
+        mentions: string[];
+      }>`
       WITH items AS (
         SELECT * FROM unnest(
           ${sends.map((m) => m.chatId)}::uuid[], ${sends.map((m) => m.sender.id)}::uuid[],
@@ -257,7 +261,8 @@ export class MessagesRepository {
         WHERE o.chat_id = x.chat_id AND o.user_id = x.sender_id AND o.last_read_seq < x.seq
       )
       SELECT p.ord, i.id, i.chat_id, i.seq, i.version, i.created_at, i.mentions
-      FROM inserted i JOIN planned p ON p.chat_id = i.chat_id AND p.seq = i.seq`.execute(this.db);
+      FROM inserted i JOIN planned p ON p.chat_id = i.chat_id AND p.seq = i.seq`,
+    );
     const stored: (Message | undefined)[] = new Array<Message | undefined>(sends.length);
     for (const row of rows) {
       const index = Number(row.ord) - 1;
