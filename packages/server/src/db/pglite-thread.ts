@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DatabaseUnavailableError } from '../errors.js';
+import { preparedName } from './prepared.js';
 
 /** What the Kysely dialect asks of PGlite: statements, one at a time, and closing. */
 export interface PGliteClient {
@@ -54,7 +55,7 @@ const plain = (err) => {
   return out;
 };
 (async () => {
-  const [{ PGlite }, { pg_trgm }, { unaccent }] = await Promise.all([
+  const [{ PGlite, protocol, parse }, { pg_trgm }, { unaccent }] = await Promise.all([
     import(workerData.modules.pglite),
     import(workerData.modules.pg_trgm),
     import(workerData.modules.unaccent),
@@ -65,7 +66,48 @@ const plain = (err) => {
     startParams: [...PGlite.defaultStartParams, ...settings],
     extensions: { pg_trgm, unaccent },
   });
-  parentPort.on('message', async ({ id, text, params, close }) => {
+  const { serialize } = protocol;
+  const join = (parts) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  // name -> { types: the parameters' type oids, at: when it was prepared }
+  const prepared = new Map();
+  const runPrepared = async (name, text, params) => {
+    let statement = prepared.get(name);
+    if (!statement || Date.now() - statement.at > workerData.replanAfterMs) {
+      prepared.delete(name);
+      const { messages } = await db.execProtocol(join([
+        serialize.close({ type: 'S', name }),
+        serialize.parse({ name, text, types: [] }),
+        serialize.describe({ type: 'S', name }),
+        serialize.sync(),
+      ]));
+      const described = messages.find((m) => m.name === 'parameterDescription');
+      statement = { types: described ? described.dataTypeIDs : [], at: Date.now() };
+      prepared.set(name, statement);
+    }
+    // As PGlite's own query() turns values into text: by each parameter's type.
+    const values = (params || []).map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = db.serializers[statement.types[i]];
+      return serializer ? serializer(value) : value.toString();
+    });
+    // Bind, describe, execute and sync in one call into PostgreSQL, where query() makes six.
+    const { messages } = await db.execProtocol(join([
+      serialize.bind({ statement: name, values }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.sync(),
+    ]));
+    return parse.parseResults(messages, db.parsers)[0];
+  };
+  const handle = async ({ id, text, params, name, close }) => {
     if (close) {
       await db.close().catch(() => {});
       parentPort.postMessage({ id, closed: true });
@@ -75,15 +117,33 @@ const plain = (err) => {
       return;
     }
     try {
-      const { rows, affectedRows } = await db.query(text, params);
+      const { rows, affectedRows } = name
+        ? await runPrepared(name, text, params)
+        : await db.query(text, params);
       parentPort.postMessage({ id, rows, affectedRows });
     } catch (err) {
       parentPort.postMessage({ id, error: plain(err) });
     }
+  };
+  // One message after another: a prepared statement's calls into PostgreSQL (execProtocol)
+  // must never fall between the steps of a query() in flight, which PGlite's own lock orders
+  // only among query() calls.
+  let last = Promise.resolve();
+  parentPort.on('message', (message) => {
+    last = last.then(() => handle(message));
   });
   parentPort.postMessage({ ready: true });
 })().catch((err) => parentPort.postMessage({ failed: plain(err) }));
 `;
+
+/**
+ * How long PGlite keeps a prepared statement (db/prepared.ts) before it parses and plans it anew.
+ * PostgreSQL re-plans a cached statement when ANALYZE or DDL touches its tables, and PGlite has
+ * no autovacuum to run ANALYZE: without this, a plan chosen while the tables were small (a new
+ * server's first send) would stay for the process's life as they grow. Once a minute costs one
+ * planning of the send's statement (about 2 ms) a minute.
+ */
+const REPLAN_AFTER_MS = 60_000;
 
 /** How long closing waits for PGlite before the thread is stopped regardless. */
 const CLOSE_WAIT_MS = 5000;
@@ -115,6 +175,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     eval: true,
     workerData: {
       options,
+      replanAfterMs: REPLAN_AFTER_MS,
       modules: {
         pglite: import.meta.resolve('@electric-sql/pglite'),
         pg_trgm: import.meta.resolve('@electric-sql/pglite/contrib/pg_trgm'),
@@ -179,7 +240,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
   return {
     died: death,
     query: async (text, params) => {
-      const { rows = [], affectedRows } = await ask({ text, params });
+      const { rows = [], affectedRows } = await ask({ text, params, name: preparedName(text) });
       return { rows, ...(affectedRows === undefined ? {} : { affectedRows }) };
     },
     close: async () => {
