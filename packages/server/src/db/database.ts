@@ -141,8 +141,6 @@ async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Data
     connectionTimeoutMillis: t.connectMs,
     statement_timeout: t.statementMs,
     query_timeout: t.queryMs,
-    // Prepared statements (prepared.ts) are planned for their parameters at every run.
-    options: '-c plan_cache_mode=force_custom_plan',
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: gatedPool(pool) }), log });
   // Also what makes close() final: Kysely only ends a pool it has used.

@@ -5,15 +5,14 @@ const names = new Map<string, string>();
 
 /**
  * Runs a statement of the hot path as a named prepared statement: parsed and analysed once per
- * connection instead of at every run.
- *
- * On PostgreSQL it is still planned at every run (`plan_cache_mode=force_custom_plan` on the
- * serving pool): PostgreSQL's generic plan for the send's statement (`insertMany`, nine CTEs) read
- * the chats and participants it locks and bumps by sequential scans, over rows that every flush
- * updates, and under sustained load it was slower than planning each time (docs/PERFORMANCE.md,
- * "Prepared statements"). On the embedded database PostgreSQL chooses (`auto`, its default), and
- * takes the generic plan: the statement for three sends took 1.1 ms where planning it each time
- * took 2.7; pglite-thread.ts prepares it anew every minute, so that the plan follows the tables.
+ * connection instead of at every run, and planned as PostgreSQL chooses (`plan_cache_mode` auto,
+ * its default): for the send's statement (`insertMany`, nine CTEs) it takes the generic plan
+ * after five runs, which saves the planning, about half of the statement's time. A/B in the
+ * bench at 1000/s: PostgreSQL's CPU per 1000 sends 0.39 s against 0.52 planned at every run, ack
+ * p50 3.2-3.4 ms against 4.4; embedded, ack p50 3.8-4.2 ms against 6.4-6.5 (docs/PERFORMANCE.md).
+ * A generic plan is made once and kept: the statement must be written so that it stays good as
+ * the tables grow (see insertMany's OFFSET 0). PostgreSQL makes it anew when ANALYZE changes
+ * its tables' statistics; PGlite, which has no autovacuum, every minute (pglite-thread.ts).
  *
  * Only statements whose text never varies belong here: every distinct text stays prepared on
  * every connection for the connection's life.
