@@ -346,7 +346,7 @@ export class MessagesRepository {
       ? sql`(SELECT json_agg(${attachmentJson('l')} ORDER BY array_position(${ids}::uuid[], l.id))
           FROM locked l)`
       : sql`'[]'::json`;
-    const { rows } = await sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
+    const statement = sql<Omit<MessageRecord, 'content' | 'client_message_id' | 'reactions'>>`
       WITH ${locked} bumped AS (
         UPDATE chats SET last_seq = last_seq + 1, version = version + 1,
           updated_at = GREATEST(updated_at, clock_timestamp())
@@ -379,7 +379,13 @@ export class MessagesRepository {
               '.' || left(r.content, ${REPLY_PREVIEW_LENGTH}) AS reply_content,
               r.deleted_at IS NOT NULL AS reply_deleted
             FROM inserted i JOIN messages r ON r.id = i.reply_to_id`
-      }`.execute(this.db);
+      }`;
+    // The common send (no reply, no attachments, no mention) has one text: prepared, it is
+    // planned once (a lone send's statement, where sends do not arrive together).
+    const common = m.replyToId === null && !attached && mentionedNames(m.content).length === 0;
+    const { rows } = common
+      ? await executePrepared(this.db, 'messages_insert_one', statement)
+      : await statement.execute(this.db);
     const row = rows[0];
     // Content and clientMessageId are what was just stored: no need to read them back.
     return (
