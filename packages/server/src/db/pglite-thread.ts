@@ -44,7 +44,7 @@ const ERROR_FIELDS = [
 
 /**
  * The thread's side, plain CommonJS run with `eval` (it is the same text under tsx, vitest and the
- * bundle). PGlite answers one statement after another by itself; the dialect sends one at a time.
+ * bundle). It answers one message after another, in order; the dialect sends one at a time.
  */
 const THREAD_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -76,11 +76,12 @@ const plain = (err) => {
     }
     return out;
   };
-  // name -> { types: the parameters' type oids, at: when it was prepared }
+  // name -> { text, types: the parameters' type oids, at: when it was prepared }
   const prepared = new Map();
   const runPrepared = async (name, text, params) => {
+    if (db.closed) throw new Error('PGlite is closed');
     let statement = prepared.get(name);
-    if (!statement || Date.now() - statement.at > workerData.replanAfterMs) {
+    if (!statement || statement.text !== text || Date.now() - statement.at > workerData.replanAfterMs) {
       prepared.delete(name);
       const { messages } = await db.execProtocol(join([
         serialize.close({ type: 'S', name }),
@@ -89,7 +90,8 @@ const plain = (err) => {
         serialize.sync(),
       ]));
       const described = messages.find((m) => m.name === 'parameterDescription');
-      statement = { types: described ? described.dataTypeIDs : [], at: Date.now() };
+      if (!described) throw new Error('PGlite did not describe the parameters of ' + name);
+      statement = { text, types: described.dataTypeIDs, at: Date.now() };
       prepared.set(name, statement);
     }
     // As PGlite's own query() turns values into text: by each parameter's type.
@@ -99,13 +101,20 @@ const plain = (err) => {
       return serializer ? serializer(value) : value.toString();
     });
     // Bind, describe, execute and sync in one call into PostgreSQL, where query() makes six.
-    const { messages } = await db.execProtocol(join([
-      serialize.bind({ statement: name, values }),
-      serialize.describe({ type: 'P' }),
-      serialize.execute({}),
-      serialize.sync(),
-    ]));
-    return parse.parseResults(messages, db.parsers)[0];
+    try {
+      const { messages } = await db.execProtocol(join([
+        serialize.bind({ statement: name, values }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]));
+      return parse.parseResults(messages, db.parsers)[0];
+    } catch (err) {
+      // Whatever failed (a constraint, or the statement itself: gone, or its result changed by a
+      // migration), the next run prepares it anew rather than repeat a broken one for a minute.
+      prepared.delete(name);
+      throw err;
+    }
   };
   const handle = async ({ id, text, params, name, close }) => {
     if (close) {
@@ -130,7 +139,8 @@ const plain = (err) => {
   // only among query() calls.
   let last = Promise.resolve();
   parentPort.on('message', (message) => {
-    last = last.then(() => handle(message));
+    // handle() answers its own errors; a failure past it must not stop every later message.
+    last = last.then(() => handle(message)).catch(() => {});
   });
   parentPort.postMessage({ ready: true });
 })().catch((err) => parentPort.postMessage({ failed: plain(err) }));
@@ -141,7 +151,8 @@ const plain = (err) => {
  * PostgreSQL re-plans a cached statement when ANALYZE or DDL touches its tables, and PGlite has
  * no autovacuum to run ANALYZE: without this, a plan chosen while the tables were small (a new
  * server's first send) would stay for the process's life as they grow. Once a minute costs one
- * planning of the send's statement (about 2 ms) a minute.
+ * parse and the first six plannings of each prepared statement (PostgreSQL plans five times for
+ * the parameters before it settles on the generic plan), a few milliseconds a minute.
  */
 const REPLAN_AFTER_MS = 60_000;
 
