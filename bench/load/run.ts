@@ -29,7 +29,10 @@ const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'start,steady,bigroom,idle,storm' },
     targets: { type: 'string' },
-    rates: { type: 'string', default: '250,500,750,1000,1500,2000,2500,3000,4000,5000' },
+    rates: {
+      type: 'string',
+      default: '250,500,750,1000,1500,2000,2500,3000,4000,5000,6000,8000,10000',
+    },
     'bigroom-rates': { type: 'string', default: '10,25,50,100,200' },
     step: { type: 'string', default: '10' },
     users: { type: 'string', default: '500' },
