@@ -27,12 +27,13 @@ const root = path.resolve(here, '../..');
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'start,steady,bigroom,idle,storm' },
+    scenarios: { type: 'string', default: 'start,steady,reading,bigroom,idle,storm' },
     targets: { type: 'string' },
     rates: {
       type: 'string',
       default: '250,500,750,1000,1500,2000,2500,3000,4000,5000,6000,8000,10000',
     },
+    'reading-rates': { type: 'string', default: '100,250,500,750,1000,1500,2000,3000' },
     'bigroom-rates': { type: 'string', default: '10,25,50,100,200' },
     step: { type: 'string', default: '10' },
     users: { type: 'string', default: '500' },
@@ -222,11 +223,11 @@ class Clients {
   private readonly workers: Worker[] = [];
   private constructor() {}
 
-  static async open(url: string, sockets: WorkerInit['sockets']) {
+  static async open(url: string, sockets: WorkerInit['sockets'], readers = false) {
     const clients = new Clients();
     for (let w = 0; w < workerCount; w++) {
       const share = sockets.filter((_, i) => i % workerCount === w);
-      const init: WorkerInit = { workerId: w, url, sockets: share };
+      const init: WorkerInit = { workerId: w, url, sockets: share, readers };
       clients.workers.push(
         new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init }),
       );
@@ -297,6 +298,14 @@ interface StepResult {
   duplicates: number;
   ack_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   delivery_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  /** The reading scenario's `message:read`s: from a message's arrival to the read's ack. */
+  reads?: {
+    sent: number;
+    acked: number;
+    per_s: number;
+    errors: number;
+    ack_ms: { p50: number | null; p99: number | null; max: number | null };
+  };
   cpu_s_per_1000_sends: { server: number; postgres: number | null; load_generator: number };
   server_rss_mib: number;
   clean: boolean;
@@ -322,7 +331,7 @@ async function runStep(
   for (let quiet = 0, waited = 0; quiet < 4 && waited < 15_000; waited += 250) {
     await sleep(250);
     const counts = await clients.ask({ type: 'counts' }, 'counts');
-    const total = counts.reduce((n, c) => n + c.deliveries + c.acked, 0);
+    const total = counts.reduce((n, c) => n + c.deliveries + c.acked + c.reads, 0);
     quiet = total === last ? quiet + 1 : 0;
     last = total;
   }
@@ -340,6 +349,7 @@ async function runStep(
   };
   const ackMs = merge((r) => r.ackMs);
   const deliveryMs = merge((r) => r.deliveryMs);
+  const readMs = merge((r) => r.readMs);
   const sum = (pick: (r: StepReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
   const sent = sum((r) => r.sent);
   const acked = sum((r) => r.acked);
@@ -365,9 +375,15 @@ async function runStep(
   const per1000 = (s: number) => Number(((s / Math.max(1, sent)) * 1000).toFixed(3));
   // Behind: sends unanswered after the schedule, or acks lagging the schedule by over a second.
   const saturated = sent - acked - sum((r) => r.ackErrors) > 0 || (ack.p99 ?? 0) > 1000;
+  const reads = sum((r) => r.reads);
+  const readsAcked = sum((r) => r.readsAcked);
+  const readErrors = sum((r) => r.readErrors);
+  const readP99 = pct(readMs, 99);
   const clean =
     !saturated &&
     acked === sent &&
+    readsAcked === reads &&
+    (readP99 ?? 0) < CLEAN_P99_MS &&
     lost === 0 &&
     duplicates === 0 &&
     (ack.p99 ?? 0) < CLEAN_P99_MS &&
@@ -385,6 +401,15 @@ async function runStep(
     duplicates,
     ack_ms: ack,
     delivery_ms: delivery,
+    ...(reads > 0 && {
+      reads: {
+        sent: reads,
+        acked: readsAcked,
+        per_s: Number((readsAcked / seconds).toFixed(1)),
+        errors: readErrors,
+        ack_ms: { p50: pct(readMs, 50), p99: readP99, max: pct(readMs, 100) },
+      },
+    }),
     cpu_s_per_1000_sends: {
       server: per1000(cpu1.server - cpu0.server),
       postgres: withPostgres ? per1000(cpu1.pg - cpu0.pg) : null,
@@ -398,13 +423,20 @@ async function runStep(
 
 // ---------------------------------------------------------------- scenarios
 
-async function ladder(target: Target, users: number, groupSize: number, rates: number[]) {
+async function ladder(
+  target: Target,
+  users: number,
+  groupSize: number,
+  rates: number[],
+  readers = false,
+) {
   const { server, seeded } = await startTarget(target, users, groupSize);
   const sockets = seeded.users.map((u, i) => ({
     token: u.token,
+    userId: u.id,
     chatId: seeded.chats[Math.floor(i / groupSize)]!.id,
   }));
-  const { clients, failed, errors } = await Clients.open(server.url, sockets);
+  const { clients, failed, errors } = await Clients.open(server.url, sockets, readers);
   if (failed > 0) {
     // Deliveries to members who never connected would count as losses: the ladder is not run,
     // and the refusal is the finding.
@@ -426,6 +458,9 @@ async function ladder(target: Target, users: number, groupSize: number, rates: n
       log(
         `${target} ${rate}/s: acks ${step.acks_per_s}/s p50 ${step.ack_ms.p50} p99 ${step.ack_ms.p99} ms,` +
           ` delivery p99 ${step.delivery_ms.p99} ms, lost ${step.lost}, dup ${step.duplicates},` +
+          (step.reads
+            ? ` reads ${step.reads.per_s}/s p99 ${step.reads.ack_ms.p99} ms (${step.reads.errors} refused),`
+            : '') +
           ` cpu/1000 ${step.cpu_s_per_1000_sends.server}s${step.saturated ? '  SATURATED' : step.clean ? '' : '  not clean'}`,
       );
       if (step.saturated) break;
@@ -468,7 +503,7 @@ async function idle(target: Target, count: number) {
   // caches, pools) is not any socket's cost, and the second reading would charge it to them.
   const warm = await Clients.open(
     server.url,
-    warmUp.map((u) => ({ token: u.token, chatId: null })),
+    warmUp.map((u) => ({ token: u.token, userId: u.id, chatId: null })),
   );
   await warm.clients.close();
   await sleep(3000);
@@ -480,7 +515,7 @@ async function idle(target: Target, count: number) {
   const gcBefore = await memoryAfterGc(server.pid, snapshots[0]);
   const { clients, ok, failed } = await Clients.open(
     server.url,
-    measured.map((u) => ({ token: u.token, chatId: null })),
+    measured.map((u) => ({ token: u.token, userId: u.id, chatId: null })),
   );
   await sleep(5000);
   const after = rssMiB(server.pid);
@@ -516,7 +551,7 @@ async function storm(target: Target, count: number) {
   const { server, seeded } = await startTarget(target, count, 10);
   const { clients, ok, failed, errors, connectMs } = await Clients.open(
     server.url,
-    seeded.users.map((u) => ({ token: u.token, chatId: null })),
+    seeded.users.map((u) => ({ token: u.token, userId: u.id, chatId: null })),
   );
   const alive = cpuOf(server.pid) > 0;
   const rss = rssMiB(server.pid);
@@ -590,6 +625,14 @@ try {
           Number(args.users),
           Number(args.group),
           args.rates.split(',').map(Number),
+        );
+      } else if (scenario === 'reading') {
+        byTarget[target] = await ladder(
+          target,
+          Number(args.users),
+          Number(args.group),
+          args['reading-rates'].split(',').map(Number),
+          true,
         );
       } else if (scenario === 'bigroom') {
         byTarget[target] = await ladder(

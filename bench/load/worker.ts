@@ -8,8 +8,13 @@ import { io, type Socket } from 'socket.io-client';
 export interface WorkerInit {
   workerId: number;
   url: string;
-  /** Each socket's token and the chat it sends to (null: it only listens). */
-  sockets: { token: string; chatId: string | null }[];
+  /** Each socket's token, its user, and the chat it sends to (null: it only listens). */
+  sockets: { token: string; userId: string; chatId: string | null }[];
+  /**
+   * Readers: every socket marks each message of another as read when it arrives
+   * (`message:read`), as the web client does for the chat on screen.
+   */
+  readers: boolean;
 }
 
 export type ToWorker =
@@ -29,11 +34,16 @@ export interface StepReport {
   deliveryMs: Float64Array;
   duplicates: number;
   errorCodes: Record<string, number>;
+  /** Reads sent (readers only), answered ok, refused; from arrival of the message to the ack. */
+  reads: number;
+  readsAcked: number;
+  readErrors: number;
+  readMs: Float64Array;
 }
 
 export type FromWorker =
   | { type: 'connected'; ok: number; failed: number; errors: Record<string, number> }
-  | { type: 'counts'; deliveries: number; acked: number }
+  | { type: 'counts'; deliveries: number; acked: number; reads: number }
   | { type: 'report'; report: StepReport }
   | { type: 'closed' };
 
@@ -50,6 +60,10 @@ class Step {
   deliveryMs: number[] = [];
   duplicates = 0;
   errorCodes: Record<string, number> = {};
+  reads = 0;
+  readsAcked = 0;
+  readErrors = 0;
+  readMs: number[] = [];
   /** socket index + client message id, to count a message delivered twice to one socket. */
   seen = new Set<string>();
 }
@@ -62,6 +76,7 @@ const stepOf = (id: number) => {
 };
 let deliveries = 0;
 let acked = 0;
+let readsAnswered = 0;
 const sockets: Socket[] = [];
 
 function connectAll(): Promise<void> {
@@ -74,7 +89,7 @@ function connectAll(): Promise<void> {
       port.postMessage({ type: 'connected', ok, failed, errors } satisfies FromWorker);
       resolve();
     };
-    init.sockets.forEach(({ token }, index) => {
+    init.sockets.forEach(({ token, userId }, index) => {
       const socket = io(init.url, {
         transports: ['websocket'],
         auth: { token },
@@ -83,7 +98,7 @@ function connectAll(): Promise<void> {
         timeout: 60_000,
       });
       sockets.push(socket);
-      socket.on('message:new', (message: { client_message_id: string | null }) => {
+      socket.on('message:new', (message: Delivered) => {
         const at = now();
         const id = message.client_message_id;
         if (!id) return;
@@ -98,6 +113,7 @@ function connectAll(): Promise<void> {
         step.seen.add(key);
         step.deliveryMs.push(at - Number(parts[3]));
         deliveries++;
+        if (init.readers && message.sender_id !== userId) read(socket, step, message, at);
       });
       socket.once('connect', () => {
         ok++;
@@ -112,6 +128,32 @@ function connectAll(): Promise<void> {
     });
     settle();
   });
+}
+
+interface Delivered {
+  id: string;
+  chat_id: string;
+  sender_id: string;
+  client_message_id: string | null;
+}
+
+function read(socket: Socket, step: Step, message: Delivered, arrived: number) {
+  step.reads++;
+  socket.emit(
+    'message:read',
+    { chatId: message.chat_id, messageId: message.id },
+    (ack: { ok: boolean; error?: { code: string } }) => {
+      readsAnswered++;
+      if (ack.ok) {
+        step.readsAcked++;
+        step.readMs.push(now() - arrived);
+      } else {
+        step.readErrors++;
+        const code = `read ${ack.error?.code ?? 'unknown'}`;
+        step.errorCodes[code] = (step.errorCodes[code] ?? 0) + 1;
+      }
+    },
+  );
 }
 
 function runStep(stepId: number, perSecond: number, startAt: number, durationMs: number) {
@@ -164,13 +206,19 @@ port.on('message', (msg: ToWorker) => {
       runStep(msg.stepId, msg.perSecond, msg.startAt, msg.durationMs);
       break;
     case 'counts':
-      port.postMessage({ type: 'counts', deliveries, acked } satisfies FromWorker);
+      port.postMessage({
+        type: 'counts',
+        deliveries,
+        acked,
+        reads: readsAnswered,
+      } satisfies FromWorker);
       break;
     case 'report': {
       const step = stepOf(msg.stepId);
       steps.delete(msg.stepId);
       const ackMs = new Float64Array(step.ackMs);
       const deliveryMs = new Float64Array(step.deliveryMs);
+      const readMs = new Float64Array(step.readMs);
       const report: StepReport = {
         sent: step.sent,
         acked: step.acked,
@@ -180,10 +228,15 @@ port.on('message', (msg: ToWorker) => {
         deliveryMs,
         duplicates: step.duplicates,
         errorCodes: step.errorCodes,
+        reads: step.reads,
+        readsAcked: step.readsAcked,
+        readErrors: step.readErrors,
+        readMs,
       };
       port.postMessage({ type: 'report', report } satisfies FromWorker, [
         ackMs.buffer,
         deliveryMs.buffer,
+        readMs.buffer,
       ]);
       break;
     }

@@ -25,8 +25,11 @@ interface SocketData {
 }
 type Ack = (answer: unknown) => void;
 const io = new Server<
-  { 'message:send': (payload: unknown, ack: Ack) => void },
-  { 'message:new': (message: unknown) => void },
+  {
+    'message:send': (payload: unknown, ack: Ack) => void;
+    'message:read': (payload: unknown, ack: Ack) => void;
+  },
+  { 'message:new': (message: unknown) => void; 'message:read': (event: unknown) => void },
   Record<string, never>,
   SocketData
 >(http, { maxHttpBufferSize: 64 * 1024 });
@@ -85,6 +88,19 @@ io.on('connection', (socket) => {
     };
     ack({ ok: true, message });
     io.to(`chat:${chatId}`).emit('message:new', message);
+  });
+  // A read as Parley answers one: to the room, with the seq the mark moved to (here the chat's
+  // latest, which the reader has just been sent).
+  socket.on('message:read', (payload, ack) => {
+    if (typeof ack !== 'function') return;
+    const { chatId, messageId } = payload as Record<string, unknown>;
+    if (typeof chatId !== 'string' || typeof messageId !== 'string' || !chats.has(chatId)) {
+      ack({ ok: false, error: { code: 'forbidden', message: 'not a participant' } });
+      return;
+    }
+    ack({ ok: true });
+    const seq = lastSeq.get(chatId) ?? 0;
+    io.to(`chat:${chatId}`).emit('message:read', { messageId, userId, chatId, seq });
   });
 });
 

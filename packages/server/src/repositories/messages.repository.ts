@@ -7,6 +7,19 @@ import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repos
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 
+/** What `markRead` found and did. */
+export interface ReadMark {
+  /** The chat exists. */
+  chat: boolean;
+  /** The reader's role in it; null when not a participant. */
+  role: string | null;
+  silenced: boolean;
+  /** The message's seq; null when it is no message of the chat. */
+  seq: number | null;
+  /** The reader's mark moved up to `seq`. */
+  moved: boolean;
+}
+
 export interface NewMessage {
   chatId: string;
   sender: UserSummary;
@@ -643,21 +656,46 @@ export class MessagesRepository {
   }
 
   /**
-   * Moves the reader's mark up to `seq`, never back. True when it moved (and only then is the
-   * read announced). The read is also recorded per message, as the design's message_reads has it.
+   * A read mark, in one statement: whether the chat exists, the reader's role in it (null: not a
+   * participant) and whether they are silenced (see `ChatsRepository.access`), the message's seq
+   * (null: no such message in the chat), and whether the reader's mark moved up to it. It moves
+   * only for a participant and never back; the read is also recorded per message, as the design's
+   * message_reads has it. The caller decides what to refuse, in the contract's order, from what
+   * this returns: nothing else was changed when it refuses.
+   *
+   * It replaced three statements (access, the message's seq, the update): with readers, each
+   * send brings a read from every member on the chat, so this is the hottest statement of an
+   * active chat (docs/PERFORMANCE.md, "reading").
    */
-  async markRead(chatId: string, userId: string, messageId: string, seq: number): Promise<boolean> {
-    const { rows } = await sql<{ moved: boolean }>`
-      WITH moved AS (
-        UPDATE chat_participants SET last_read_seq = ${seq}, last_read_at = now()
-        WHERE chat_id = ${chatId} AND user_id = ${userId} AND last_read_seq < ${seq}
-        RETURNING 1
-      ), recorded AS (
-        INSERT INTO message_reads (message_id, user_id) SELECT ${messageId}, ${userId} FROM moved
-        ON CONFLICT DO NOTHING
-      )
-      SELECT EXISTS (SELECT 1 FROM moved) AS moved`.execute(this.db);
-    return rows[0]?.moved === true;
+  async markRead(chatId: string, userId: string, messageId: string): Promise<ReadMark> {
+    const { rows } = await executePrepared(
+      this.db,
+      'messages_mark_read',
+      sql<ReadMark>`
+        WITH place AS (
+          SELECT p.role, c.direct_key IS NOT NULL AND EXISTS (
+              SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
+              WHERE b.blocked_id = ${userId} AND o.chat_id = c.id) AS silenced
+          FROM chats c
+          LEFT JOIN chat_participants p ON p.chat_id = c.id AND p.user_id = ${userId}
+          WHERE c.id = ${chatId}
+        ), target AS (
+          SELECT seq FROM messages WHERE id = ${messageId} AND chat_id = ${chatId}
+        ), moved AS (
+          UPDATE chat_participants p SET last_read_seq = t.seq, last_read_at = now()
+          FROM target t
+          WHERE p.chat_id = ${chatId} AND p.user_id = ${userId} AND p.last_read_seq < t.seq
+          RETURNING 1
+        ), recorded AS (
+          INSERT INTO message_reads (message_id, user_id)
+          SELECT ${messageId}, ${userId} FROM moved
+          ON CONFLICT DO NOTHING
+        )
+        SELECT EXISTS (SELECT 1 FROM place) AS chat, (SELECT role FROM place) AS role,
+          coalesce((SELECT silenced FROM place), false) AS silenced,
+          (SELECT seq FROM target) AS seq, EXISTS (SELECT 1 FROM moved) AS moved`,
+    );
+    return rows[0]!;
   }
 
   /** A line of the server's own that goes with no other change (a call's outcome). */

@@ -287,13 +287,15 @@ export class MessagesService {
 
   /** Moves the reader's mark up (never back) and announces it only when it moved. */
   async markRead(userId: string, chatId: string, messageId: string): Promise<void> {
-    const place = await this.access.chat(chatId, userId);
-    const seq = await this.messages.findSeq(chatId, messageId);
-    if (seq === undefined) throw notFound('message');
-    const { silenced } = asParticipant(place);
+    // One statement: it moves the mark only for a participant, and says what it found, so the
+    // refusals keep the contract's order (404 for the chat, then the message, then 403).
+    const read = await this.messages.markRead(chatId, userId, messageId);
+    if (!read.chat) throw notFound('chat');
+    if (read.seq === null) throw notFound('message');
+    if (!read.role) throw notParticipant();
     // Blocked by the other side of a direct chat: the mark moves, but the blocker is not told.
-    if ((await this.messages.markRead(chatId, userId, messageId, seq)) && !silenced) {
-      this.events.publish({ type: 'MessageRead', chatId, messageId, userId, seq });
+    if (read.moved && !read.silenced) {
+      this.events.publish({ type: 'MessageRead', chatId, messageId, userId, seq: read.seq });
     }
   }
 }
