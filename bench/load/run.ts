@@ -2,7 +2,7 @@
 // (bench/relay: Socket.IO alone, same rooms and acks) under the same open-loop load, in one run,
 // so that every figure is also a ratio to the ceiling on this machine. Writes
 // bench/results/load-<time>.json and the chart beside it. See docs/PERFORMANCE.md.
-//   npm run bench [-- --scenarios start,steady,bigroom,idle,storm --targets embedded,postgres,relay
+//   npm run bench [-- --scenarios start,steady,reading,bigroom,idle,storm --targets embedded,postgres,relay
 //                     --rates 250,500,750,1000,1500,2000 --step 10 --profile]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -373,12 +373,16 @@ async function runStep(
   const lost = Math.max(0, expected - deliveryMs.length);
   const duplicates = sum((r) => r.duplicates);
   const per1000 = (s: number) => Number(((s / Math.max(1, sent)) * 1000).toFixed(3));
-  // Behind: sends unanswered after the schedule, or acks lagging the schedule by over a second.
-  const saturated = sent - acked - sum((r) => r.ackErrors) > 0 || (ack.p99 ?? 0) > 1000;
   const reads = sum((r) => r.reads);
   const readsAcked = sum((r) => r.readsAcked);
   const readErrors = sum((r) => r.readErrors);
   const readP99 = pct(readMs, 99);
+  // Behind: sends or reads unanswered after the schedule, or their acks a second late.
+  const saturated =
+    sent - acked - sum((r) => r.ackErrors) > 0 ||
+    reads - readsAcked - readErrors > 0 ||
+    (ack.p99 ?? 0) > 1000 ||
+    (readP99 ?? 0) > 1000;
   const clean =
     !saturated &&
     acked === sent &&

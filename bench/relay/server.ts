@@ -90,7 +90,8 @@ io.on('connection', (socket) => {
     io.to(`chat:${chatId}`).emit('message:new', message);
   });
   // A read as Parley answers one: to the room, with the seq the mark moved to (here the chat's
-  // latest, which the reader has just been sent).
+  // latest, which the reader has just been sent). It announces every read, where Parley skips one
+  // whose mark did not move (reads overtaking each other): the relay never does less fan-out.
   socket.on('message:read', (payload, ack) => {
     if (typeof ack !== 'function') return;
     const { chatId, messageId } = payload as Record<string, unknown>;

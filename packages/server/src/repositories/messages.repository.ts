@@ -1,5 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { mentionedNames, type Message, type Reaction, type UserSummary } from '@parley/protocol';
+import {
+  mentionedNames,
+  type Message,
+  type Reaction,
+  type Role,
+  type UserSummary,
+} from '@parley/protocol';
 import type { DB } from '../db/schema.js';
 import { executePrepared } from '../db/prepared.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
@@ -12,7 +18,7 @@ export interface ReadMark {
   /** The chat exists. */
   chat: boolean;
   /** The reader's role in it; null when not a participant. */
-  role: string | null;
+  role: Role | null;
   silenced: boolean;
   /** The message's seq; null when it is no message of the chat. */
   seq: number | null;
