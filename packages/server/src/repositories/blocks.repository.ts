@@ -1,7 +1,16 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
+
+/**
+ * SQL, true when a participant of `chat` blocked `user`: in a direct chat the user is then
+ * silenced (may not send, and what they do is not announced to the blocker). Each of `user` and
+ * `chat` is a value or a column (`sql.ref`), so that every statement asks it the same way.
+ */
+export const blockedInChat = (user: unknown, chat: unknown): RawBuilder<boolean> => sql<boolean>`
+  EXISTS (SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
+    WHERE b.blocked_id = ${user} AND o.chat_id = ${chat})`;
 
 /** Who blocked whom: `user_blocks`, one row per (blocker, blocked). */
 export class BlocksRepository {

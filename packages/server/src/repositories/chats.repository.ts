@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Message, Role } from '@parley/protocol';
 import type { ChatRow, DB } from '../db/schema.js';
 import type { ChatParticipant, ChatRecord } from '../services/models.js';
+import { blockedInChat } from './blocks.repository.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 import { insertSystemMessage, type SystemNote } from './messages.repository.js';
 
@@ -34,9 +35,9 @@ export class ChatsRepository {
       )
       .select(['c.type', 'p.role'])
       .select(
-        sql<boolean>`c.direct_key IS NOT NULL AND EXISTS (
-          SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
-          WHERE b.blocked_id = ${userId} AND o.chat_id = c.id)`.as('silenced'),
+        sql<boolean>`c.direct_key IS NOT NULL AND ${blockedInChat(userId, sql.ref('c.id'))}`.as(
+          'silenced',
+        ),
       )
       .select(
         sql<number>`(SELECT membership_version FROM users WHERE id = ${userId})`.as(

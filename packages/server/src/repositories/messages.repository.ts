@@ -10,6 +10,7 @@ import type { DB } from '../db/schema.js';
 import { executePrepared } from '../db/prepared.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
 import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repository.js';
+import { blockedInChat } from './blocks.repository.js';
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 
@@ -246,9 +247,8 @@ export class MessagesRepository {
         FROM items i JOIN locked l ON l.id = i.chat_id
         WHERE EXISTS (SELECT 1 FROM chat_participants
             WHERE chat_id = i.chat_id AND user_id = i.sender_id)
-          AND (l.direct_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
-            WHERE b.blocked_id = i.sender_id AND o.chat_id = i.chat_id))
+          AND (l.direct_key IS NULL
+            OR NOT ${blockedInChat(sql.ref('i.sender_id'), sql.ref('i.chat_id'))})
           AND (i.client_message_id IS NULL OR (
             NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = i.chat_id
               AND m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id
@@ -371,9 +371,7 @@ export class MessagesRepository {
           updated_at = GREATEST(updated_at, clock_timestamp())
         WHERE id = ${m.chatId}
           AND EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = ${m.chatId} AND user_id = ${m.sender.id})
-          AND (direct_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
-            WHERE b.blocked_id = ${m.sender.id} AND o.chat_id = ${m.chatId}))
+          AND (direct_key IS NULL OR NOT ${blockedInChat(m.sender.id, m.chatId)})
           ${replyCheck}
           ${lockedCheck}
         RETURNING last_seq, version, updated_at
@@ -679,9 +677,8 @@ export class MessagesRepository {
       'messages_mark_read',
       sql<ReadMark>`
         WITH place AS (
-          SELECT p.role, c.direct_key IS NOT NULL AND EXISTS (
-              SELECT 1 FROM user_blocks b JOIN chat_participants o ON o.user_id = b.blocker_id
-              WHERE b.blocked_id = ${userId} AND o.chat_id = c.id) AS silenced
+          SELECT p.role,
+            c.direct_key IS NOT NULL AND ${blockedInChat(userId, sql.ref('c.id'))} AS silenced
           FROM chats c
           LEFT JOIN chat_participants p ON p.chat_id = c.id AND p.user_id = ${userId}
           WHERE c.id = ${chatId}
