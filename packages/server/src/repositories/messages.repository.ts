@@ -114,6 +114,16 @@ const unguard = <T extends string | null>(s: T): T => (s === null ? s : (s.slice
 /** The most sends one group-commit statement carries. */
 const SEND_BATCH_MAX = 256;
 
+/** The most read marks one statement takes (`markManyRead`). */
+const READ_BATCH_MAX = 512;
+
+/** A read mark to make: `userId` has read `messageId` of `chatId`. */
+export interface NewRead {
+  chatId: string;
+  userId: string;
+  messageId: string;
+}
+
 /** A send that answers nothing and carries nothing: the kind a batch statement can take. */
 const isPlain = (m: NewMessage): boolean =>
   m.replyToId === null && (m.attachmentIds === null || m.attachmentIds.length === 0);
@@ -149,6 +159,8 @@ const NO_STATS: SendStats = { flushed: () => {}, stored: () => {} };
 export class MessagesRepository {
   /** Plain sends waiting for the statement in flight to return (see `insert`). */
   private readonly sends: GroupCommit<NewMessage, Message | undefined>;
+  /** Read marks waiting for the statement in flight to return (see `markRead`). */
+  private readonly reads: GroupCommit<NewRead, ReadMark>;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -157,6 +169,7 @@ export class MessagesRepository {
     private readonly stats: SendStats = NO_STATS,
   ) {
     this.sends = new GroupCommit((batch) => this.flushSends(batch), SEND_BATCH_MAX);
+    this.reads = new GroupCommit((batch) => this.flushReads(batch), READ_BATCH_MAX);
   }
 
   /**
@@ -211,7 +224,9 @@ export class MessagesRepository {
    * the answer, nothing taken for it) when its sender is no participant, is blocked in a direct
    * chat, or repeats a clientMessageId stored already or earlier in the batch: no gap in seq.
    * Mentions are resolved as `insertOne` resolves them; the sender's read mark moves to their last
-   * message of the chat.
+   * message of the chat, their participant rows locked first in (chat, user) order, as
+   * `markManyRead` locks the readers' (a read batch and a send batch run side by side on
+   * PostgreSQL: in any other order they could each hold a row the other waits for).
    *
    * `OFFSET 0` keeps the check for a repeated clientMessageId a probe of its unique index per send:
    * without it PostgreSQL may hash the whole `messages` table instead, which a generic plan made
@@ -279,10 +294,16 @@ export class MessagesRepository {
             ORDER BY array_position(string_to_array(p.names, ' '), lower(u.username))) END
         FROM planned p
         RETURNING id, chat_id, seq, version, created_at, mentions
+      ), last_sent AS (
+        SELECT DISTINCT ON (chat_id, sender_id) chat_id, sender_id, seq, created_at
+        FROM planned ORDER BY chat_id, sender_id, seq DESC
+      ), senders AS (
+        SELECT o.chat_id, o.user_id FROM chat_participants o
+        WHERE (o.chat_id, o.user_id) IN (SELECT chat_id, sender_id FROM last_sent)
+        ORDER BY o.chat_id, o.user_id FOR NO KEY UPDATE
       ), marked AS (
         UPDATE chat_participants o SET last_read_seq = x.seq, last_read_at = x.created_at
-        FROM (SELECT DISTINCT ON (chat_id, sender_id) chat_id, sender_id, seq, created_at
-          FROM planned ORDER BY chat_id, sender_id, seq DESC) x
+        FROM last_sent x JOIN senders h ON h.chat_id = x.chat_id AND h.user_id = x.sender_id
         WHERE o.chat_id = x.chat_id AND o.user_id = x.sender_id AND o.last_read_seq < x.seq
       )
       SELECT p.ord, i.id, i.chat_id, i.seq, i.version, i.created_at, i.mentions
@@ -660,18 +681,40 @@ export class MessagesRepository {
   }
 
   /**
-   * A read mark, in one statement: whether the chat exists, the reader's role in it (null: not a
-   * participant) and whether they are silenced (see `ChatsRepository.access`), the message's seq
-   * (null: no such message in the chat), and whether the reader's mark moved up to it. It moves
-   * only for a participant and never back; the read is also recorded per message, as the design's
+   * A read mark: whether the chat exists, the reader's role in it (null: not a participant) and
+   * whether they are silenced (see `ChatsRepository.access`), the message's seq (null: no such
+   * message in the chat), and whether the reader's mark moved up to it. It moves only for a
+   * participant and never back; the read is also recorded per message, as the design's
    * message_reads has it. The caller decides what to refuse, in the contract's order, from what
    * this returns: nothing else was changed when it refuses.
    *
-   * It replaced three statements (access, the message's seq, the update): with readers, each
-   * send brings a read from every member on the chat, so this is the hottest statement of an
-   * active chat (docs/PERFORMANCE.md, "reading").
+   * With readers, each send brings a read from every member looking at the chat, so this is the
+   * hottest write of an active chat (docs/PERFORMANCE.md, "reading"). Read marks go through group
+   * commit as sends do: those that arrive while a flush runs are made together by one statement
+   * (`markManyRead`), a lone one at once by its own (`markOneRead`).
    */
-  async markRead(chatId: string, userId: string, messageId: string): Promise<ReadMark> {
+  markRead(chatId: string, userId: string, messageId: string): Promise<ReadMark> {
+    return this.reads.submit({ chatId, userId, messageId });
+  }
+
+  private async flushReads(run: readonly Pending<NewRead, ReadMark>[]): Promise<void> {
+    const [first] = run;
+    if (!first) return;
+    if (run.length === 1) return settle(first, this.markOneRead(first.item));
+    const marks = await this.markManyRead(run.map((e) => e.item)).catch((err: unknown) => {
+      // A deadlock with another process, a participant row gone meanwhile: the batch changed
+      // nothing, and each read, made alone, gets its own answer.
+      if (!isRetryableBatchError(err)) throw err;
+      return [];
+    });
+    for (const [i, entry] of run.entries()) {
+      const mark = marks[i];
+      await settle(entry, mark ? Promise.resolve(mark) : this.markOneRead(entry.item));
+    }
+  }
+
+  /** One read mark in one statement (see `markRead`). */
+  async markOneRead({ chatId, userId, messageId }: NewRead): Promise<ReadMark> {
     const { rows } = await executePrepared(
       this.db,
       'messages_mark_read',
@@ -699,6 +742,63 @@ export class MessagesRepository {
           (SELECT seq FROM target) AS seq, EXISTS (SELECT 1 FROM moved) AS moved`,
     );
     return rows[0]!;
+  }
+
+  /**
+   * Many read marks in one statement, each answered as `markOneRead` would answer it had they
+   * run one after another in the order given: a reader's mark in a chat moves for a read whose
+   * seq is above both the mark found and every earlier read of theirs in the batch, and ends at
+   * the highest of those. The participant rows are locked in (chat, user) order before any is
+   * read for its mark, as `insertMany` locks them for the senders' marks, so that two batches
+   * (of two processes, or a send and a read batch on PostgreSQL) never wait on each other in a
+   * cycle; the mark compared is the locked row's, not the snapshot's.
+   */
+  async markManyRead(reads: readonly NewRead[]): Promise<ReadMark[]> {
+    const { rows } = await executePrepared(
+      this.db,
+      'messages_mark_many_read',
+      sql<ReadMark & { ord: string | number }>`
+        WITH items AS (
+          SELECT * FROM unnest(${reads.map((r) => r.chatId)}::uuid[],
+            ${reads.map((r) => r.userId)}::uuid[], ${reads.map((r) => r.messageId)}::uuid[])
+            WITH ORDINALITY AS t(chat_id, user_id, message_id, ord)
+        ), found AS (
+          SELECT i.*, c.id IS NOT NULL AS chat, p.role, m.seq,
+            c.direct_key IS NOT NULL AND ${blockedInChat(sql.ref('i.user_id'), sql.ref('c.id'))}
+              AS silenced
+          FROM items i
+          LEFT JOIN chats c ON c.id = i.chat_id
+          LEFT JOIN chat_participants p ON p.chat_id = i.chat_id AND p.user_id = i.user_id
+          LEFT JOIN messages m ON m.id = i.message_id AND m.chat_id = i.chat_id
+        ), locked AS (
+          SELECT p.chat_id, p.user_id, p.last_read_seq FROM chat_participants p
+          WHERE (p.chat_id, p.user_id) IN (SELECT chat_id, user_id FROM found
+            WHERE role IS NOT NULL AND seq IS NOT NULL)
+          ORDER BY p.chat_id, p.user_id FOR NO KEY UPDATE
+        ), judged AS (
+          SELECT f.ord, f.chat_id, f.user_id, f.message_id, f.seq,
+            f.seq > GREATEST(l.last_read_seq, coalesce(max(f.seq) OVER (
+              PARTITION BY f.chat_id, f.user_id ORDER BY f.ord
+              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS moved
+          FROM found f JOIN locked l ON l.chat_id = f.chat_id AND l.user_id = f.user_id
+          WHERE f.seq IS NOT NULL
+        ), marked AS (
+          UPDATE chat_participants p SET last_read_seq = k.seq, last_read_at = now()
+          FROM (SELECT chat_id, user_id, max(seq) AS seq FROM judged WHERE moved
+            GROUP BY chat_id, user_id) k
+          WHERE p.chat_id = k.chat_id AND p.user_id = k.user_id
+        ), recorded AS (
+          INSERT INTO message_reads (message_id, user_id)
+          SELECT message_id, user_id FROM judged WHERE moved
+          ON CONFLICT DO NOTHING
+        )
+        SELECT f.ord, f.chat, f.role, coalesce(f.silenced, false) AS silenced, f.seq,
+          coalesce(j.moved, false) AS moved
+        FROM found f LEFT JOIN judged j ON j.ord = f.ord`,
+    );
+    const marks = new Array<ReadMark>(reads.length);
+    for (const { ord, ...mark } of rows) marks[Number(ord) - 1] = mark;
+    return marks;
   }
 
   /** A line of the server's own that goes with no other change (a call's outcome). */
