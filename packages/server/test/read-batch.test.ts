@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Chat, Message } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatsRepository } from '../src/repositories/chats.repository.js';
 import {
   MessagesRepository,
   type NewRead,
@@ -84,7 +85,9 @@ async function scene(owner: TestUser, bob: TestUser, carol: TestUser) {
 }
 
 /** The batch's reads, by Bob unless said: every kind of answer, in an order that tests the mark. */
-function reads(s: Scene, bob: TestUser, carol: TestUser, outsider: TestUser): NewRead[] {
+/** `users`: the owner, Bob, Carol and an outsider. */
+function reads(s: Scene, users: readonly TestUser[]): NewRead[] {
+  const [owner, bob, carol, outsider] = users as [TestUser, TestUser, TestUser, TestUser];
   const read = (user: TestUser, chatId: string, messageId: string) => ({
     chatId,
     userId: user.user.id,
@@ -92,6 +95,8 @@ function reads(s: Scene, bob: TestUser, carol: TestUser, outsider: TestUser): Ne
   });
   const [, m2, m3, m4, m5] = s.sent;
   return [
+    read(carol, s.chat.id, m2!.id), // below her stored mark, her own message's 3: no move
+    read(carol, s.chat.id, m3!.id), // her own message, at the mark: no move
     read(bob, s.chat.id, m3!.id), // moves to 3
     read(bob, s.chat.id, m2!.id), // below the mark: no move
     read(carol, s.chat.id, m4!.id), // another reader, whose mark is her own message's 3: to 4
@@ -104,6 +109,8 @@ function reads(s: Scene, bob: TestUser, carol: TestUser, outsider: TestUser): Ne
     read(bob, s.chat.id, s.directSent[0]!.id), // a message of another chat
     read(carol, s.chat.id, m5!.id), // moves to 5
     read(bob, s.direct.id, s.directSent[0]!.id), // silenced, but moves
+    read(owner, s.chat.id, m4!.id), // the sender of 5, whose mark is 5: no move
+    read(owner, s.chat.id, m5!.id), // their own last message: no move
   ];
 }
 
@@ -136,34 +143,27 @@ const readsRecorded = async (s: Scene) =>
 
 describe('read marks made together', () => {
   it('answer and move the marks exactly as the same reads made one by one', async () => {
-    const [owner, bob, carol, outsider] = await registerUsers(server.url, 4);
+    const users = await registerUsers(server.url, 4);
+    const [owner, bob, carol] = users;
     const batchScene = await scene(owner, bob, carol);
     const aloneScene = await scene(owner, bob, carol);
 
-    const batch = await repo.markManyRead(reads(batchScene, bob, carol, outsider));
+    const batch = await repo.markManyRead(reads(batchScene, users));
     const alone: ReadMark[] = [];
-    for (const r of reads(aloneScene, bob, carol, outsider)) alone.push(await repo.markOneRead(r));
+    for (const r of reads(aloneScene, users)) alone.push(await repo.markOneRead(r));
 
     expect(batch).toEqual(alone);
+    // prettier-ignore
     expect(batch.map((m) => m.moved)).toEqual([
-      true,
-      false,
-      true,
-      false,
-      true,
-      false,
-      false,
-      false,
-      false,
-      false,
-      true,
-      true,
+      false, false, true, false, true, false, true, false, false, false, false, false, true, true,
+      false, false,
     ]);
-    expect(batch[6]).toMatchObject({ chat: true, role: null }); // the outsider
-    expect(batch[7]).toMatchObject({ chat: false, seq: null });
-    expect(batch[8]).toMatchObject({ chat: true, role: 'member', seq: null });
-    expect(batch[9]).toMatchObject({ chat: true, seq: null });
-    expect(batch[11]).toMatchObject({ silenced: true, moved: true, seq: 1 });
+    expect(batch[8]).toMatchObject({ chat: true, role: null }); // the outsider
+    expect(batch[9]).toMatchObject({ chat: false, seq: null });
+    expect(batch[10]).toMatchObject({ chat: true, role: 'member', seq: null });
+    expect(batch[11]).toMatchObject({ chat: true, seq: null });
+    expect(batch[13]).toMatchObject({ silenced: true, moved: true, seq: 1 });
+    expect(batch[15]).toMatchObject({ role: 'owner', seq: 5, moved: false });
 
     const [batchMarks, aloneMarks] = [await marks(batchScene), await marks(aloneScene)];
     expect(batchMarks).toEqual(aloneMarks);
@@ -171,5 +171,65 @@ describe('read marks made together', () => {
     expect(batchMarks[`group:${carol.user.id}`]).toBe(5);
     expect(batchMarks[`direct:${bob.user.id}`]).toBe(1);
     expect(await readsRecorded(batchScene)).toEqual(await readsRecorded(aloneScene));
+  });
+});
+
+describe('read marks made together, beside sends and removals', () => {
+  // On PostgreSQL a read batch, a send batch and a removal run side by side on connections of
+  // their own, each locking several participant rows: in any but one shared order two of them
+  // could each hold a row the other waits for, and PostgreSQL would end one with a deadlock
+  // (40P01) after a second. Each round runs all of them at once over the same rows, the reads in
+  // both orders; every one must succeed. (On PGlite they take turns: the same answers.)
+  it('never deadlock: every batch and every removal succeeds', async () => {
+    const owner = await registerUser(server.url);
+    const members = await Promise.all(Array.from({ length: 30 }, () => registerUser(server.url)));
+    const chat = await createGroup(owner, members);
+    const chats = new ChatsRepository(server.app.database.db);
+    const summary = (u: TestUser) => ({ ...u.user, avatar_url: null });
+    const send = (u: TestUser, content: string) => ({
+      chatId: chat.id,
+      sender: summary(u),
+      content,
+      messageType: 'text' as const,
+      clientMessageId: null,
+      replyToId: null,
+      attachmentIds: null,
+    });
+    let present = [...members];
+    let last = (
+      await repo.insertMany([send(members[0]!, 'first'), send(members[1]!, 'second')])
+    )[1]!;
+    const seen = new Map<string, number>();
+    for (let round = 0; round < 25 && present.length > 2; round++) {
+      const [leaving, ...staying] = present;
+      // The owner reads too, and is the removal's actor: its line moves the owner's mark.
+      const readers = [owner, ...present];
+      const readsOf = (order: TestUser[]) =>
+        order.map((u) => ({ chatId: chat.id, userId: u.user.id, messageId: last.id }));
+      const byId = [...readers].sort((a, b) => a.user.id.localeCompare(b.user.id));
+      const results = await Promise.allSettled([
+        repo.insertMany(staying.slice(0, 4).map((u, k) => send(u, `round ${round} ${k}`))),
+        repo.markManyRead(readsOf(byId)),
+        repo.markManyRead(readsOf([...byId].reverse())),
+        chats.removeParticipant(chat.id, leaving!.user.id, {
+          sender: summary(owner),
+          content: `${owner.user.display_name} removed ${leaving!.user.display_name}`,
+        }),
+      ]);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const stored = (results[0] as PromiseFulfilledResult<(Message | undefined)[]>).value;
+      for (const u of readers) seen.set(u.user.id, Math.max(seen.get(u.user.id) ?? 0, last.seq));
+      last = stored.at(-1)!;
+      present = staying;
+    }
+    // Every reader still in the chat has read at least what each round showed them.
+    const rows = await server.app.database.db
+      .selectFrom('chat_participants')
+      .select(['user_id', 'last_read_seq'])
+      .where('chat_id', '=', chat.id)
+      .execute();
+    expect(rows.length).toBe(present.length + 1);
+    for (const row of rows)
+      expect(row.last_read_seq).toBeGreaterThanOrEqual(seen.get(row.user_id)!);
   });
 });

@@ -325,6 +325,12 @@ export class ChatsRepository {
   removeParticipant(chatId: string, userId: string, note: SystemNote): Promise<Message | null> {
     return this.db.transaction().execute(async (tx) => {
       await lockChat(tx, chatId);
+      // This transaction writes up to three participant rows (the one removed, the heir's, the
+      // actor's read mark): locked first in user order, the order in which a read batch locks
+      // readers' rows (MessagesRepository.markManyRead), so that neither waits on the other in a
+      // cycle. Every writer of several participant rows takes them in (chat, user) order.
+      await sql`SELECT 1 FROM chat_participants WHERE chat_id = ${chatId}
+        ORDER BY user_id FOR UPDATE`.execute(tx);
       const removed = await tx
         .deleteFrom('chat_participants')
         .where('chat_id', '=', chatId)

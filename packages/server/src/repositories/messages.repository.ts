@@ -14,6 +14,16 @@ import { blockedInChat } from './blocks.repository.js';
 import { toMessage, type AttachmentLinker, type MessageRecord } from './mappers.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 
+/** A read mark to make: `userId` has read `messageId` of `chatId`. */
+export interface NewRead {
+  chatId: string;
+  userId: string;
+  messageId: string;
+}
+
+/** The most read marks one statement takes (`markManyRead`). */
+const READ_BATCH_MAX = 512;
+
 /** What `markRead` found and did. */
 export interface ReadMark {
   /** The chat exists. */
@@ -114,25 +124,16 @@ const unguard = <T extends string | null>(s: T): T => (s === null ? s : (s.slice
 /** The most sends one group-commit statement carries. */
 const SEND_BATCH_MAX = 256;
 
-/** The most read marks one statement takes (`markManyRead`). */
-const READ_BATCH_MAX = 512;
-
-/** A read mark to make: `userId` has read `messageId` of `chatId`. */
-export interface NewRead {
-  chatId: string;
-  userId: string;
-  messageId: string;
-}
-
 /** A send that answers nothing and carries nothing: the kind a batch statement can take. */
 const isPlain = (m: NewMessage): boolean =>
   m.replyToId === null && (m.attachmentIds === null || m.attachmentIds.length === 0);
 
 /**
  * A batch statement that failed on a constraint (23xxx: a copy of a clientMessageId that another
- * process stored meanwhile) or was rolled back by the server (40xxx: a deadlock) stored nothing:
- * it runs once more (its new snapshot sees the copy and leaves that send out), then, failing
- * again, its sends are retried one by one, each getting its own answer.
+ * process stored meanwhile) or was rolled back by the server (40xxx: a deadlock, a serialization
+ * failure) changed nothing: it runs once more (a send batch's new snapshot sees the copy and
+ * leaves that send out), then, failing again, its entries are made one by one, each getting its
+ * own answer.
  */
 const isRetryableBatchError = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -701,15 +702,20 @@ export class MessagesRepository {
     const [first] = run;
     if (!first) return;
     if (run.length === 1) return settle(first, this.markOneRead(first.item));
-    const marks = await this.markManyRead(run.map((e) => e.item)).catch((err: unknown) => {
-      // A deadlock with another process, a participant row gone meanwhile: the batch changed
-      // nothing, and each read, made alone, gets its own answer.
-      if (!isRetryableBatchError(err)) throw err;
-      return [];
-    });
+    const reads = run.map((e) => e.item);
+    const marks = await this.markManyRead(reads)
+      .catch((err: unknown) => {
+        if (!isRetryableBatchError(err)) throw err;
+        return this.markManyRead(reads);
+      })
+      .catch((err: unknown) => {
+        if (!isRetryableBatchError(err)) throw err;
+        return undefined;
+      });
     for (const [i, entry] of run.entries()) {
-      const mark = marks[i];
-      await settle(entry, mark ? Promise.resolve(mark) : this.markOneRead(entry.item));
+      // Failing twice (see isRetryableBatchError), the batch changed nothing: each read is made
+      // alone, in order, and gets its own answer.
+      await settle(entry, marks ? Promise.resolve(marks[i]!) : this.markOneRead(entry.item));
     }
   }
 
@@ -748,13 +754,14 @@ export class MessagesRepository {
    * Many read marks in one statement, each answered as `markOneRead` would answer it had they
    * run one after another in the order given: a reader's mark in a chat moves for a read whose
    * seq is above both the mark found and every earlier read of theirs in the batch, and ends at
-   * the highest of those. The participant rows are locked in (chat, user) order before any is
-   * read for its mark, as `insertMany` locks them for the senders' marks, so that two batches
-   * (of two processes, or a send and a read batch on PostgreSQL) never wait on each other in a
-   * cycle; the mark compared is the locked row's, not the snapshot's.
+   * the highest of those. Only the rows whose mark may move are locked (a read at or below the
+   * snapshot's mark moves nothing: marks never go back), in (chat, user) order before any is read
+   * for its mark, as `insertMany` locks the senders' and `ChatsRepository.removeParticipant` a
+   * chat's, so that no two of them (of two processes, or on two connections of one) wait on each
+   * other in a cycle; the mark compared is the locked row's, not the snapshot's.
    *
-   * Every row is found by a probe of its primary key (a LATERAL subquery PostgreSQL cannot pull
-   * up: OFFSET 0, or the lock): left to the planner, a generic plan made while `messages` was
+   * The chat, the participant and the message are each found by a probe of a key (a LATERAL
+   * subquery PostgreSQL cannot pull up: OFFSET 0, or the lock): left to the planner, a generic plan made while `messages` was
    * small hashed the whole table at every run as it grew (45 reads: 1.5 ms planned on 21,000
    * messages, 4.5 ms with the plan made on 1,000, the OFFSET lesson of `insertMany`). The lock
    * is taken inside the probe, row by row in the sorted order of the keys that drive it.
@@ -769,19 +776,20 @@ export class MessagesRepository {
             ${reads.map((r) => r.userId)}::uuid[], ${reads.map((r) => r.messageId)}::uuid[])
             WITH ORDINALITY AS t(chat_id, user_id, message_id, ord)
         ), found AS (
-          SELECT i.*, c.id IS NOT NULL AS chat, p.role, m.seq,
+          SELECT i.*, c.id IS NOT NULL AS chat, p.role, p.last_read_seq, m.seq,
             c.direct_key IS NOT NULL AND ${blockedInChat(sql.ref('i.user_id'), sql.ref('c.id'))}
               AS silenced
           FROM items i
           LEFT JOIN LATERAL (SELECT id, direct_key FROM chats WHERE id = i.chat_id OFFSET 0) c
             ON true
-          LEFT JOIN LATERAL (SELECT role FROM chat_participants
+          LEFT JOIN LATERAL (SELECT role, last_read_seq FROM chat_participants
             WHERE chat_id = i.chat_id AND user_id = i.user_id OFFSET 0) p ON true
           LEFT JOIN LATERAL (SELECT seq FROM messages
             WHERE id = i.message_id AND chat_id = i.chat_id OFFSET 0) m ON true
         ), locked AS (
-          SELECT l.* FROM (SELECT DISTINCT chat_id, user_id FROM found
-              WHERE role IS NOT NULL AND seq IS NOT NULL ORDER BY chat_id, user_id) f,
+          SELECT l.* FROM (SELECT chat_id, user_id FROM found
+              WHERE role IS NOT NULL AND seq IS NOT NULL GROUP BY chat_id, user_id
+              HAVING max(seq) > max(last_read_seq) ORDER BY chat_id, user_id) f,
             LATERAL (SELECT chat_id, user_id, last_read_seq FROM chat_participants
               WHERE chat_id = f.chat_id AND user_id = f.user_id FOR NO KEY UPDATE) l
         ), judged AS (
@@ -795,7 +803,7 @@ export class MessagesRepository {
           UPDATE chat_participants p SET last_read_seq = k.seq, last_read_at = now()
           FROM (SELECT chat_id, user_id, max(seq) AS seq FROM judged WHERE moved
             GROUP BY chat_id, user_id) k
-          WHERE p.chat_id = k.chat_id AND p.user_id = k.user_id
+          WHERE p.chat_id = k.chat_id AND p.user_id = k.user_id AND p.last_read_seq < k.seq
         ), recorded AS (
           INSERT INTO message_reads (message_id, user_id)
           SELECT message_id, user_id FROM judged WHERE moved
