@@ -1,4 +1,4 @@
-import type { Kysely, QueryResult, RawBuilder } from 'kysely';
+import type { Compilable, Kysely, QueryResult, RawBuilder } from 'kysely';
 
 /** SQL text -> the name PostgreSQL keeps it prepared under, on each connection; and back. */
 const names = new Map<string, string>();
@@ -20,9 +20,10 @@ const texts = new Map<string, string>();
 export function executePrepared<R, D>(
   db: Kysely<D>,
   name: string,
-  query: RawBuilder<R>,
+  /** A `sql` template, or a query built with `db` (its text then also never varies). */
+  query: RawBuilder<R> | Compilable<R>,
 ): Promise<QueryResult<R>> {
-  const compiled = query.compile(db);
+  const compiled = 'isRawBuilder' in query ? query.compile(db) : query.compile();
   // One name, one text: pg refuses a second text under a known name on every connection that
   // has the first, and the PGlite thread would prepare them in turn at every run.
   const known = names.get(compiled.sql);

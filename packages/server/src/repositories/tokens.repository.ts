@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { executePrepared } from '../db/prepared.js';
 import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
@@ -19,7 +20,8 @@ export class TokensRepository {
     tokenId: string,
     chats = false,
   ): Promise<{ account: Account; revoked: boolean; chatIds: string[] } | undefined> {
-    const row = await this.db
+    // Every handshake and every HTTP request asks this: prepared, under a name per shape.
+    const query = this.db
       .selectFrom('users as u')
       .select(ACCOUNT_COLUMNS_U)
       .select((eb) =>
@@ -35,8 +37,13 @@ export class TokensRepository {
           ),
         ),
       )
-      .where('u.id', '=', userId)
-      .executeTakeFirst();
+      .where('u.id', '=', userId);
+    const { rows } = await executePrepared(
+      this.db,
+      chats ? 'tokens_session_chats' : 'tokens_session',
+      query,
+    );
+    const row = rows[0];
     return (
       row && {
         account: toAccount(row),

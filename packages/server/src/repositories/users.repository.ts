@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { executePrepared } from '../db/prepared.js';
 import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
@@ -169,14 +170,18 @@ export class UsersRepository {
 
   /** Everyone who shares at least one chat with the user: who hears of their presence. */
   async contactIds(userId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('chat_participants as mine')
-      .innerJoin('chat_participants as other', 'other.chat_id', 'mine.chat_id')
-      .select('other.user_id')
-      .distinct()
-      .where('mine.user_id', '=', userId)
-      .where('other.user_id', '<>', userId)
-      .execute();
+    // Asked at every first connect and last disconnect: prepared.
+    const { rows } = await executePrepared(
+      this.db,
+      'users_contact_ids',
+      this.db
+        .selectFrom('chat_participants as mine')
+        .innerJoin('chat_participants as other', 'other.chat_id', 'mine.chat_id')
+        .select('other.user_id')
+        .distinct()
+        .where('mine.user_id', '=', userId)
+        .where('other.user_id', '<>', userId),
+    );
     return rows.map((r) => r.user_id);
   }
 }
