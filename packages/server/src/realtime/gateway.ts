@@ -200,8 +200,8 @@ export function attachGateway(
     // token and the membership version are read once more (one query), now that the socket is
     // connected, where anything later reaches it.
     const recheck = lifecycle
-      .track(services.auth.session(handshakeToken(socket)))
-      .then(async ({ user: now }) => {
+      .track(services.auth.stillSignedIn(signedIn(socket)))
+      .then(async (now) => {
         if (now.membershipVersion === socket.data.membershipVersion) return;
         await syncChatRooms(
           socket,
@@ -256,6 +256,13 @@ export function disconnectExpired(io: ParleyServer, now = Date.now()): void {
 /** How late at most a socket whose token expired is disconnected. */
 export const EXPIRY_SWEEP_MS = 1000;
 
+/** What the handshake established about the socket's token. */
+const signedIn = ({ data }: ParleySocket) => ({
+  userId: data.user.id,
+  tokenId: data.tokenId,
+  tokenVersion: data.tokenVersion,
+});
+
 /** Whether the client's connection has closed (read afresh: it may close during any await). */
 const closed = (socket: ParleySocket): boolean => socket.conn.readyState === 'closed';
 
@@ -290,7 +297,7 @@ export async function recheckSockets(io: ParleyServer, services: Services): Prom
     for (let socket = queue.shift(); socket; socket = queue.shift()) {
       if (socket.disconnected) continue;
       try {
-        await services.auth.session(handshakeToken(socket));
+        await services.auth.stillSignedIn(signedIn(socket));
       } catch (err) {
         if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
         else throw err;

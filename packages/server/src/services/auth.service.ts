@@ -153,6 +153,28 @@ export class AuthService {
   }
 
   /**
+   * A connected socket's account, read again: its token's signature and expiry were checked at
+   * the handshake (and expiry is swept, `disconnectExpired`), so only what can change since is
+   * asked: not signed out, not deleted, the same token version. `unauthorized` otherwise.
+   */
+  async stillSignedIn(socket: {
+    userId: string;
+    tokenId: string;
+    tokenVersion: number;
+  }): Promise<Account> {
+    const found = await this.tokens.session(socket.userId, socket.tokenId);
+    if (
+      !found ||
+      found.revoked ||
+      found.account.deletedAt ||
+      found.account.tokenVersion !== socket.tokenVersion
+    ) {
+      throw invalidToken();
+    }
+    return found.account;
+  }
+
+  /**
    * Whether a socket's earlier session may be resumed as it was (connection state recovery): its
    * token still valid (not signed out or expired, the same token version) and its user's
    * memberships unchanged since, so that nothing replayed reaches someone it no longer should.
