@@ -140,6 +140,18 @@ const isRetryableBatchError = (err: unknown): boolean => {
   return typeof code === 'string' && (code.startsWith('23') || code.startsWith('40'));
 };
 
+/** A batch statement, run once more if it fails retryably; undefined if it fails so twice. */
+async function twice<T>(batch: () => Promise<T>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await batch();
+    } catch (err) {
+      if (!isRetryableBatchError(err)) throw err;
+      if (attempt === 2) return undefined;
+    }
+  }
+}
+
 async function settle<O>(entry: Pending<unknown, O>, work: Promise<O>): Promise<void> {
   try {
     entry.resolve(await work);
@@ -198,15 +210,7 @@ export class MessagesRepository {
     if (!first) return;
     if (run.length === 1) return settle(first, this.insertAlone(first.item));
     const sends = run.map((e) => e.item);
-    const results = await this.insertMany(sends)
-      .catch((err: unknown) => {
-        if (!isRetryableBatchError(err)) throw err;
-        return this.insertMany(sends);
-      })
-      .catch((err: unknown) => {
-        if (!isRetryableBatchError(err)) throw err;
-        return [];
-      });
+    const results = (await twice(() => this.insertMany(sends))) ?? [];
     this.stats.stored('batch', results.filter(Boolean).length);
     for (const [i, entry] of run.entries()) {
       const message = results[i];
@@ -703,15 +707,7 @@ export class MessagesRepository {
     if (!first) return;
     if (run.length === 1) return settle(first, this.markOneRead(first.item));
     const reads = run.map((e) => e.item);
-    const marks = await this.markManyRead(reads)
-      .catch((err: unknown) => {
-        if (!isRetryableBatchError(err)) throw err;
-        return this.markManyRead(reads);
-      })
-      .catch((err: unknown) => {
-        if (!isRetryableBatchError(err)) throw err;
-        return undefined;
-      });
+    const marks = await twice(() => this.markManyRead(reads));
     for (const [i, entry] of run.entries()) {
       // Failing twice (see isRetryableBatchError), the batch changed nothing: each read is made
       // alone, in order, and gets its own answer.

@@ -135,15 +135,10 @@ export class AuthService {
     if (!/^[0-9a-f-]{36}$/i.test(claims.sub) || !Number.isSafeInteger(claims.ver)) {
       throw invalidToken();
     }
-    const found = await this.tokens.session(claims.sub, claims.jti, chats);
-    if (
-      !found ||
-      found.revoked ||
-      found.account.deletedAt ||
-      found.account.tokenVersion !== claims.ver
-    ) {
-      throw invalidToken();
-    }
+    const found = stillValid(
+      await this.tokens.session(claims.sub, claims.jti, chats),
+      Number(claims.ver), // a safe integer: checked above
+    );
     return {
       user: found.account,
       tokenId: claims.jti,
@@ -163,15 +158,7 @@ export class AuthService {
     tokenVersion: number;
   }): Promise<Account> {
     const found = await this.tokens.session(socket.userId, socket.tokenId);
-    if (
-      !found ||
-      found.revoked ||
-      found.account.deletedAt ||
-      found.account.tokenVersion !== socket.tokenVersion
-    ) {
-      throw invalidToken();
-    }
-    return found.account;
+    return stillValid(found, socket.tokenVersion).account;
   }
 
   /**
@@ -262,4 +249,23 @@ export class AuthService {
         .sign(await this.key)
     );
   }
+}
+
+/**
+ * The session read for a token that is still good, else `unauthorized`: not signed out, the
+ * account not deleted, the token's version the account's (a password change moves it).
+ */
+function stillValid<S extends { revoked: boolean; account: Account }>(
+  found: S | undefined,
+  tokenVersion: number,
+): S {
+  if (
+    !found ||
+    found.revoked ||
+    found.account.deletedAt ||
+    found.account.tokenVersion !== tokenVersion
+  ) {
+    throw invalidToken();
+  }
+  return found;
 }
