@@ -89,6 +89,14 @@ interface RedisRecovery {
   delivery: () => void;
 }
 
+/**
+ * Connections the kernel may hold for the server to accept. Node's default, 511, overflows when
+ * thousands of clients reconnect at once (a restart, a network blip): the kernel then drops their
+ * handshakes and the clients see websocket errors (docs/PERFORMANCE.md, "storm"). Linux caps it at
+ * net.core.somaxconn (4096 by default since 5.4).
+ */
+const LISTEN_BACKLOG = 4096;
+
 export interface ParleyApp {
   readonly http: FastifyInstance;
   readonly io: ParleyServer;
@@ -371,7 +379,7 @@ async function assemble(
     database,
     services,
     listen: async () => {
-      await http.listen({ port: config.port, host: config.host });
+      await http.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const shownHost = ['0.0.0.0', '::', '[::]'].includes(config.host) ? 'localhost' : config.host;
