@@ -193,7 +193,7 @@ async function assemble(
     socketDelivery(io),
     state,
     log,
-    metrics.sendStats,
+    metrics.groupCommitStats,
   );
   if (!(await services.search.foldsEveryScript())) {
     log.warn(

@@ -4,7 +4,7 @@ import { HTTP_STATUS } from '@parley/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database, QueryObserver } from './db/database.js';
 import type { ParleyServer } from './realtime/types.js';
-import type { SendStats } from './repositories/messages.repository.js';
+import type { GroupCommitStats } from './repositories/messages.repository.js';
 
 /** Seconds: from half a millisecond (an ack on a quiet server) to 10 s (past every timeout). */
 const LATENCY_BUCKETS = [
@@ -71,10 +71,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Group commit: how many read marks each flush made (one statement for them all). */
+  readonly readBatches = new Histogram({
+    name: 'parley_read_batch_size',
+    help: 'Read marks (message:read) made per group-commit flush: those that arrived while the previous flush ran',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+
   /** What the messages repository reports of group commit. */
-  readonly sendStats: SendStats = {
+  readonly groupCommitStats: GroupCommitStats = {
     flushed: (sends) => this.sendBatches.observe(sends),
     stored: (by, count) => this.sendsStored.inc({ by }, count),
+    readsFlushed: (reads) => this.readBatches.observe(reads),
   };
 
   /** The scrape: this app's figures and the process's. */

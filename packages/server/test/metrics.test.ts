@@ -51,9 +51,14 @@ describe('GET /metrics, open to loopback clients when no METRICS_TOKEN is set', 
     const a = await connect(node, alice.token);
     const b = await connect(node, bob.token);
 
+    let last = '';
     for (const content of ['one', 'two']) {
-      expect((await sendMessage(a, { chatId: group.id, content })).ok).toBe(true);
+      const sent = await sendMessage(a, { chatId: group.id, content });
+      if (!sent.ok) throw new Error(`send refused: ${sent.error.code}`);
+      last = sent.message.id;
     }
+    const read = await emitAck(b, 'message:read', { chatId: group.id, messageId: last });
+    expect(read).toEqual({ ok: true });
     const refused = await emitAck(a, 'message:send', { chatId: NOBODY, content: 'nowhere' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect((await fetch(`${node}/api/no-such-route`)).status).toBe(404);
@@ -79,6 +84,12 @@ describe('GET /metrics, open to loopback clients when no METRICS_TOKEN is set', 
     );
     expect(sample(text, 'parley_connected_sockets')).toBe(2);
     expect(grew('parley_db_query_seconds_count', { outcome: 'ok' })).toBeGreaterThan(0);
+    // Group commit: each send and the read came alone, so each flush held one; the send to no
+    // chat was flushed too (its statement stored nothing).
+    expect(grew('parley_send_batch_size_count', {})).toBe(3);
+    expect(grew('parley_sends_stored_total', { by: 'alone' })).toBe(2);
+    expect(grew('parley_read_batch_size_count', {})).toBe(1);
+    expect(grew('parley_read_batch_size_sum', {})).toBe(1);
     expect(text).toContain('parley_nodejs_eventloop_lag_seconds');
     if (server.config.databaseUrl) {
       expect(text).toContain('parley_db_pool_connections{state="waiting"}');

@@ -160,14 +160,18 @@ async function settle<O>(entry: Pending<unknown, O>, work: Promise<O>): Promise<
   }
 }
 
-/** What group commit reports (metrics): each flush's size, and which statement stored a send. */
-export interface SendStats {
+/**
+ * What group commit reports (metrics): each flush's size, sends' and reads', and which statement
+ * stored a send.
+ */
+export interface GroupCommitStats {
   flushed(sends: number): void;
   /** `batch`: by a flush's one statement (`insertMany`); `alone`: by a statement of its own. */
   stored(by: 'batch' | 'alone', count: number): void;
+  readsFlushed(reads: number): void;
 }
 
-const NO_STATS: SendStats = { flushed: () => {}, stored: () => {} };
+const NO_STATS: GroupCommitStats = { flushed: () => {}, stored: () => {}, readsFlushed: () => {} };
 
 export class MessagesRepository {
   /** Plain sends waiting for the statement in flight to return (see `insert`). */
@@ -179,7 +183,7 @@ export class MessagesRepository {
     private readonly db: Kysely<DB>,
     /** Signs the URLs of the attachments messages carry. */
     private readonly link: AttachmentLinker,
-    private readonly stats: SendStats = NO_STATS,
+    private readonly stats: GroupCommitStats = NO_STATS,
   ) {
     this.sends = new GroupCommit((batch) => this.flushSends(batch), SEND_BATCH_MAX);
     this.reads = new GroupCommit((batch) => this.flushReads(batch), READ_BATCH_MAX);
@@ -703,6 +707,7 @@ export class MessagesRepository {
   }
 
   private async flushReads(run: readonly Pending<NewRead, ReadMark>[]): Promise<void> {
+    this.stats.readsFlushed(run.length);
     const [first] = run;
     if (!first) return;
     if (run.length === 1) return settle(first, this.markOneRead(first.item));

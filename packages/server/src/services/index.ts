@@ -5,7 +5,7 @@ import type { DB } from '../db/schema.js';
 import { AttachmentsRepository } from '../repositories/attachments.repository.js';
 import { BlocksRepository } from '../repositories/blocks.repository.js';
 import { ChatsRepository } from '../repositories/chats.repository.js';
-import { MessagesRepository, type SendStats } from '../repositories/messages.repository.js';
+import { MessagesRepository, type GroupCommitStats } from '../repositories/messages.repository.js';
 import { ReactionsRepository } from '../repositories/reactions.repository.js';
 import { SearchRepository } from '../repositories/search.repository.js';
 import { TokensRepository } from '../repositories/tokens.repository.js';
@@ -52,15 +52,15 @@ export function createServices(
   events: DomainEvents,
   state: SharedState,
   log: Logger,
-  /** What group commit did with the sends (metrics). */
-  sendStats?: SendStats,
+  /** What group commit did with the sends and reads (metrics). */
+  groupCommitStats?: GroupCommitStats,
   /** Where uploads live: DATA_DIR/uploads on disk unless a test gives another. */
   storage: UploadStorage = new DiskStorage(config.uploadsDir),
 ): Services {
   const usersRepo = new UsersRepository(db);
   const chatsRepo = new ChatsRepository(db);
   const links = new UploadLinks(config.jwtSecret);
-  const messagesRepo = new MessagesRepository(db, links.attachment, sendStats);
+  const messagesRepo = new MessagesRepository(db, links.attachment, groupCommitStats);
   const attachmentsRepo = new AttachmentsRepository(db);
   const blocksRepo = new BlocksRepository(db);
   const access = new AccessPolicy(chatsRepo);
