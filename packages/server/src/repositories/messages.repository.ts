@@ -762,10 +762,11 @@ export class MessagesRepository {
    * other in a cycle; the mark compared is the locked row's, not the snapshot's.
    *
    * The chat, the participant and the message are each found by a probe of a key (a LATERAL
-   * subquery PostgreSQL cannot pull up: OFFSET 0, or the lock): left to the planner, a generic plan made while `messages` was
-   * small hashed the whole table at every run as it grew (45 reads: 1.5 ms planned on 21,000
-   * messages, 4.5 ms with the plan made on 1,000, the OFFSET lesson of `insertMany`). The lock
-   * is taken inside the probe, row by row in the sorted order of the keys that drive it.
+   * subquery PostgreSQL cannot pull up: OFFSET 0, or the lock): left to the planner, a generic
+   * plan made while `messages` was small hashed the whole table at every run as it grew (45
+   * reads: 1.5 ms planned on 21,000 messages, 4.5 ms with the plan made on 1,000, the OFFSET
+   * lesson of `insertMany`). The lock is taken inside the probe, row by row in the sorted order
+   * of the keys that drive it.
    */
   async markManyRead(reads: readonly NewRead[]): Promise<ReadMark[]> {
     const { rows } = await executePrepared(
