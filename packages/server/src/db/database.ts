@@ -150,6 +150,7 @@ async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Data
     await pool.end();
     throw err;
   }
+  const upkeep = searchIndexUpkeep(url);
   let closing: Promise<void> | undefined;
   return {
     db,
@@ -157,8 +158,48 @@ async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Data
     ping: async () => {
       await withTimeout(sql`SELECT 1`.execute(db), t.pingMs);
     },
-    close: () => (closing ??= db.destroy()),
+    close: () => (closing ??= Promise.all([upkeep.stop(), db.destroy()]).then(() => {})),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
+}
+
+/** How often the search indexes' pending lists are merged on PostgreSQL. */
+const SEARCH_UPKEEP_MS = 1000;
+
+/**
+ * On PostgreSQL a stored message's search entries wait in the indexes' pending lists (migration
+ * 2026-12-07T0100): merged many at a time, they cost about half as much as one message's at a
+ * time. This merges them every second, over a connection of its own (so in a backend beside the
+ * serving ones, and never in the serving pool's way nor in its outage gate), so that no send
+ * waits for it: autovacuum comes round once a minute at best, and an insert that finds a list
+ * over `gin_pending_list_limit` (4 MB) merges it itself while its sends wait (50-70 ms).
+ * Several processes may all do it: their merges take turns, and one that finds the list empty
+ * returns at once. A failure is not logged: an outage is the health check's to report, and what
+ * one merge missed the next takes.
+ */
+function searchIndexUpkeep(url: string): { stop(): Promise<void> } {
+  const t = POSTGRES_TIMEOUTS;
+  const pool = postgresPool(url, 1, {
+    connectionTimeoutMillis: t.connectMs,
+    statement_timeout: t.statementMs,
+    query_timeout: t.queryMs,
+  });
+  let merging: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    merging ??= pool
+      .query(
+        `SELECT gin_clean_pending_list('messages_search_words_idx'::regclass),
+           gin_clean_pending_list('messages_search_trgm_idx'::regclass)`,
+      )
+      .catch(() => {})
+      .finally(() => (merging = undefined));
+  }, SEARCH_UPKEEP_MS).unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await merging;
+      await pool.end();
+    },
   };
 }
 

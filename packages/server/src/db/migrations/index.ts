@@ -7,6 +7,7 @@ import * as reactions from './2026-12-04T0100_reactions_replies_mentions.js';
 import * as search from './2026-12-04T0200_search.js';
 import * as attachments from './2026-12-05T0100_attachments.js';
 import * as searchWithoutPendingList from './2026-12-06T0100_search_without_pending_list.js';
+import * as searchPendingListOnPostgres from './2026-12-07T0100_search_pending_list_on_postgres.js';
 
 /** Every migration, by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04T0200_search': search,
   '2026-12-05T0100_attachments': attachments,
   '2026-12-06T0100_search_without_pending_list': searchWithoutPendingList,
+  '2026-12-07T0100_search_pending_list_on_postgres': searchPendingListOnPostgres,
 };
