@@ -22,7 +22,7 @@ import { authRoutes } from './http/auth.routes.js';
 import { callRoutes } from './http/calls.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
 import { acceptEmptyJsonBodies } from './http/body.js';
-import { clientErrorResponse, registerErrorHandling } from './http/errors.js';
+import { clientErrorResponse, frameworkError, registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { searchRoutes } from './http/search.routes.js';
@@ -172,6 +172,7 @@ async function assemble(
     // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect.
     routerOptions: { ignoreTrailingSlash: true },
     schemaController: { compilersFactory: ZOD_COMPILERS },
+    frameworkErrors: frameworkError,
     clientErrorHandler: (err, socket) => {
       if (socket.writable) socket.end(clientErrorResponse(err));
       else socket.destroy(err);
@@ -275,7 +276,7 @@ async function assemble(
   await http.register(fastifyCors, {
     origin: [...config.corsOrigins],
     credentials: true,
-    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     // A bare OPTIONS is answered like any request, not with a plain-text 400.
     strictPreflight: false,
   });

@@ -10,9 +10,12 @@ export function originAllowed(
 ): boolean {
   if (origin === undefined) return true;
   if (allowList.includes(origin) || allowList.includes('*')) return true;
+  if (host === undefined) return false;
   try {
     const url = new URL(origin);
-    return host !== undefined && url.host.toLowerCase() === host.toLowerCase();
+    // The Host read as a URL of the origin's scheme, so that both drop a default port alike
+    // (`Host: chat.example.com:80` is `http://chat.example.com`) and compare lowercased.
+    return new URL(`${url.protocol}//${host}`).host === url.host;
   } catch {
     return false; // "null" and other opaque origins
   }

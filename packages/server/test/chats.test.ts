@@ -242,6 +242,8 @@ describe('GET /api/chats pages', () => {
       `cursor=${'a'.repeat(201)}`,
       `cursor=${cursorOf('garbage')}`,
       `cursor=${cursorOf(`2026-02-30T00:00:00.000000Z|${NOBODY}`)}`,
+      // A calendar time for JavaScript, none for PostgreSQL (no year 0).
+      `cursor=${cursorOf(`0000-01-01T00:00:00.000000Z|${NOBODY}`)}`,
       `cursor=${cursorOf(`2026-01-01T00:00:00.000Z|${NOBODY}`)}`,
       `cursor=${cursorOf('2026-01-01T00:00:00.000000Z|not-a-uuid')}`,
       `cursor=${cursorOf(`2026-01-01T00:00:00.000000Z|${NOBODY}|x`)}`,

@@ -35,8 +35,8 @@ afterAll(() => server.close());
 const raw = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api${path}`, init);
 
 describe('HTTP clients', () => {
-  it('lets a browser on a CORS_ORIGINS origin use PATCH and DELETE', async () => {
-    for (const method of ['PATCH', 'DELETE']) {
+  it('lets a browser on a CORS_ORIGINS origin use PUT, PATCH and DELETE', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
       const res = await raw(`/chats/${chat.id}`, {
         method: 'OPTIONS',
         headers: {
@@ -73,9 +73,18 @@ describe('HTTP clients', () => {
     const res = await raw('/auth/me', {
       headers: { authorization: `Bearer ${'x'.repeat(20_000)}` },
     });
-    expect(res.status).toBe(431);
+    expect(res.status).toBe(400);
     const body = (await res.json()) as ErrorResponse;
     expect(body.error.code).toBe('validation_failed');
+  });
+
+  it('answers a path with a malformed escape in the error shape', async () => {
+    for (const path of ['/chats/%ZZ', '/chats/%', '/users/%E0%A4%A']) {
+      const res = await raw(path, { headers: { authorization: `Bearer ${alice.token}` } });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as ErrorResponse;
+      expect(body.error.code).toBe('validation_failed');
+    }
   });
 
   it('tells a rate-limited client when to retry', async () => {

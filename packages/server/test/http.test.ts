@@ -16,6 +16,7 @@ import {
   uniqueName,
   type TestUser,
 } from './helpers/client.js';
+import { originAllowed } from '../src/origin.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { signToken } from './helpers/tokens.js';
 
@@ -382,6 +383,16 @@ describe('origin allowlist', () => {
     expect(err).toBeInstanceOf(Error);
     // The same origin is fine.
     await connectWith(server.url, me.token, new URL(server.url).origin);
+  });
+
+  it('takes an Origin as the same origin whether or not either side names the default port', () => {
+    // Behind a proxy the Host header is whatever the client or the proxy wrote.
+    expect(originAllowed('http://chat.example', 'chat.example:80', [])).toBe(true);
+    expect(originAllowed('http://chat.example:80', 'chat.example', [])).toBe(true);
+    expect(originAllowed('https://chat.example', 'Chat.Example:443', [])).toBe(true);
+    expect(originAllowed('https://chat.example', 'chat.example:80', [])).toBe(false);
+    expect(originAllowed('http://chat.example', 'chat.example:8080', [])).toBe(false);
+    expect(originAllowed('http://chat.example', 'other.example', [])).toBe(false);
   });
 
   describe('with CORS_ORIGINS', () => {

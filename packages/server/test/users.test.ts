@@ -28,6 +28,7 @@ beforeAll(async () => {
   await registerUser(server.url, { username: `${tag}xunder` });
   await registerUser(server.url, { username: `${tag}wb`, displayName: `Alice ${tag}Brown` });
   await registerUser(server.url, { username: `${tag}brooke`, displayName: 'Brooke Lee' });
+  await registerUser(server.url, { username: `${tag}ist`, displayName: 'İstanbul Kızıl' });
 });
 afterAll(() => server.close());
 afterEach(() => closeSockets());
@@ -49,8 +50,15 @@ describe('GET /api/users/search', () => {
         `${tag}xunder`,
         `${tag}wb`,
         `${tag}brooke`,
+        `${tag}ist`,
       ].sort(),
     );
+  });
+
+  it('folds the prefix as it folds the names ("İstanbul" as typed finds İstanbul)', async () => {
+    for (const q of ['İstanbul', 'İST', 'istanbul', 'ISTANBUL']) {
+      expect(await search(q)).toEqual([`${tag}ist`]);
+    }
   });
 
   it('treats % and _ as themselves', async () => {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HTTP_STATUS, type ErrorBody, type ErrorCode } from '@parley/protocol';
 import { AppError, errorBody } from '../errors.js';
@@ -24,10 +24,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /**
  * Errors Node's HTTP parser raises before Fastify sees a request (headers too large, a
  * malformed request line): answered in the same `{ error }` shape, then the connection closes.
+ * Headers too large are `validation_failed` like any malformed request, so 400 (the contract
+ * pairs each code with one status), not HTTP's own 431.
  */
 export function clientErrorResponse(err: { code?: string }): string {
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const status = '400 Bad Request';
   const body = JSON.stringify({
     error: {
       code: 'validation_failed',
@@ -65,6 +67,23 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (fe.statusCode === 413)
     return { code: 'payload_too_large', message: 'request body is too large' };
   return errorBody(err);
+}
+
+/**
+ * What Fastify's router refuses before any route or hook runs: a path with a malformed `%`
+ * escape (`/api/chats/%ZZ`). Answered in the contract's shape, where Fastify's own body would
+ * carry `error` as a string.
+ */
+export function frameworkError(
+  err: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const malformedUrl = err.code === 'FST_ERR_BAD_URL';
+  const body: ErrorBody = malformedUrl
+    ? { code: 'validation_failed', message: 'malformed URL' }
+    : toErrorBody(err);
+  void reply.status(HTTP_STATUS[body.code]).send({ error: body });
 }
 
 export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): void {

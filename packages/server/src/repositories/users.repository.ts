@@ -4,8 +4,8 @@ import type { DB } from '../db/schema.js';
 import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS, toAccount } from './mappers.js';
 
-/** `%`, `_` and the escape character itself match themselves in a LIKE prefix. */
-const likePrefix = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+/** `%`, `_` and the escape character itself match themselves in a LIKE pattern. */
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Not an Argon2 string: nothing verifies against it (and sign-in never reads a deleted row). */
 const DELETED_HASH = '!deleted';
@@ -90,9 +90,11 @@ export class UsersRepository {
    * person typing "bro" more likely means Brooke than Alice Brown.
    */
   async search(prefix: string, excludeId: string, limit: number): Promise<Account[]> {
-    const pattern = likePrefix(prefix);
+    // Folded by PostgreSQL's lower(), as the names are: JavaScript's toLowerCase() would make
+    // "İ" an "i" and a combining dot, where lower() makes it "i", and "İstanbul" find nothing.
+    const pattern = sql<string>`lower(${escapeLike(prefix)}) || '%'`;
     // A word starts after whitespace; the name is read with every whitespace run as one space.
-    const wordPattern = `% ${pattern}`;
+    const wordPattern = sql<string>`'% ' || ${pattern}`;
     const spaced = sql`regexp_replace(lower(display_name), '[[:space:]]+', ' ', 'g')`;
     const starts = (eb: ExpressionBuilder<DB, 'users'>) =>
       eb.or([

@@ -324,11 +324,14 @@ function decodeCursor(cursor: string): ChatListKey {
   const [updatedAt = '', id = '', ...rest] = Buffer.from(cursor, 'base64url')
     .toString('utf8')
     .split('|');
-  // A real calendar time (no 30 February): the millisecond part must survive a round trip.
+  // A real calendar time (no 30 February): the millisecond part must survive a round trip. Year
+  // 0000 passes that in JavaScript, but PostgreSQL's timestamps have no year 0 (they go from 1 BC
+  // to AD 1): no cursor this server gives starts with it.
   const millis = `${updatedAt.slice(0, 23)}Z`;
   const valid =
     rest.length === 0 &&
     CURSOR_TIME.test(updatedAt) &&
+    !updatedAt.startsWith('0000') &&
     UUID.test(id) &&
     !Number.isNaN(Date.parse(millis)) &&
     new Date(millis).toISOString() === millis;
