@@ -82,9 +82,6 @@ export const messageText = () =>
     .refine((s) => codePointLength(s.trim()) <= MESSAGE_MAX_LENGTH, {
       message: `is too long (at most ${MESSAGE_MAX_LENGTH} characters)`,
     });
-/** Content is stored as sent, but must hold 1..4000 characters once trimmed. */
-export const messageContent = () =>
-  messageText().refine((s) => s.trim().length > 0, { message: 'must not be empty' });
 
 // Control characters (a newline in a Content-Disposition header, an escape sequence in a log),
 // and the separators of paths: a file's name is a name, never a place.

@@ -428,3 +428,53 @@ describe('GET /api/chats/:chatId/changes', () => {
     ]);
   });
 });
+
+describe("one socket's changes", () => {
+  it('are made in the order sent, as Socket.IO delivered them', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const m = await send(alice, chat.id, 'v0');
+    const s = await connect(server.url, alice.token);
+    const target = { chatId: chat.id, messageId: m.id };
+    for (let round = 0; round < 20; round++) {
+      // Emitted back to back, no ack awaited in between: a client that adds and removes ends with
+      // nothing, and one that edits three times ends with the third.
+      const acks = await Promise.all([
+        emitAck(s, 'reaction:add', { ...target, emoji: '👍' }),
+        emitAck(s, 'reaction:remove', { ...target, emoji: '👍' }),
+        editEvent(s, { ...target, content: `v${round}.1` }),
+        editEvent(s, { ...target, content: `v${round}.2` }),
+        editEvent(s, { ...target, content: `v${round}.3` }),
+      ]);
+      expect(acks.map(code)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      const page = await alice.api.get<MessagePage>(`/chats/${chat.id}/messages`);
+      const now = page.body.messages.find((x) => x.id === m.id);
+      expect([now?.content, now?.reactions]).toEqual([`v${round}.3`, []]);
+    }
+  });
+
+  it('spend an allowance of their own: RATE_LIMIT_MESSAGES counts sends alone', async () => {
+    const limited = await startServer({ rateLimitMessages: 2 });
+    try {
+      const [alice, bob] = await registerUsers(limited.url, 2);
+      const chat = await createDirect(alice, bob);
+      const s = await connect(limited.url, alice.token);
+      const first = await send(alice, chat.id, 'one');
+      const react = (emoji: string) =>
+        emitAck(s, 'reaction:add', { chatId: chat.id, messageId: first.id, emoji }).then(code);
+      expect([await react('👍'), await react('🎉'), await react('🙂')]).toEqual([
+        'ok',
+        'ok',
+        'rate_limited',
+      ]);
+      // The reactions spent none of the sends' allowance.
+      expect(code(await sendMessage(s, { chatId: chat.id, content: 'two' }))).toBe('ok');
+      expect(code(await sendMessage(s, { chatId: chat.id, content: 'three' }))).toBe(
+        'rate_limited',
+      );
+    } finally {
+      closeSockets();
+      await limited.close();
+    }
+  });
+});

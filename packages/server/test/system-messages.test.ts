@@ -219,7 +219,12 @@ describe('system messages', () => {
     const res = await alice.api.patch<ErrorResponse>(`/chats/${chat.id}/messages/${line.id}`, {
       content: 'Alice Liddell added the Queen',
     });
-    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+    expect([res.status, res.body.error.code]).toEqual([403, 'forbidden']);
+    // Nor by anyone else: forbidden, as any message of someone else's.
+    const other = await carol.api.patch<ErrorResponse>(`/chats/${chat.id}/messages/${line.id}`, {
+      content: 'Carol added the Queen',
+    });
+    expect([other.status, other.body.error.code]).toEqual([403, 'forbidden']);
     expect(lines(await history(carol, chat.id))).toEqual(['Alice Liddell added Carol']);
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Ack, Attachment, Message, MessagePage } from '@parley/protocol';
+import type { Ack, Attachment, ErrorResponse, Message, MessagePage } from '@parley/protocol';
 import { UploadLinks } from '../src/services/upload-links.js';
 import {
   closeSockets,
@@ -411,6 +411,30 @@ describe('POST /api/uploads', () => {
     ).toBe('payload_too_large');
   });
 
+  it('answers a malformed multipart body with 400, keeping nothing', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const before = await filesOf(server);
+    const cut =
+      `--xyz\r\nContent-Disposition: form-data; name="chatId"\r\n\r\n${chat.id}\r\n` +
+      `--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n` +
+      `Content-Type: text/plain\r\n\r\nhello`; // no closing boundary
+    for (const [contentType, body] of [
+      ['multipart/form-data; boundary=xyz', cut],
+      ['multipart/form-data; boundary=xyz', 'garbage'],
+      ['multipart/form-data', cut],
+    ] as const) {
+      const res = await fetch(`${server.url}/api/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': contentType },
+        body,
+      });
+      expect(res.status, contentType).toBe(400);
+      expect(((await res.json()) as ErrorResponse).error.code).toBe('validation_failed');
+    }
+    expect(await filesOf(server)).toEqual(before);
+  });
+
   it('counts uploads against the per-user rate limit', async () => {
     const limited = await startServer({ rateLimitMessages: 2 });
     try {
@@ -610,6 +634,26 @@ describe('images', () => {
 });
 
 describe('sending attachments', () => {
+  it('edits a message with attachments to say nothing, as it could have been sent; a text one not', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const a = await connect(server.url, alice.token);
+    const doc = await httpUpload(alice, chat.id, Buffer.from('text'), 'notes.txt', 'text/plain');
+    const captioned = ok(
+      await sendMessage(a, { chatId: chat.id, content: 'the notes', attachmentIds: [doc.id] }),
+    ).message;
+    const edited = await alice.api.patch<Message>(`/chats/${chat.id}/messages/${captioned.id}`, {
+      content: '',
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ content: '', attachments: [{ id: doc.id }] });
+    const text = ok(await sendMessage(a, { chatId: chat.id, content: 'words' })).message;
+    const refused = await alice.api.patch<ErrorResponse>(`/chats/${chat.id}/messages/${text.id}`, {
+      content: ' ',
+    });
+    expect([refused.status, refused.body.error.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('sends 1 to 10 of ones own unsent uploads; image when every one is an image, else file', async () => {
     const [alice, bob, carol] = await registerUsers(server.url, 3);
     const chat = await createDirect(alice, bob);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Chat } from '../models/chat.js';
 import { ClientMessageType, Message } from '../models/message.js';
-import { emoji, id, label, messageContent, messageText, text } from '../primitives.js';
+import { emoji, id, label, messageText, text } from '../primitives.js';
 
 export const CreateChatRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('direct'), userId: id() }),
@@ -109,7 +109,8 @@ export type MessagePage = z.infer<typeof MessagePage>;
 
 export const MessageParams = z.object({ chatId: id(), messageId: id() });
 
-export const EditMessageRequest = z.object({ content: messageContent() });
+/** Content as for a send: empty only for a message with attachments, which the server checks. */
+export const EditMessageRequest = z.object({ content: messageText() });
 export type EditMessageRequest = z.infer<typeof EditMessageRequest>;
 
 export const MessageEdit = z.object({

@@ -10,6 +10,7 @@ import {
   UploadResponse,
 } from '@parley/protocol';
 import { z } from 'zod';
+import type { AppError } from '../errors.js';
 import { payloadTooLarge, validationFailed } from '../errors.js';
 import type { Services } from '../services/index.js';
 import type { Served } from '../services/uploads.service.js';
@@ -91,6 +92,14 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
 
   /** The multipart parts: chatId, then the file, streamed to the upload service. */
   async function receive(request: FastifyRequest, reply: FastifyReply) {
+    try {
+      return await receiveParts(request, reply);
+    } catch (err) {
+      throw malformedMultipart(err) ?? err;
+    }
+  }
+
+  async function receiveParts(request: FastifyRequest, reply: FastifyReply) {
     const userId = currentUser(request).id;
     let chatId: string | undefined;
     for await (const part of request.parts()) {
@@ -258,4 +267,14 @@ function serve(
       .send(served.read(range));
   }
   return reply.header('content-length', served.size).send(served.read());
+}
+
+/**
+ * The multipart parser's own errors say the body was malformed (no boundary, cut short before the
+ * closing one), but carry no code, unlike @fastify/multipart's limits (`FST_*`, http/errors.ts):
+ * busboy's messages are all that tells them from a failure of ours.
+ */
+function malformedMultipart(err: unknown): AppError | undefined {
+  if (!(err instanceof Error) || 'code' in err || !/multipart|boundary/i.test(err.message)) return;
+  return validationFailed(`malformed multipart body: ${err.message}`);
 }

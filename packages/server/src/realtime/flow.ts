@@ -2,13 +2,20 @@
 export const EVENT_WINDOW_MS = 10_000;
 /** Handlers of one socket running at once: enough to pipeline, too few to take the whole pool. */
 export const MAX_RUNNING = 8;
-/** Events of one socket waiting for a free slot; one more is refused (`rate_limited`). */
+/**
+ * Events of one socket waiting for a free slot, at least; one more is refused (`rate_limited`).
+ * A limit above it lets its whole allowance wait (a burst within RATE_LIMIT_EVENTS is never
+ * refused), and with no limit (0) MAX_WAITING_UNLIMITED may: what a socket can make the server
+ * hold stays bounded either way.
+ */
 export const MAX_WAITING = 512;
+export const MAX_WAITING_UNLIMITED = 10_000;
 
 /**
  * One socket's share of the server: a fixed window of `perWindow` events (0: no limit), and at
- * most MAX_RUNNING handlers at once, the next MAX_WAITING waiting in arrival order. Counting
- * costs a clock read and a few comparisons; nothing here allocates per event but the queue.
+ * most MAX_RUNNING handlers at once, the next ones (see MAX_WAITING) waiting in arrival order.
+ * Counting costs a clock read and a few comparisons; nothing here allocates per event but the
+ * queue.
  */
 export class SocketFlow {
   private windowEndsAt = 0;
@@ -16,13 +23,14 @@ export class SocketFlow {
   private running = 0;
   private readonly waiting: (() => Promise<void>)[] = [];
   private closed = false;
-  /** Whether this window's first refusal went out as an `error` event already. */
-  private told = false;
+  private readonly maxWaiting: number;
   /** Made at the socket's first event: most sockets idle, and each closure costs them memory. */
   private finished?: () => void;
   private startNext?: () => void;
 
-  constructor(private readonly perWindow: number) {}
+  constructor(private readonly perWindow: number) {
+    this.maxWaiting = perWindow === 0 ? MAX_WAITING_UNLIMITED : Math.max(MAX_WAITING, perWindow);
+  }
 
   /** Counts one event; false once this window's allowance is spent. */
   admit(now = Date.now()): boolean {
@@ -30,7 +38,6 @@ export class SocketFlow {
     if (now >= this.windowEndsAt) {
       this.windowEndsAt = now + EVENT_WINDOW_MS;
       this.spent = 0;
-      this.told = false;
     }
     return ++this.spent <= this.perWindow;
   }
@@ -46,15 +53,8 @@ export class SocketFlow {
       this.start(work);
       return true;
     }
-    if (this.waiting.length >= MAX_WAITING) return false;
+    if (this.waiting.length >= this.maxWaiting) return false;
     this.waiting.push(work);
-    return true;
-  }
-
-  /** True for the window's first refusal only: an ack-less flood hears of the limit once. */
-  tellRefusal(): boolean {
-    if (this.told) return false;
-    this.told = true;
     return true;
   }
 

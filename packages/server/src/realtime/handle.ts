@@ -75,7 +75,7 @@ export function serveEvents(
     const [event, ...args] = packet as unknown[];
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
     if (!flow.admit()) {
-      refuseRateLimited(socket, ack, flow, ctx.metrics);
+      refuse(socket, ack, RATE_LIMITED, ctx.metrics);
     } else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {
       run(socket, flow, ctx, event as EventName, args[0], ack, handlers);
     } else {
@@ -129,7 +129,7 @@ function run<E extends EventName>(
       done(body.code);
     }
   });
-  if (!accepted) refuseRateLimited(socket, ack, flow, ctx.metrics);
+  if (!accepted) refuse(socket, ack, RATE_LIMITED, ctx.metrics);
 }
 
 function refuse(
@@ -142,20 +142,6 @@ function refuse(
   metrics.errors.inc({ code: error.code, via: 'socket' });
   if (ack) ack({ ok: false, error, ...details });
   else socket.emit('error', { message: error.message, code: error.code });
-}
-
-/**
- * A flood is answered in kind only when it asked for answers: an event with an ack always gets
- * its `rate_limited`, but a socket that sends without acks hears of the limit once per window,
- * not once per event (thousands of `error` frames would pile up for a client that may not read).
- */
-function refuseRateLimited(
-  socket: ParleySocket,
-  ack: AckFn | undefined,
-  flow: SocketFlow,
-  metrics: Metrics,
-): void {
-  if (ack || flow.tellRefusal()) refuse(socket, ack, RATE_LIMITED, metrics);
 }
 
 function describe(error: z.ZodError): string {

@@ -63,11 +63,13 @@ export function asManager(place: ChatPlace): Membership {
  */
 export function asMessageEditor(
   userId: string,
-  message: { sender_id: string; created_at: string },
+  message: { sender_id: string; created_at: string; message_type: string },
   windowSeconds: number,
   now: Date,
 ): void {
   if (message.sender_id !== userId) throw forbidden('only the sender can edit a message');
+  // A group's line about itself ("Alice added Carol") is the server's record, not its actor's.
+  if (message.message_type === 'system') throw forbidden("system messages are the server's alone");
   if (windowSeconds > 0 && now.getTime() - Date.parse(message.created_at) > windowSeconds * 1000) {
     throw forbidden(`messages can be edited for ${windowSeconds} seconds after sending`);
   }

@@ -64,13 +64,15 @@ export function createServices(
   const attachmentsRepo = new AttachmentsRepository(db);
   const blocksRepo = new BlocksRepository(db);
   const access = new AccessPolicy(chatsRepo);
-  // Sends, edits, deletes, reactions and uploads share one allowance per user.
-  const messagesLimiter = state.limiter('messages', config.rateLimitMessages, 10);
+  // RATE_LIMIT_MESSAGES counts sends; edits, deletes, reactions and uploads share an allowance
+  // of the same size of their own.
+  const sendsLimiter = state.limiter('messages', config.rateLimitMessages, 10);
+  const changesLimiter = state.limiter('changes', config.rateLimitMessages, 10);
   const uploads = new UploadsService(
     attachmentsRepo,
     storage,
     access,
-    messagesLimiter,
+    changesLimiter,
     links,
     config.maxUploadBytes,
     log,
@@ -106,7 +108,8 @@ export function createServices(
       new ReactionsRepository(db),
       access,
       events,
-      messagesLimiter,
+      sendsLimiter,
+      changesLimiter,
       config.messageEditWindow,
       attachmentsRepo,
       uploads,

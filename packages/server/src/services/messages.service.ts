@@ -60,8 +60,14 @@ export class MessagesService {
     private readonly reactions: ReactionsRepository,
     private readonly access: AccessPolicy,
     private readonly events: DomainEvents,
-    /** RATE_LIMIT_MESSAGES: sends, edits, deletes and reactions of a user, socket and REST alike. */
-    private readonly limiter: RateLimiter,
+    /** RATE_LIMIT_MESSAGES: a user's sends, socket and REST alike. */
+    private readonly sendLimit: RateLimiter,
+    /**
+     * Edits, deletes and reactions: an allowance of the same size but their own, so that they
+     * never spend the sends' (the contract counts sends alone) and a flood of them over REST,
+     * which no per-socket event limit sees, is still bounded.
+     */
+    private readonly changeLimit: RateLimiter,
     /** MESSAGE_EDIT_WINDOW, in seconds; 0 is no limit. */
     private readonly editWindowSeconds: number,
     private readonly attachments: AttachmentsRepository,
@@ -79,7 +85,7 @@ export class MessagesService {
   ): Promise<{ message: Message; created: boolean }> {
     const messageType = input.messageType ?? 'text';
     if (messageType === 'system') throw validationFailed("system messages are the server's alone");
-    await this.limiter.consume(sender.id);
+    await this.sendLimit.consume(sender.id);
     const clientMessageId = input.clientMessageId ?? null;
     let message: Message | undefined;
     try {
@@ -167,13 +173,13 @@ export class MessagesService {
    */
   async edit(userId: string, input: EditInput): Promise<Message> {
     const { message } = await this.target(userId, input.chatId, input.messageId);
-    // A group's line about itself ("Alice added Carol") is the server's record, not its actor's.
-    if (message.message_type === 'system')
-      throw validationFailed("system messages are the server's alone");
+    // Content rules as for a send: only a message that carries attachments may say nothing.
+    if (input.content.trim() === '' && message.attachments.length === 0)
+      throw validationFailed('content: must not be empty');
     asMessageEditor(userId, message, this.editWindowSeconds, new Date());
     if (message.deleted_at !== null) throw deletedMessage();
     if (message.content === input.content) return message;
-    await this.limiter.consume(userId);
+    await this.changeLimit.consume(userId);
     const result = await this.messages.edit(input.chatId, input.messageId, userId, input.content);
     switch (result.status) {
       case 'changed':
@@ -199,7 +205,7 @@ export class MessagesService {
     const { message, member } = await this.target(userId, chatId, messageId);
     asMessageDeleter(member, userId, message);
     if (message.deleted_at !== null) return;
-    await this.limiter.consume(userId);
+    await this.changeLimit.consume(userId);
     const result = await this.messages.delete(chatId, messageId, userId);
     switch (result.status) {
       case 'changed': {
@@ -232,7 +238,7 @@ export class MessagesService {
   async react(userId: string, input: ReactionInput, op: 'add' | 'remove'): Promise<void> {
     const { message } = await this.target(userId, input.chatId, input.messageId);
     if (message.deleted_at !== null) throw deletedMessage();
-    await this.limiter.consume(userId);
+    await this.changeLimit.consume(userId);
     const result = await this.reactions.react(
       input.chatId,
       input.messageId,

@@ -10,8 +10,10 @@ type MessageEvents =
   | 'message:read';
 
 export function messageHandlers(services: Services): Pick<Handlers, MessageEvents> {
-  // One socket's sends are stored one after another, in the order they came: a client that sends
-  // A then B without waiting gets A before B (seq). Concurrent inserts on a pool would not keep it.
+  // One socket's sends and changes are made one after another, in the order they came, as
+  // Socket.IO delivered them: a client that sends A then B without waiting gets A before B
+  // (seq), and one that adds a reaction then removes it ends with none (concurrent statements on
+  // a pool would not keep either). Reads need no turn: a read mark only ever moves up.
   const inOrder = inOrderPerSocket();
 
   return {
@@ -26,19 +28,19 @@ export function messageHandlers(services: Services): Pick<Handlers, MessageEvent
 
     // The service publishes message:updated to the room; the ack carries the message as it now is.
     'message:edit': async (input, socket) => ({
-      message: await services.messages.edit(socket.data.user.id, input),
+      message: await inOrder(socket, () => services.messages.edit(socket.data.user.id, input)),
     }),
 
     'message:delete': async ({ chatId, messageId }, socket) => {
-      await services.messages.delete(socket.data.user.id, chatId, messageId);
+      await inOrder(socket, () => services.messages.delete(socket.data.user.id, chatId, messageId));
     },
 
     'reaction:add': async (input, socket) => {
-      await services.messages.react(socket.data.user.id, input, 'add');
+      await inOrder(socket, () => services.messages.react(socket.data.user.id, input, 'add'));
     },
 
     'reaction:remove': async (input, socket) => {
-      await services.messages.react(socket.data.user.id, input, 'remove');
+      await inOrder(socket, () => services.messages.react(socket.data.user.id, input, 'remove'));
     },
 
     'message:read': async ({ chatId, messageId }, socket) => {
