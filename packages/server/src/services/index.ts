@@ -96,8 +96,11 @@ export function createServices(
       new TokensRepository(db),
       users,
       events,
-      // Failed password checks per account name: as many as the per-IP allowance, per minute.
-      state.limiter('password', config.rateLimitAuth, 60),
+      // Failed password checks per account name, per minute: ten times the per-IP allowance, so
+      // that guessing one account's password from many addresses is still slowed down, while the
+      // limit a client meets is its own address's (RATE_LIMIT_AUTH is per IP): someone else's
+      // failures from elsewhere lock nobody out of their account at that rate.
+      state.limiter('password', config.rateLimitAuth * PASSWORD_FAILURES_PER_IP_ALLOWANCE, 60),
       config.jwtSecret,
       config.jwtTtlSeconds,
     ),
@@ -144,3 +147,6 @@ export function createServices(
     authLimiter: state.limiter('auth', config.rateLimitAuth, 60),
   };
 }
+
+/** Failed sign-ins to one account a minute, as a multiple of RATE_LIMIT_AUTH (per IP). */
+const PASSWORD_FAILURES_PER_IP_ALLOWANCE = 10;
