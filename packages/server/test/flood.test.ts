@@ -361,7 +361,7 @@ describe("a socket's queue of waiting events", () => {
   it('holds a whole burst within RATE_LIMIT_EVENTS, however high it is set', () => {
     expect(taken(300, 2000)).toBe(MAX_RUNNING + MAX_WAITING);
     expect(taken(1500, 2000)).toBe(MAX_RUNNING + 1500);
-    expect(taken(0, 20_000)).toBe(MAX_RUNNING + MAX_WAITING_UNLIMITED);
+    expect(taken(0, 5000)).toBe(MAX_RUNNING + MAX_WAITING_UNLIMITED);
   });
 });
 

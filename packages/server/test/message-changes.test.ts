@@ -184,6 +184,12 @@ describe('message:edit and PATCH /api/chats/:chatId/messages/:messageId', () => 
     expect(await bad({ chatId: chat.id, messageId: m.id, content: '   ' })).toBe(
       'validation_failed',
     );
+    // Empty content is refused before anything is looked up, unless it may be empty there (a
+    // message with attachments: uploads.test.ts).
+    expect(await bad({ chatId: chat.id, messageId: NOBODY, content: '' })).toBe(
+      'validation_failed',
+    );
+    expect((await edit(stranger, chat.id, m.id, '')).status).toBe(400);
     expect(await bad({ chatId: chat.id, messageId: 'nope', content: 'x' })).toBe(
       'validation_failed',
     );

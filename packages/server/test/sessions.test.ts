@@ -186,6 +186,25 @@ describe('POST /api/auth/password', () => {
     await signInAgain(alice, PASSWORD);
   });
 
+  it('refuses the right current password too after RATE_LIMIT_AUTH wrong ones in a minute', async () => {
+    const limited = await startServer({ rateLimitAuth: 3 });
+    try {
+      const alice = await registerUser(limited.url, { password: PASSWORD });
+      const change = (currentPassword: string) =>
+        alice.api.post<ErrorResponse>('/auth/password', {
+          currentPassword,
+          newPassword: 'a brand new passphrase',
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await change('not the password')).status);
+      const right = await change(PASSWORD);
+      expect([...statuses, right.status]).toEqual([401, 401, 401, 429]);
+      expect(right.body.error.code).toBe('rate_limited');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it.each([
     ['a common password', 'iloveyou', /common/],
     ['the username', null, /username/],

@@ -423,6 +423,7 @@ describe('POST /api/uploads', () => {
       ['multipart/form-data; boundary=xyz', cut],
       ['multipart/form-data; boundary=xyz', 'garbage'],
       ['multipart/form-data', cut],
+      [`multipart/form-data; boundary=${'b'.repeat(300)}`, cut],
     ] as const) {
       const res = await fetch(`${server.url}/api/uploads`, {
         method: 'POST',

@@ -1,4 +1,4 @@
-import fastifyMultipart from '@fastify/multipart';
+import fastifyMultipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -10,8 +10,7 @@ import {
   UploadResponse,
 } from '@parley/protocol';
 import { z } from 'zod';
-import type { AppError } from '../errors.js';
-import { payloadTooLarge, validationFailed } from '../errors.js';
+import { AppError, payloadTooLarge, validationFailed } from '../errors.js';
 import type { Services } from '../services/index.js';
 import type { Served } from '../services/uploads.service.js';
 import type { Variant } from '../services/upload-links.js';
@@ -92,17 +91,33 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
 
   /** The multipart parts: chatId, then the file, streamed to the upload service. */
   async function receive(request: FastifyRequest, reply: FastifyReply) {
-    try {
-      return await receiveParts(request, reply);
-    } catch (err) {
-      throw malformedMultipart(err) ?? err;
-    }
-  }
-
-  async function receiveParts(request: FastifyRequest, reply: FastifyReply) {
     const userId = currentUser(request).id;
     let chatId: string | undefined;
-    for await (const part of request.parts()) {
+    // What the multipart parser throws, while it reads the parts or the file's bytes, says the
+    // body was malformed (no boundary, one too long, cut short before the closing one): those
+    // errors carry no code, unlike @fastify/multipart's limits (`FST_*`, http/errors.ts), so
+    // they are told apart from a failure of ours by where they come from. A file stream that
+    // broke fails the upload with whatever error the writer then meets (a premature close, say).
+    let brokenFile: Error | undefined;
+    const malformed = (err: unknown): unknown => {
+      if (err instanceof AppError || hasCode(err) || !(err instanceof Error)) return err;
+      return validationFailed(`malformed multipart body: ${err.message}`);
+    };
+    let parts: AsyncIterator<Multipart>;
+    try {
+      parts = request.parts()[Symbol.asyncIterator]();
+    } catch (err) {
+      throw malformed(err);
+    }
+    for (;;) {
+      let next: IteratorResult<Multipart>;
+      try {
+        next = await parts.next();
+      } catch (err) {
+        throw malformed(err);
+      }
+      if (next.done) break;
+      const part = next.value;
       if (part.type === 'field') {
         if (part.fieldname !== 'chatId') continue;
         const parsed = id().safeParse(part.value);
@@ -114,12 +129,19 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
         throw validationFailed(`unexpected file field ${part.fieldname}`);
       // The chat is checked before the bytes are taken: a refusal costs no upload.
       if (!chatId) throw validationFailed('chatId must come before file');
-      const attachment = await uploads.upload(userId, chatId, {
-        filename: part.filename,
-        mimetype: part.mimetype,
-        stream: part.file,
-      });
-      return reply.status(201).send({ attachment });
+      part.file.once('error', (err) => (brokenFile ??= err));
+      try {
+        const attachment = await uploads.upload(userId, chatId, {
+          filename: part.filename,
+          mimetype: part.mimetype,
+          stream: part.file,
+        });
+        return reply.status(201).send({ attachment });
+      } catch (err) {
+        // Broken before this listened (the whole body had arrived), or while it wrote.
+        const broken = brokenFile ?? part.file.errored;
+        throw broken ? malformed(broken) : err;
+      }
     }
     throw validationFailed(chatId ? 'file: required' : 'chatId and file are required');
   }
@@ -269,12 +291,6 @@ function serve(
   return reply.header('content-length', served.size).send(served.read());
 }
 
-/**
- * The multipart parser's own errors say the body was malformed (no boundary, cut short before the
- * closing one), but carry no code, unlike @fastify/multipart's limits (`FST_*`, http/errors.ts):
- * busboy's messages are all that tells them from a failure of ours.
- */
-function malformedMultipart(err: unknown): AppError | undefined {
-  if (!(err instanceof Error) || 'code' in err || !/multipart|boundary/i.test(err.message)) return;
-  return validationFailed(`malformed multipart body: ${err.message}`);
-}
+/** A Fastify or @fastify/multipart error (`FST_*`), mapped by code in http/errors.ts. */
+const hasCode = (err: unknown): boolean =>
+  typeof (err as { code?: unknown } | null)?.code === 'string';

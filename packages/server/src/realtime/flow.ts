@@ -4,12 +4,13 @@ export const EVENT_WINDOW_MS = 10_000;
 export const MAX_RUNNING = 8;
 /**
  * Events of one socket waiting for a free slot, at least; one more is refused (`rate_limited`).
- * A limit above it lets its whole allowance wait (a burst within RATE_LIMIT_EVENTS is never
- * refused), and with no limit (0) MAX_WAITING_UNLIMITED may: what a socket can make the server
- * hold stays bounded either way.
+ * A limit above it lets its whole allowance wait (a burst within RATE_LIMIT_EVENTS finds room,
+ * unless events of an earlier window still wait), and with no limit (0) MAX_WAITING_UNLIMITED
+ * may: what a socket can make the server hold stays bounded either way (a waiting event holds its
+ * payload, at most a 64 KiB frame).
  */
 export const MAX_WAITING = 512;
-export const MAX_WAITING_UNLIMITED = 10_000;
+export const MAX_WAITING_UNLIMITED = 2048;
 
 /**
  * One socket's share of the server: a fixed window of `perWindow` events (0: no limit), and at

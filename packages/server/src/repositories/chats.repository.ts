@@ -292,33 +292,6 @@ export class ChatsRepository {
   }
 
   /**
-   * Puts back whichever of a direct chat's two users left it, with no line (a direct chat's
-   * lines are its two people's); the ids of those put back.
-   */
-  async rejoinDirect(chatId: string, userIds: readonly string[]): Promise<string[]> {
-    // Both still in it, as nearly always: no transaction, no lock.
-    const present = await this.db
-      .selectFrom('chat_participants')
-      .select('user_id')
-      .where('chat_id', '=', chatId)
-      .where('user_id', 'in', [...userIds])
-      .execute();
-    if (present.length === userIds.length) return [];
-    return this.db.transaction().execute(async (tx) => {
-      await lockChat(tx, chatId);
-      const back = await tx
-        .insertInto('chat_participants')
-        .values(userIds.map((id) => ({ chat_id: chatId, user_id: id, role: 'member' as const })))
-        .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())
-        .returning('user_id')
-        .execute();
-      const ids = back.map((row) => row.user_id);
-      if (ids.length > 0) await bumpMembership(tx, ids);
-      return ids;
-    });
-  }
-
-  /**
    * Renames the group. A new name also leaves the chat's line about it (`note`), in the same
    * transaction; the name it holds already leaves none (null).
    */

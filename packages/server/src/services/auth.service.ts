@@ -42,6 +42,12 @@ export class AuthService {
     private readonly events: DomainEvents,
     /** Failed password checks per account name (the per-IP limit sits in front of the routes). */
     private readonly passwordFailures: FailureLimiter,
+    /**
+     * Failed confirmations of a signed-in user's password (changing it, deleting the account), per
+     * user, at RATE_LIMIT_AUTH a minute: no per-IP limit sits in front of those routes, and the
+     * password is asked again exactly because the token may be someone else's.
+     */
+    private readonly confirmFailures: FailureLimiter,
     secret: string,
     private readonly ttlSeconds: number,
   ) {
@@ -230,11 +236,13 @@ export class AuthService {
    */
   private async confirmPassword(user: Account, password: string): Promise<void> {
     const key = user.username.toLowerCase();
+    await this.confirmFailures.consume(user.id);
     await this.passwordFailures.consume(key);
     const passwordHash = await this.users.passwordHash(user.id);
     if (passwordHash === undefined) throw invalidToken();
     if (!(await verifyPassword(passwordHash, password))) throw unauthorized('wrong password');
     await this.passwordFailures.refund(key);
+    await this.confirmFailures.refund(user.id);
   }
 
   private async issue(user: Pick<Account, 'id' | 'tokenVersion'>): Promise<string> {

@@ -103,14 +103,6 @@ export class ChatsService {
       if (existing) {
         chatId = existing;
         created = false;
-        // Either of the two may have left it: opening it again brings them back, history and
-        // all, as a new direct chat would have.
-        const back = await this.chats.rejoinDirect(chatId, [creatorId, input.userId]);
-        if (back.length > 0) {
-          this.events.publish({ type: 'MembershipChanged', chatId, added: back, removed: [] });
-          const views = await this.views(chatId);
-          this.events.publish({ type: 'ChatChanged', chatId, views, added: back });
-        }
       } else {
         await this.createLimiter.consume(creatorId);
         ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
@@ -192,15 +184,9 @@ export class ChatsService {
     return this.announceChange(chatId, actorId);
   }
 
-  /**
-   * Removing someone else takes an owner or admin of a group (and never the owner); anyone may
-   * leave any chat, a direct one too (opening it again brings them back: `create`).
-   */
+  /** Removing someone else takes an owner or admin (and never the owner); anyone may leave. */
   async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
-    const place =
-      userId === actorId
-        ? await this.access.chat(chatId, actorId)
-        : await this.access.group(chatId, actorId);
+    const place = await this.access.group(chatId, actorId);
     const target = userId === actorId ? place : await this.chats.access(chatId, userId);
     if (!target?.role) throw notFound('participant');
     if (userId !== actorId) {

@@ -100,7 +100,8 @@ export function createServices(
       // that guessing one account's password from many addresses is still slowed down, while the
       // limit a client meets is its own address's (RATE_LIMIT_AUTH is per IP): someone else's
       // failures from elsewhere lock nobody out of their account at that rate.
-      state.limiter('password', config.rateLimitAuth * PASSWORD_FAILURES_PER_IP_ALLOWANCE, 60),
+      state.limiter('password', config.rateLimitAuth * PASSWORD_FAILURES_MULTIPLIER, 60),
+      state.limiter('confirm', config.rateLimitAuth, 60),
       config.jwtSecret,
       config.jwtTtlSeconds,
     ),
@@ -149,4 +150,4 @@ export function createServices(
 }
 
 /** Failed sign-ins to one account a minute, as a multiple of RATE_LIMIT_AUTH (per IP). */
-const PASSWORD_FAILURES_PER_IP_ALLOWANCE = 10;
+const PASSWORD_FAILURES_MULTIPLIER = 10;

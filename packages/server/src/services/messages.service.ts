@@ -172,10 +172,16 @@ export class MessagesService {
    * again stores and publishes nothing, and answers with the message as it is.
    */
   async edit(userId: string, input: EditInput): Promise<Message> {
-    const { message } = await this.target(userId, input.chatId, input.messageId);
-    // Content rules as for a send: only a message that carries attachments may say nothing.
-    if (input.content.trim() === '' && message.attachments.length === 0)
-      throw validationFailed('content: must not be empty');
+    // Content rules as for a send: only a message that carries attachments may say nothing. Empty
+    // content is `validation_failed` first, as the contract orders it, unless it is that case.
+    const empty = input.content.trim() === '';
+    const emptyRefused = () => validationFailed('content: must not be empty');
+    const { message } = await this.target(userId, input.chatId, input.messageId).catch(
+      (err: unknown) => {
+        throw empty ? emptyRefused() : err;
+      },
+    );
+    if (empty && message.attachments.length === 0) throw emptyRefused();
     asMessageEditor(userId, message, this.editWindowSeconds, new Date());
     if (message.deleted_at !== null) throw deletedMessage();
     if (message.content === input.content) return message;

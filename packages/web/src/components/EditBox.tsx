@@ -4,14 +4,18 @@ import { reasonOf } from './messageActions.js';
 
 interface EditBoxProps {
   initial: string;
+  /** The message carries attachments: then, as when it was sent, it may say nothing. */
+  mayBeEmpty?: boolean;
   /** Rejects with an Error whose message says what went wrong, in words. */
   onSave: (content: string) => Promise<void>;
   onDone: () => void;
 }
 
-function problem(content: string): string | null {
+function problem(content: string, mayBeEmpty: boolean): string | null {
   const length = codePointLength(content.trim());
-  if (length === 0) return 'A message cannot be empty. To remove it, use Delete instead.';
+  if (length === 0 && !mayBeEmpty) {
+    return 'A message cannot be empty. To remove it, use Delete instead.';
+  }
   if (length > MESSAGE_MAX_LENGTH) {
     return `This message is too long: ${length.toLocaleString()} characters, the limit is ${MESSAGE_MAX_LENGTH.toLocaleString()}.`;
   }
@@ -19,7 +23,7 @@ function problem(content: string): string | null {
 }
 
 /** Inline edit of one's own message: Enter saves, Shift+Enter breaks the line, Escape cancels. */
-export function EditBox({ initial, onSave, onDone }: EditBoxProps) {
+export function EditBox({ initial, mayBeEmpty = false, onSave, onDone }: EditBoxProps) {
   const [draft, setDraft] = useState(initial);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -36,7 +40,7 @@ export function EditBox({ initial, onSave, onDone }: EditBoxProps) {
   async function save() {
     if (saving) return;
     if (draft === initial) return onDone();
-    const wrong = problem(draft);
+    const wrong = problem(draft, mayBeEmpty);
     if (wrong) return setError(wrong);
     setSaving(true);
     try {

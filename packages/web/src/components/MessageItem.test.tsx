@@ -187,6 +187,33 @@ describe('Inline edit', () => {
     expect(screen.getByRole('alert').textContent).toMatch(/cannot be empty/);
   });
 
+  it('lets a message with a file be edited to say nothing, as it could have been sent', async () => {
+    const chat = f.chat([alice, bob]);
+    const message = {
+      ...f.message(chat, alice, 1, 'the report'),
+      message_type: 'file' as const,
+      attachments: [
+        {
+          id: '6c1f8b3d-75d7-4b54-8e1f-1d2f7f2f2d33',
+          name: 'report.pdf',
+          size: 48 * 1024,
+          mime: 'application/pdf',
+          kind: 'file' as const,
+          width: null,
+          height: null,
+          url: '/api/uploads/6c1f8b3d-75d7-4b54-8e1f-1d2f7f2f2d33?exp=1&sig=c',
+          thumbnail_url: null,
+        },
+      ],
+    };
+    const { items, actions } = show(chat, [message]);
+    await openMenu(items()[0]!);
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Edit' }));
+    await userEvent.clear(screen.getByRole('textbox', { name: 'Edit message' }));
+    await userEvent.keyboard('{Enter}');
+    expect(actions.edit).toHaveBeenCalledExactlyOnceWith(message.id, '');
+  });
+
   it('marks an edited message "edited" and shows its earlier versions on demand', async () => {
     const chat = f.chat([alice, bob]);
     const edited = { ...f.message(chat, bob, 1, 'new words'), edited_at: '2026-01-01T10:03:00Z' };

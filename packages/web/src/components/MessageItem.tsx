@@ -67,7 +67,9 @@ function menuItems(
   if (ctx.onReply) items.push({ label: 'Reply', onSelect: reply });
   if (ctx.actions) {
     items.push({ label: 'React', onSelect: () => open('react') });
-    if (mine && message.message_type === 'text') {
+    // A file's or an image's words are its caption: editable too (to nothing, even). A system
+    // line is the server's.
+    if (mine && message.message_type !== 'system') {
       items.push({ label: 'Edit', onSelect: () => open('edit') });
     }
     if (mine || ctx.moderator)
@@ -176,6 +178,7 @@ export function MessageItem({
         {open === 'edit' && message && actions ? (
           <EditBox
             initial={message.content}
+            mayBeEmpty={message.attachments.length > 0}
             onSave={(content) => actions.edit(message.id, content)}
             onDone={() => close()}
           />
