@@ -196,6 +196,20 @@ describe('presence across processes', () => {
     expect(await a.state.presence.disconnect(stays, 'a-1')).toBe(true);
   });
 
+  it("gives a killed process's places up once its lease lapsed, before any sweep", async () => {
+    const prefix = newPrefix();
+    const a = await open(prefix);
+    const [gone, stays, chat] = ids(3) as [string, string, string];
+    const child = await spawnHolder(prefix, gone, stays, chat);
+    expect(await a.state.presence.claimPlace(gone, 'a-9', 1)).toBe(false); // the child's place
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    // Still its place while its lease lasts: a process that misses a renewal is not dead.
+    expect(await a.state.presence.claimPlace(gone, 'a-9', 1)).toBe(false);
+    await sleep(timings.leaseTtlMs + 200);
+    expect(await a.state.presence.claimPlace(gone, 'a-9', 1)).toBe(true);
+  });
+
   it('settles a user whose process died inside their grace, by a sweep', async () => {
     const prefix = newPrefix();
     const [a, b] = [await open(prefix), await open(prefix)];

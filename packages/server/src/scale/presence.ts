@@ -130,11 +130,25 @@ redis.call('ZREM', P .. 'pending', user)
 return redis.call('SREM', P .. 'online', user)
 `;
 
-/** ARGV: P, pid, user, socket, max. 1 when the socket holds a place. */
+/**
+ * ARGV: P, pid, user, socket, max. 1 when the socket holds a place. At the cap, the places of
+ * processes whose lease lapsed (killed, and not swept yet) are given up first: a user whose
+ * process died can reconnect elsewhere at once, not only after the next sweep.
+ */
 const CLAIM = `${LUA_FORGET}
 local P, pid, user, sock, max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local up = P .. 'user:' .. user .. ':places'
-if redis.call('HEXISTS', up, sock) == 0 and redis.call('HLEN', up) >= max then return 0 end
+if redis.call('HEXISTS', up, sock) == 0 and redis.call('HLEN', up) >= max then
+  local flat = redis.call('HGETALL', up)
+  for i = 1, #flat, 2 do
+    local held, holder = flat[i], flat[i + 1]
+    if redis.call('EXISTS', P .. 'lease:' .. holder) == 0 then
+      redis.call('HDEL', up, held)
+      redis.call('HDEL', P .. 'proc:' .. holder .. ':places', held)
+    end
+  end
+  if redis.call('HLEN', up) >= max then return 0 end
+end
 own(P, pid, 'places', user, sock, false)
 return 1
 `;
