@@ -29,7 +29,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function clientErrorResponse(err: { code?: string }): string {
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = '400 Bad Request';
   const body = JSON.stringify({
     error: {
       code: 'validation_failed',
@@ -37,7 +36,7 @@ export function clientErrorResponse(err: { code?: string }): string {
     },
   });
   return (
-    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );
 }

@@ -8,7 +8,7 @@ import type {
   MessageType,
 } from '@parley/protocol';
 import { REACTIONS_PER_MESSAGE_MAX, type UserSummary } from '@parley/protocol';
-import { conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
+import { AppError, conflict, isUniqueViolation, notFound, validationFailed } from '../errors.js';
 import type { AttachmentsRepository, Discarded } from '../repositories/attachments.repository.js';
 import type { MessagesRepository } from '../repositories/messages.repository.js';
 import type { ReactionsRepository } from '../repositories/reactions.repository.js';
@@ -173,12 +173,14 @@ export class MessagesService {
    */
   async edit(userId: string, input: EditInput): Promise<Message> {
     // Content rules as for a send: only a message that carries attachments may say nothing. Empty
-    // content is `validation_failed` first, as the contract orders it, unless it is that case.
+    // content is `validation_failed` before `not_found` and `forbidden`, as the contract orders
+    // them, unless it is that case (an outage stays an outage).
     const empty = input.content.trim() === '';
     const emptyRefused = () => validationFailed('content: must not be empty');
     const { message } = await this.target(userId, input.chatId, input.messageId).catch(
       (err: unknown) => {
-        throw empty ? emptyRefused() : err;
+        const refusal = err instanceof AppError && ['not_found', 'forbidden'].includes(err.code);
+        throw empty && refusal ? emptyRefused() : err;
       },
     );
     if (empty && message.attachments.length === 0) throw emptyRefused();
