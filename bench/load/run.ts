@@ -613,6 +613,8 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const jsonFile = path.join(args.out, `load-${stamp}.json`);
+// Made first: the idle scenario's heap snapshots are written there before any JSON.
+mkdirSync(args.out, { recursive: true });
 const result: Record<string, unknown> = {
   when: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -657,7 +659,6 @@ try {
     }
     result[scenario] = byTarget;
     // Written after every scenario: a run cut short keeps what it measured.
-    mkdirSync(args.out, { recursive: true });
     writeFileSync(jsonFile, JSON.stringify(result, null, 2));
   }
 } finally {
@@ -671,7 +672,6 @@ if (steady?.relay?.max_clean_rate) {
       ratios[t] = Number((steady[t].max_clean_rate / steady.relay.max_clean_rate).toFixed(2));
   result.max_clean_rate_ratio_to_relay = ratios;
 }
-mkdirSync(args.out, { recursive: true });
 writeFileSync(jsonFile, JSON.stringify(result, null, 2));
 if (steady) writeFileSync(jsonFile.replace(/\.json$/, '.svg'), renderChart(result));
 console.log(JSON.stringify(result, null, 2));

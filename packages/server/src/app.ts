@@ -36,8 +36,8 @@ import { socketDelivery } from './realtime/delivery.js';
 import {
   attachGateway,
   createSocketServer,
-  disconnectExpired,
-  EXPIRY_SWEEP_MS,
+  sweepSockets,
+  SWEEP_MS,
   recheckSockets,
 } from './realtime/gateway.js';
 import { guardRecovery } from './realtime/recovery.js';
@@ -340,7 +340,7 @@ async function assemble(
     metrics,
     eventsPerWindow: config.rateLimitEvents,
   });
-  const expirySweeper = setInterval(() => disconnectExpired(io), EXPIRY_SWEEP_MS).unref();
+  const socketSweeper = setInterval(() => sweepSockets(io, log), SWEEP_MS).unref();
   if (!hasWeb)
     log.info(
       { webDist: path.relative(process.cwd(), webDist) },
@@ -354,7 +354,7 @@ async function assemble(
       // Refuse new work, and let requests and events under way (writes above all) finish.
       await lifecycle.drain(SHUTDOWN_BUDGET_MS / 2);
       clearInterval(sweeper);
-      clearInterval(expirySweeper);
+      clearInterval(socketSweeper);
       clearInterval(uploadSweeper);
       clearTimeout(firstUploadSweep);
       io.local.disconnectSockets(true);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket as NetSocket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Ack, Chat, Message } from '@parley/protocol';
 import {
   MAX_RUNNING,
@@ -190,6 +191,10 @@ async function pair(): Promise<Pair> {
   return { alice, bob, chat, a, b };
 }
 
+/** The TCP connection under a websocket client's transport: to stop reading it. */
+const rawSocketOf = (socket: ClientSocket) =>
+  (socket.io.engine.transport as unknown as { ws: { _socket: NetSocket } }).ws._socket;
+
 /** How many messages the chat holds: the last one's seq (seq has no gaps). */
 async function storedCount(user: TestUser, chatId: string): Promise<number> {
   const res = await user.api.get<Chat>(`/chats/${chatId}`);
@@ -345,6 +350,100 @@ describe('a socket that disconnects in the middle of a flood', () => {
       await sleep(1000);
     });
     expectResponsive(probes);
+  });
+});
+
+describe('a client that sends and never reads', () => {
+  it('is cut off once its unread answers pile up; the server goes on serving the others', async () => {
+    const { alice, chat, a, b } = await pair();
+    // Its connection stops reading: the kernel's buffers fill first, then the server's.
+    const raw = rawSocketOf(a);
+    raw.pause();
+    const disconnected = new Promise<string>((resolve) => a.once('disconnect', resolve));
+    let gone = false;
+    void disconnected.then(() => (gone = true));
+    // Every event past RATE_LIMIT_EVENTS is answered by an `error` event nobody reads (about 90
+    // bytes each): the kernel takes a few MB of them, the server then MAX_UNSENT_PACKETS more.
+    // Writing to a connection that was cut is what tells the client.
+    const emit = a.emit.bind(a) as (e: string, ...args: unknown[]) => void;
+    const deadline = Date.now() + 20_000;
+    let sent = 0;
+    while (!gone && Date.now() < deadline) {
+      for (let i = 0; i < 1000; i++) emit('typing:start', { chatId: chat.id });
+      sent += 1000;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(gone, `still connected after ${sent} events`).toBe(true);
+    await vi.waitFor(() => {
+      expect(server.stdout()).toContain('socket cut off: its client does not read what it is sent');
+    });
+    const line = server
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('socket cut off'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, userId: alice.user.id });
+
+    // The other member is served as before, and the client may come back.
+    const again = await connect(server.url, alice.token);
+    const delivered = new Promise((resolve) => again.once('message:new', resolve));
+    expect((await sendMessage(b, { chatId: chat.id, content: 'still here' })).ok).toBe(true);
+    await delivered;
+  });
+});
+
+describe('a client that reads slower than its chats', () => {
+  // Sends as fast as the server takes them: no limit on events either.
+  let busy: ChildServer & { url: string };
+  let dropBusy = () => Promise.resolve();
+  beforeAll(async () => {
+    const { databaseUrl, drop } = await freshDatabase();
+    dropBusy = drop;
+    busy = await startChild({ dataDir: tempDir(), databaseUrl, env: { RATE_LIMIT_EVENTS: '0' } });
+  });
+  afterAll(async () => {
+    await busy.stop('SIGKILL');
+    await dropBusy();
+  });
+
+  it('is cut off once what waits for it passes the bound, though it sends nothing', async () => {
+    const alice = await registerUser(busy.url);
+    const bob = await registerUser(busy.url);
+    const chat = await createDirect(alice, bob);
+    const [a, b] = await Promise.all([
+      connect(busy.url, alice.token),
+      connect(busy.url, bob.token),
+    ]);
+    const statuses = record(b, 'user:status');
+    const raw = rawSocketOf(a);
+    raw.pause();
+    // 4000 characters of 2 and 3 bytes: frames of about 10 KB, a few hundred MB/s of them.
+    const content = 'ü '.repeat(1000) + '€ '.repeat(1000);
+    const cut = () => busy.stdout().includes('socket cut off');
+    const deadline = Date.now() + 20_000;
+    let sent = 0;
+    while (!cut() && Date.now() < deadline) {
+      const batch = Array.from({ length: 50 }, () =>
+        sendMessage(b, { chatId: chat.id, content, clientMessageId: randomUUID() }),
+      );
+      expect((await Promise.all(batch)).every((ack) => ack.ok)).toBe(true);
+      sent += batch.length;
+    }
+    expect(cut(), `not cut off after ${sent} messages`).toBe(true);
+    const line = busy
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('socket cut off'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, userId: alice.user.id });
+
+    // Alice's client finds its connection gone once it reads again; bob hears her go offline.
+    const disconnected = new Promise<string>((resolve) => a.once('disconnect', resolve));
+    raw.resume();
+    await disconnected;
+    await vi.waitFor(() =>
+      expect(statuses).toContainEqual(
+        expect.objectContaining({ userId: alice.user.id, status: 'offline' }),
+      ),
+    );
   });
 });
 

@@ -1,4 +1,6 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import { isChatRoom, sessionRoom, userRoom } from '@parley/protocol';
@@ -13,6 +15,7 @@ import { messageHandlers } from './handlers/message.handlers.js';
 import { typingHandlers } from './handlers/typing.handlers.js';
 import { uploadHandlers } from './handlers/upload.handlers.js';
 import { Admission } from './admission.js';
+import { cutOffIfNotReading } from './backlog.js';
 import { SocketFlow } from './flow.js';
 import { serveEvents, type GatewayContext, type Handlers } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
@@ -74,11 +77,30 @@ function forgetRequests(io: ParleyServer): void {
   io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => {
     const response = upgrades.get(req);
     if (response) response.req = null;
+    // ws takes the connection over right after this, synchronously: its timer is cleared then.
+    const connection = req.socket;
+    queueMicrotask(() => forgetClearedTimer(connection));
   });
   io.engine.on('connection', (connection: { request: unknown }) => {
     connection.request = null;
   });
 }
+
+/**
+ * ws clears an upgraded connection's idle timeout (the HTTP server's, IDLE_CONNECTION_MS), but Node
+ * keeps the cleared `Timeout` and its bound callback on the socket (about 230 bytes) for the
+ * connection's life. Node's property has no public name: found by its symbol's description, and
+ * left alone unless it is a timer that has been cleared (a later `setTimeout` makes a new one).
+ */
+function forgetClearedTimer(connection: Socket): void {
+  const key = (timeoutKey ??= Object.getOwnPropertySymbols(connection).find(
+    (symbol) => symbol.description === 'timeout',
+  ));
+  if (!key || connection.timeout !== 0) return;
+  const holder = connection as unknown as Record<symbol, { _idleTimeout?: number } | null>;
+  if (holder[key]?._idleTimeout === -1) holder[key] = null;
+}
+let timeoutKey: symbol | undefined;
 
 /**
  * The handshake and the per-socket wiring: auth, a place among the user's sockets, rooms,
@@ -152,9 +174,10 @@ export function attachGateway(
       let placeOf: string | undefined;
       try {
         lifecycle.assertOpen();
-        const { user, expiresAt, tokenId, chatIds } = await services.auth.handshake(
-          handshakeToken(socket),
-        );
+        const token = handshakeToken(socket);
+        // Not kept for the socket's life (a few hundred bytes each): nothing reads it again.
+        socket.handshake.auth = NO_AUTH;
+        const { user, expiresAt, tokenId, chatIds } = await services.auth.handshake(token);
         // Set first: an admit that fails after taking the place (its answer lost) gives it back
         // below too; releasing a place never taken is harmless.
         placeOf = user.id;
@@ -243,18 +266,21 @@ export function attachGateway(
 }
 
 /**
- * A socket lives no longer than its token: the client reconnects with a fresh one (or is refused
- * and signs in again). Run every EXPIRY_SWEEP_MS over this process's sockets (a comparison each)
- * rather than with a timer per socket, which would cost every idle socket a few hundred bytes.
+ * Every SWEEP_MS over this process's sockets (a comparison or two each, rather than a timer per
+ * socket, which would cost every idle socket a few hundred bytes): a socket lives no longer than
+ * its token (the client reconnects with a fresh one, or is refused and signs in again), and one
+ * whose client stopped reading is cut off (backlog.ts; a silent reader sends no event where the
+ * check would otherwise run).
  */
-export function disconnectExpired(io: ParleyServer, now = Date.now()): void {
+export function sweepSockets(io: ParleyServer, log: Logger, now = Date.now()): void {
   for (const socket of io.of('/').sockets.values()) {
     if (socket.data.expiresAt <= now) socket.disconnect(true);
+    else cutOffIfNotReading(socket, log, true);
   }
 }
 
-/** How late at most a socket whose token expired is disconnected. */
-export const EXPIRY_SWEEP_MS = 1000;
+/** How late at most a socket whose token expired, or whose client stopped reading, is dropped. */
+export const SWEEP_MS = 1000;
 
 /** What the handshake established about the socket's token. */
 const signedIn = ({ data }: ParleySocket) => ({
@@ -265,6 +291,8 @@ const signedIn = ({ data }: ParleySocket) => ({
 
 /** Whether the client's connection has closed (read afresh: it may close during any await). */
 const closed = (socket: ParleySocket): boolean => socket.conn.readyState === 'closed';
+
+const NO_AUTH = Object.freeze({});
 
 function handshakeToken(socket: ParleySocket): string | undefined {
   const auth: unknown = socket.handshake.auth;

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { AppError, errorBody, rateLimited, validationFailed } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Metrics } from '../metrics.js';
+import { cutOffIfNotReading } from './backlog.js';
 import type { SocketFlow } from './flow.js';
 import type { ParleySocket } from './types.js';
 
@@ -58,7 +59,8 @@ export function inOrderPerSocket(): <T>(
 const RATE_LIMITED = errorBody(rateLimited());
 
 /**
- * Every event packet of a socket passes here (Socket.IO middleware), before any parsing: past the
+ * Every event packet of a socket passes here (Socket.IO middleware), before any parsing. A socket
+ * whose client does not read its answers is cut off (backlog.ts); past the
  * socket's RATE_LIMIT_EVENTS it is answered `rate_limited`; an event the protocol does not define
  * (which counts too) is answered `validation_failed`. Either way as an ack or the `error` event,
  * so a client waiting on an ack never hangs. Any other goes to its handler (`run`), never to
@@ -74,6 +76,7 @@ export function serveEvents(
   socket.use((packet) => {
     const [event, ...args] = packet as unknown[];
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
+    if (cutOffIfNotReading(socket, ctx.log)) return;
     if (!flow.admit()) {
       refuse(socket, ack, RATE_LIMITED, ctx.metrics);
     } else if (typeof event === 'string' && Object.hasOwn(clientEventSchemas, event)) {

@@ -155,7 +155,7 @@ export class AuthService {
 
   /**
    * A connected socket's account, read again: its token's signature and expiry were checked at
-   * the handshake (and expiry is swept, `disconnectExpired`), so only what can change since is
+   * the handshake (and expiry is swept, `sweepSockets`), so only what can change since is
    * asked: not signed out, not deleted, the same token version. `unauthorized` otherwise.
    */
   async stillSignedIn(socket: {
