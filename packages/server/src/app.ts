@@ -125,6 +125,11 @@ export async function createApp(
     checkpointIntervalMs: config.checkpointIntervalMs,
     onQuery: metrics.observeQuery,
     embedded: early?.embedded,
+    onUpkeepStopped: (err) =>
+      log.warn(
+        { err },
+        "the search indexes' upkeep stopped: each insert that finds a pending list over gin_pending_list_limit merges it while its sends wait",
+      ),
   });
   let redis: RedisScale | undefined;
   // What Redis tells of its recoveries, acted on once the services exist (see assemble).

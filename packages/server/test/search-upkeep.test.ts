@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { freshDatabase } from './helpers/server.js';
 
@@ -31,6 +33,39 @@ describe("PostgreSQL: the search indexes' upkeep", () => {
     expect(await upkeepBackends()).toBe(1);
     await admin.close();
     await fresh.drop();
+  });
+
+  it('gives up, and says so once, when it may not merge (a role that does not own the indexes)', async () => {
+    const fresh = await freshDatabase();
+    const owner = await openDatabase({ url: fresh.databaseUrl, dataDir: 'memory://' });
+    // Roles are the cluster's, not the database's: made here, dropped whatever happens.
+    const role = `parley_reader_${randomBytes(4).toString('hex')}`;
+    await sql`CREATE ROLE ${sql.id(role)} LOGIN`.execute(owner.db);
+    const stopped: unknown[] = [];
+    try {
+      await sql`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${sql.id(role)}`.execute(owner.db);
+      const url = new URL(fresh.databaseUrl!);
+      url.username = role;
+      const reader = await openDatabase({
+        url: url.toString(),
+        dataDir: 'memory://',
+        onUpkeepStopped: (err) => stopped.push(err),
+      });
+      try {
+        await vi.waitFor(() => expect(stopped).toHaveLength(1), { timeout: 5000 });
+        expect(stopped[0]).toMatchObject({ code: '42501' }); // must be the index's owner
+        await sleep(2500); // two more upkeep periods: no second try, no second word
+        expect(stopped).toHaveLength(1);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await owner.close();
+      await fresh.drop();
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).finally(() => admin.end());
+    }
   });
 });
 

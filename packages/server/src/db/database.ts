@@ -45,11 +45,13 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver | undefined;
   /** The embedded database of `dataDir`, already starting (main.ts); else it is started here. */
   embedded?: Promise<EmbeddedStore> | undefined;
+  /** Told when the search indexes' upkeep gives up for good (PostgreSQL: see searchIndexUpkeep). */
+  onUpkeepStopped?: ((err: unknown) => void) | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const log = queryLog(options.onQuery);
-  if (options.url) return openPostgres(options.url, log);
+  if (options.url) return openPostgres(options.url, log, options.onUpkeepStopped);
   const database = await openPGlite(
     options.embedded ?? startEmbedded(options.dataDir),
     options.checkpointIntervalMs ?? 60_000,
@@ -124,7 +126,11 @@ function queryLog(onQuery: QueryObserver | undefined): KyselyConfig['log'] {
   return (event) => onQuery(event.queryDurationMillis / 1000, event.level === 'error');
 }
 
-async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Database> {
+async function openPostgres(
+  url: string,
+  log: KyselyConfig['log'],
+  onUpkeepStopped: (err: unknown) => void = () => {},
+): Promise<Database> {
   // Migrations run apart, free of the statement timeouts: building an index may take minutes.
   const migrator = new Kysely<DB>({
     dialect: new PostgresDialect({
@@ -150,7 +156,7 @@ async function openPostgres(url: string, log: KyselyConfig['log']): Promise<Data
     await pool.end();
     throw err;
   }
-  const upkeep = searchIndexUpkeep(url);
+  const upkeep = searchIndexUpkeep(url, onUpkeepStopped);
   let closing: Promise<void> | undefined;
   return {
     db,
@@ -174,10 +180,13 @@ const SEARCH_UPKEEP_MS = 1000;
  * waits for it: autovacuum comes round once a minute at best, and an insert that finds a list
  * over `gin_pending_list_limit` (4 MB) merges it itself while its sends wait (50-70 ms).
  * Several processes may all do it: their merges take turns, and one that finds the list empty
- * returns at once. A failure is not logged: an outage is the health check's to report, and what
- * one merge missed the next takes.
+ * returns at once. A passing failure is not told: an outage is the health check's to report, and
+ * what one merge missed the next takes; giving up for good is (`stopped`).
  */
-function searchIndexUpkeep(url: string): { stop(): Promise<void> } {
+function searchIndexUpkeep(
+  url: string,
+  stopped: (err: unknown) => void,
+): { stop(): Promise<void> } {
   const pool = postgresPool(url, 1, {
     // Seen as such in pg_stat_activity; and short waits, so that a shutdown during an outage
     // waits for its merge no more than 3 s.
@@ -197,7 +206,10 @@ function searchIndexUpkeep(url: string): { stop(): Promise<void> } {
         // No such index or no right to merge it (42xxx), a read-only server (25xxx): no later
         // merge would do better, and each would put an error in PostgreSQL's log. Inserts then
         // merge the lists themselves, as they would without this.
-        if (/^(42|25)/.test(String((err as { code?: unknown }).code))) clearInterval(timer);
+        if (/^(42|25)/.test(String((err as { code?: unknown }).code))) {
+          clearInterval(timer);
+          stopped(err);
+        }
       })
       .finally(() => (merging = undefined));
   }, SEARCH_UPKEEP_MS).unref();
