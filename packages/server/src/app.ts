@@ -22,7 +22,11 @@ import { authRoutes } from './http/auth.routes.js';
 import { callRoutes } from './http/calls.routes.js';
 import { chatRoutes } from './http/chats.routes.js';
 import { acceptEmptyJsonBodies } from './http/body.js';
-import { clientErrorResponse, frameworkError, registerErrorHandling } from './http/errors.js';
+import {
+  clientErrorResponse,
+  frameworkErrorHandler,
+  registerErrorHandling,
+} from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { searchRoutes } from './http/search.routes.js';
@@ -177,7 +181,7 @@ async function assemble(
     // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect.
     routerOptions: { ignoreTrailingSlash: true },
     schemaController: { compilersFactory: ZOD_COMPILERS },
-    frameworkErrors: frameworkError,
+    frameworkErrors: frameworkErrorHandler(config.corsOrigins),
     clientErrorHandler: (err, socket) => {
       if (socket.writable) socket.end(clientErrorResponse(err));
       else socket.destroy(err);

@@ -78,13 +78,21 @@ describe('HTTP clients', () => {
     expect(body.error.code).toBe('validation_failed');
   });
 
-  it('answers a path with a malformed escape in the error shape', async () => {
+  it('answers a path with a malformed escape in the error shape, readable by an allowed origin', async () => {
     for (const path of ['/chats/%ZZ', '/chats/%', '/users/%E0%A4%A']) {
-      const res = await raw(path, { headers: { authorization: `Bearer ${alice.token}` } });
+      const res = await raw(path, {
+        headers: { authorization: `Bearer ${alice.token}`, origin: ALLOWED },
+      });
       expect(res.status).toBe(400);
+      expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       const body = (await res.json()) as ErrorResponse;
       expect(body.error.code).toBe('validation_failed');
     }
+    const elsewhere = await raw('/chats/%ZZ', { headers: { origin: 'http://evil.example' } });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('tells a rate-limited client when to retry', async () => {

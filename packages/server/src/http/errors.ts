@@ -71,18 +71,28 @@ export function toErrorBody(err: unknown): ErrorBody {
 /**
  * What Fastify's router refuses before any route or hook runs: a path with a malformed `%`
  * escape (`/api/chats/%ZZ`). Answered in the contract's shape, where Fastify's own body would
- * carry `error` as a string.
+ * carry `error` as a string. No hook runs for it, so the CORS headers an allowed origin needs to
+ * read the answer (the CORS plugin's, for every other) are set here, and `nosniff`.
  */
-export function frameworkError(
-  err: FastifyError,
-  _request: FastifyRequest,
-  reply: FastifyReply,
-): void {
-  const malformedUrl = err.code === 'FST_ERR_BAD_URL';
-  const body: ErrorBody = malformedUrl
-    ? { code: 'validation_failed', message: 'malformed URL' }
-    : toErrorBody(err);
-  void reply.status(HTTP_STATUS[body.code]).send({ error: body });
+export function frameworkErrorHandler(corsOrigins: readonly string[]) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const malformedUrl = err.code === 'FST_ERR_BAD_URL';
+    const body: ErrorBody = malformedUrl
+      ? { code: 'validation_failed', message: 'malformed URL' }
+      : toErrorBody(err);
+    const origin = request.headers.origin;
+    if (origin && corsOrigins.includes(origin)) {
+      void reply.headers({
+        'access-control-allow-origin': origin,
+        'access-control-allow-credentials': 'true',
+        vary: 'Origin',
+      });
+    }
+    void reply
+      .header('x-content-type-options', 'nosniff')
+      .status(HTTP_STATUS[body.code])
+      .send({ error: body });
+  };
 }
 
 export function registerErrorHandling(app: FastifyInstance, spaIndex: boolean): void {
