@@ -496,13 +496,13 @@ function logHeapPerSocket(before: string, after: string, sockets: number) {
 
 const WARM_UP_SOCKETS = 100;
 
+/** How long the idle scenario lets the server rest before its first reading of RSS. */
+const REST_MS = 20_000;
+
 async function idle(target: Target, count: number) {
   // Users of their own for the warm-up: none of the measured ones has been connected before.
   const { server, seeded } = await startTarget(target, count + WARM_UP_SOCKETS, 10);
   const [measured, warmUp] = [seeded.users.slice(0, count), seeded.users.slice(count)];
-  // Opened first, so that both readings of RSS as it stands (the table's method since the first
-  // run) include the inspector's own memory; the second pair is read after a full GC.
-  await openInspector(server.pid);
   // A first handful connected and gone: what the first handshakes compile and set up once (code,
   // caches, pools) is not any socket's cost, and the second reading would charge it to them.
   const warm = await Clients.open(
@@ -510,6 +510,13 @@ async function idle(target: Target, count: number) {
     warmUp.map((u) => ({ token: u.token, userId: u.id, chatId: null })),
   );
   await warm.clients.close();
+  // The server at rest as it runs: no inspector yet (it costs memory of its own), and long enough
+  // for V8's memory reducer, which gives back what start-up and the warm-up left (about 9 s).
+  await sleep(REST_MS);
+  const atRest = rssMiB(server.pid);
+  // Opened before the readings that are compared, so that both include the inspector's memory;
+  // the second pair is read after a full GC.
+  await openInspector(server.pid);
   await sleep(3000);
   const before = rssMiB(server.pid);
   // A heap snapshot grows the process's RSS: with --heap, read the GC figures, not the RSS ones.
@@ -531,12 +538,13 @@ async function idle(target: Target, count: number) {
   const kib = (bytes: number) => Number((bytes / 1024 / sockets).toFixed(2));
   const kept = (m: Memory) => m.heapUsed + m.external;
   log(
-    `${target} idle: ${ok} sockets, RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB, ${perSocketKiB.toFixed(1)} KiB/socket; ` +
+    `${target} idle: at rest ${atRest.toFixed(0)} MiB; ${ok} sockets, RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB, ${perSocketKiB.toFixed(1)} KiB/socket; ` +
       `after GC: RSS ${(gcBefore.rss / MiB).toFixed(0)} -> ${(gcAfter.rss / MiB).toFixed(0)} MiB, ` +
       `heap+external ${kib(kept(gcAfter) - kept(gcBefore))} KiB/socket`,
   );
   if (snapshots.length) logHeapPerSocket(snapshots[0]!, snapshots[1]!, sockets);
   return {
+    rss_at_rest_mib: Number(atRest.toFixed(1)),
     sockets: ok,
     failed,
     rss_before_mib: Number(before.toFixed(1)),
