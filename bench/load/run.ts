@@ -561,16 +561,19 @@ async function idle(target: Target, count: number) {
 
 async function storm(target: Target, count: number) {
   const { server, seeded } = await startTarget(target, count, 10);
+  const cpuBefore = cpuOf(server.pid);
   const { clients, ok, failed, errors, connectMs } = await Clients.open(
     server.url,
     seeded.users.map((u) => ({ token: u.token, userId: u.id, chatId: null })),
   );
-  const alive = cpuOf(server.pid) > 0;
+  const cpu = cpuOf(server.pid);
+  const alive = cpu > 0;
+  const cpuPerConnectMs = ((cpu - cpuBefore) * 1000) / Math.max(1, ok);
   const rss = rssMiB(server.pid);
   await clients.close();
   await server.stop();
   log(
-    `${target} storm: ${ok}/${count} connected in ${(connectMs / 1000).toFixed(1)} s, ${failed} failed ${JSON.stringify(errors)}`,
+    `${target} storm: ${ok}/${count} connected in ${(connectMs / 1000).toFixed(1)} s, ${failed} failed ${JSON.stringify(errors)}, server CPU ${cpuPerConnectMs.toFixed(2)} ms a connect`,
   );
   return {
     sockets: count,
@@ -579,6 +582,7 @@ async function storm(target: Target, count: number) {
     errors,
     seconds: Number((connectMs / 1000).toFixed(2)),
     server_alive: alive,
+    server_cpu_ms_per_connect: Number(cpuPerConnectMs.toFixed(3)),
     server_rss_mib: Number(rss.toFixed(1)),
   };
 }

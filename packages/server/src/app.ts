@@ -197,10 +197,11 @@ async function assemble(
   // With REDIS_URL every broadcast and room move goes through Redis to every process.
   if (redis) io.adapter(redis.adapter);
   const state = redis?.state ?? inProcessState(config.typingTimeoutMs);
+  const delivery = socketDelivery(io);
   const services = createServices(
     database.db,
     config,
-    socketDelivery(io),
+    delivery,
     state,
     log,
     metrics.groupCommitStats,
@@ -348,6 +349,8 @@ async function assemble(
     log,
     metrics,
     eventsPerWindow: config.rateLimitEvents,
+    // With Redis, other processes' moves reach this one's sockets through the adapter, unseen.
+    roomMoves: redis ? undefined : () => delivery.moves(),
   });
   const socketSweeper = setInterval(() => sweepSockets(io, log), SWEEP_MS).unref();
   if (!hasWeb)

@@ -7,9 +7,27 @@ import type { ParleyServer } from './types.js';
  * Socket.IO adapter, so with REDIS_URL it reaches the sockets of every process, in the order
  * published (one Redis stream): a move into a room lands before any message sent after it.
  */
-export function socketDelivery(io: ParleyServer): DomainEvents {
-  return { publish: (event) => deliver(io, event) };
+export interface SocketDelivery extends DomainEvents {
+  /**
+   * How many events that move sockets between rooms or disconnect them this process has
+   * delivered: a handshake during which none was has missed none (gateway.ts).
+   */
+  moves(): number;
 }
+
+export function socketDelivery(io: ParleyServer): SocketDelivery {
+  let moves = 0;
+  return {
+    publish: (event) => {
+      if (MOVES.has(event.type)) moves++;
+      deliver(io, event);
+    },
+    moves: () => moves,
+  };
+}
+
+/** The events whose delivery moves sockets (or disconnects them), not only tells them. */
+const MOVES = new Set<DomainEvent['type']>(['MembershipChanged', 'ChatChanged', 'SessionsRevoked']);
 
 function deliver(io: ParleyServer, event: DomainEvent): void {
   switch (event.type) {

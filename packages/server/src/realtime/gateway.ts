@@ -110,7 +110,14 @@ let timeoutKey: symbol | undefined;
 export function attachGateway(
   io: ParleyServer,
   services: Services,
-  ctx: GatewayContext & { eventsPerWindow: number },
+  ctx: GatewayContext & {
+    eventsPerWindow: number;
+    /**
+     * Moves delivered so far (delivery.ts), when every move reaches this process's sockets
+     * through it (one process): a connect that saw none during its handshake reads nothing again.
+     */
+    roomMoves?: (() => number) | undefined;
+  },
 ): void {
   const { lifecycle, log, metrics } = ctx;
   // An outage (database or Redis) is logged where it is noticed, once; each call it fails is
@@ -138,6 +145,8 @@ export function attachGateway(
   const holds = new WeakMap<ParleySocket, () => void>();
   // Each connected socket's flow, for `onDisconnect` to close.
   const flows = new WeakMap<ParleySocket, SocketFlow>();
+  // Moves delivered before a handshake's read, until its socket is connected.
+  const movesBeforeRead = new WeakMap<ParleySocket, number>();
   const hold = (socket: ParleySocket, userId: string, leave: () => void) => {
     const gone = () => {
       settle();
@@ -177,7 +186,9 @@ export function attachGateway(
         const token = handshakeToken(socket);
         // Not kept for the socket's life (a few hundred bytes each): nothing reads it again.
         socket.handshake.auth = NO_AUTH;
+        const movesBefore = ctx.roomMoves?.();
         const { user, expiresAt, tokenId, chatIds } = await services.auth.handshake(token);
+        if (movesBefore !== undefined) movesBeforeRead.set(socket, movesBefore);
         // Set first: an admit that fails after taking the place (its answer lost) gives it back
         // below too; releasing a place never taken is harmless.
         placeOf = user.id;
@@ -210,6 +221,24 @@ export function attachGateway(
     })();
   });
 
+  /** The connected socket's token and memberships read again: see `connection` below. */
+  const readAgain = (socket: ParleySocket) =>
+    lifecycle
+      .track(services.auth.stillSignedIn(signedIn(socket)))
+      .then(async (now) => {
+        if (now.membershipVersion === socket.data.membershipVersion) return;
+        const userId = socket.data.user.id;
+        await syncChatRooms(
+          socket,
+          () => services.chats.membershipOf(userId),
+          () => services.chats.membershipVersion(userId),
+        );
+      })
+      .catch((err: unknown) => {
+        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
+        else failed('room sync failed')(err);
+      });
+
   io.on('connection', (socket) => {
     const user = socket.data.user;
     const flow = new SocketFlow(ctx.eventsPerWindow);
@@ -221,21 +250,13 @@ export function attachGateway(
     // A sign-out or a membership change that committed during the handshake could not reach this
     // socket: Socket.IO moves and disconnects connected sockets only, on every process. So the
     // token and the membership version are read once more (one query), now that the socket is
-    // connected, where anything later reaches it.
-    const recheck = lifecycle
-      .track(services.auth.stillSignedIn(signedIn(socket)))
-      .then(async (now) => {
-        if (now.membershipVersion === socket.data.membershipVersion) return;
-        await syncChatRooms(
-          socket,
-          () => services.chats.membershipOf(user.id),
-          () => services.chats.membershipVersion(user.id),
-        );
-      })
-      .catch((err: unknown) => {
-        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
-        else failed('room sync failed')(err);
-      });
+    // connected, where anything later reaches it. Not when this process is the only one and has
+    // delivered no move since before the handshake's read: a change that read missed committed
+    // after it began, and its move is delivered after its commit.
+    const movesBefore = movesBeforeRead.get(socket);
+    movesBeforeRead.delete(socket);
+    const missedNone = movesBefore !== undefined && ctx.roomMoves?.() === movesBefore;
+    const recheck = missedNone ? undefined : readAgain(socket);
     const online = services.presence
       .connected(user.id, socket.id)
       .catch(failed('presence update failed'));
