@@ -132,7 +132,7 @@ export async function createApp(
     onUpkeepStopped: (err) =>
       log.warn(
         { err },
-        "the search indexes' upkeep stopped: each insert that finds a pending list over gin_pending_list_limit merges it while its sends wait",
+        "the search indexes' upkeep stopped: each insert that finds a pending list over gin_pending_list_limit merges it while its sends wait; run Parley as the role that owns its tables (the one that migrated them)",
       ),
   });
   let redis: RedisScale | undefined;

@@ -40,12 +40,15 @@ describe("PostgreSQL: the search indexes' upkeep", () => {
     const owner = await openDatabase({ url: fresh.databaseUrl, dataDir: 'memory://' });
     // Roles are the cluster's, not the database's: made here, dropped whatever happens.
     const role = `parley_reader_${randomBytes(4).toString('hex')}`;
-    await sql`CREATE ROLE ${sql.id(role)} LOGIN`.execute(owner.db);
+    // With a password, in case the server asks for one (the CI's trusts local connections).
+    const password = randomBytes(12).toString('hex');
+    await sql`CREATE ROLE ${sql.id(role)} LOGIN PASSWORD ${sql.lit(password)}`.execute(owner.db);
     const stopped: unknown[] = [];
     try {
       await sql`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${sql.id(role)}`.execute(owner.db);
       const url = new URL(fresh.databaseUrl!);
       url.username = role;
+      url.password = password;
       const reader = await openDatabase({
         url: url.toString(),
         dataDir: 'memory://',

@@ -1,33 +1,44 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ParleySocket } from './types.js';
 
-/**
- * What a socket's client has not read yet may grow only so far. Every event a client sends is
- * answered (an ack or an `error` event, refusals included) and every message of its chats is a
- * frame: a client that sends without ever reading makes the server queue those answers for as
- * long as it keeps the connection open, and a reader slower than its chats makes it queue their
- * frames. Past either bound the connection is cut without a close frame, which could not be read
- * either; a client that reconnects reads what it missed over HTTP, as after any disconnect.
- *
- * The kernel's socket buffer comes first (a few MB on Linux); then ws holds what the kernel did
- * not take, and once a write is pending engine.io holds the packets that come meanwhile. A reading
- * client empties both at every write: neither holds more than one event loop turn's frames.
- */
+// What a socket's client has not read yet may grow only so far. Every event a client sends is
+// answered (an ack or an `error` event, refusals included) and every message of its chats is a
+// frame: a client that sends without ever reading makes the server queue those answers for as
+// long as it keeps the connection open, and a client that stops reading while its chats go on
+// makes it queue their frames. Past either bound the connection is cut and the queue dropped; a
+// client that reconnects reads what it missed over HTTP, as after any disconnect.
+//
+// The kernel's socket buffer comes first (up to a few MB on Linux, for a client that was reading
+// fast); then, on a websocket, ws holds what the kernel did not take, and on either transport
+// engine.io holds the packets that come while a write (or, polling, the next poll) is pending. A
+// reading client empties both at every write: neither holds more than one event loop turn's frames.
+
 /** Bytes waiting: what ws holds beyond what the kernel took, and engine.io's queued packets. */
 export const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 /**
  * Packets engine.io holds behind a pending write (or, polling, until the client's next poll).
- * Answers given in one turn of the event loop wait there for the turn's first write: a 64 KiB read
- * of the smallest events refused at once is about 6,500 of them, from a client that reads.
+ * What one turn of the event loop emits waits there for the turn's first write to complete: for a
+ * reading client a handful of answers (ws hands over one of its messages a turn, gateway.ts), and
+ * the broadcasts of its chats, a group commit's worth at once: hundreds in a busy room.
  */
 export const MAX_UNSENT_PACKETS = 16_384;
 
 /** The parts of engine.io's connection read here; none is in its public types. */
 interface Connection {
-  writeBuffer: { data?: string | ArrayBufferView }[];
-  transport: { name: string; socket?: { bufferedAmount: number; terminate(): void } };
+  writeBuffer?: { data?: string | ArrayBufferView }[];
+  transport: {
+    name: string;
+    socket?: { bufferedAmount: number; _socket?: Socket | null; terminate(): void };
+  };
   close(discard: boolean): void;
 }
+
+const NOTHING_QUEUED: NonNullable<Connection['writeBuffer']> = [];
+
+/** engine.io's queue, read defensively: a release that renamed it must not crash the sweep. */
+const queueOf = (connection: Connection) =>
+  Array.isArray(connection.writeBuffer) ? connection.writeBuffer : NOTHING_QUEUED;
 
 const connectionOf = (socket: ParleySocket) => socket.conn as unknown as Connection;
 
@@ -36,21 +47,22 @@ const websocketOf = (connection: Connection) =>
 
 /**
  * How much output waits for the client: engine.io's packets, and bytes (ws's; with `weighQueue`
- * the queued packets' too, about: a string's length in UTF-16 units). Weighing the queue walks
- * it, so it is left to the sweep: an event of a flooding client checks the count alone.
+ * the queued packets' too, as UTF-8). Weighing the queue walks it, so it is left to the sweep:
+ * an event of a flooding client checks the count alone.
  */
 export function unsent(
   socket: ParleySocket,
   weighQueue: boolean,
 ): { packets: number; bytes: number } {
   const connection = connectionOf(socket);
+  const queue = queueOf(connection);
   let bytes = websocketOf(connection)?.bufferedAmount ?? 0;
   if (weighQueue) {
-    for (const { data } of connection.writeBuffer) {
-      bytes += typeof data === 'string' ? data.length : (data?.byteLength ?? 0);
+    for (const { data } of queue) {
+      bytes += typeof data === 'string' ? Buffer.byteLength(data) : (data?.byteLength ?? 0);
     }
   }
-  return { packets: connection.writeBuffer.length, bytes };
+  return { packets: queue.length, bytes };
 }
 
 /**
@@ -68,10 +80,15 @@ export function cutOffIfNotReading(socket: ParleySocket, log: Logger, weighQueue
   );
   const connection = connectionOf(socket);
   const websocket = websocketOf(connection);
-  // Discarding: a plain close waits for the queue to drain, which this client never lets happen.
-  // That disconnects the socket ('forced close'); ws would still try a closing handshake for 30 s
-  // with the kernel's and its own buffers held, so the TCP connection is dropped now.
+  // Disconnected first, for a reason Socket.IO does not keep the session for (REDIS_URL): a
+  // recovered session would be sent its missed packets at once, the same backlog again. Then the
+  // queue is discarded (a plain close waits for it to drain, which this client never lets happen)
+  // and the TCP connection reset: closed gracefully, it would keep its unsent megabytes in the
+  // kernel while it probes a window that never opens.
+  socket.disconnect(true);
   connection.close(true);
-  websocket?.terminate();
+  const tcp = websocket?._socket;
+  if (tcp && !tcp.destroyed) tcp.resetAndDestroy();
+  else websocket?.terminate();
   return true;
 }

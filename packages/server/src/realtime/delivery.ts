@@ -19,15 +19,34 @@ export function socketDelivery(io: ParleyServer): SocketDelivery {
   let moves = 0;
   return {
     publish: (event) => {
-      if (MOVES.has(event.type)) moves++;
+      if (MAY_MOVE[event.type]) moves++;
       deliver(io, event);
     },
     moves: () => moves,
   };
 }
 
-/** The events whose delivery moves sockets (or disconnects them), not only tells them. */
-const MOVES = new Set<DomainEvent['type']>(['MembershipChanged', 'ChatChanged', 'SessionsRevoked']);
+/**
+ * The events whose delivery may move sockets between rooms or disconnect them, not only tell
+ * them. Every event type must say (a new one that moves sockets and is not counted would let a
+ * handshake miss its move): counting one that moves nothing only costs a connect a read.
+ */
+const MAY_MOVE: Record<DomainEvent['type'], boolean> = {
+  MessageCreated: false,
+  MessageUpdated: false,
+  ReactionUpdated: false,
+  MessageDeleted: false,
+  MessageRead: false,
+  MembershipChanged: true,
+  ChatChanged: true, // the move of an added user undone, when a removal overtook it
+  TypingChanged: false,
+  PresenceChanged: false,
+  CallRinging: false,
+  CallAnswered: false,
+  CallCandidate: false,
+  CallEnded: false,
+  SessionsRevoked: true,
+};
 
 function deliver(io: ParleyServer, event: DomainEvent): void {
   switch (event.type) {

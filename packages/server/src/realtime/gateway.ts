@@ -19,7 +19,7 @@ import { cutOffIfNotReading } from './backlog.js';
 import { SocketFlow } from './flow.js';
 import { serveEvents, type GatewayContext, type Handlers } from './handle.js';
 import { RECOVERY_WINDOW_MS } from './recovery.js';
-import { joinOnlyChats, syncChatRooms } from './rooms.js';
+import { joinOnlyChats, syncChatRooms, type RoomChanges } from './rooms.js';
 import type { ParleyServer, ParleySocket } from './types.js';
 
 /** A frame over this closes the socket that sent it (engine.io's own check), and no other. */
@@ -76,7 +76,8 @@ function forgetRequests(io: ParleyServer): void {
   });
   io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => {
     const response = upgrades.get(req);
-    if (response) response.req = null;
+    if (!response) return; // a polling response
+    response.req = null;
     // ws takes the connection over right after this, synchronously: its timer is cleared then.
     const connection = req.socket;
     queueMicrotask(() => forgetClearedTimer(connection));
@@ -221,23 +222,9 @@ export function attachGateway(
     })();
   });
 
-  /** The connected socket's token and memberships read again: see `connection` below. */
-  const readAgain = (socket: ParleySocket) =>
-    lifecycle
-      .track(services.auth.stillSignedIn(signedIn(socket)))
-      .then(async (now) => {
-        if (now.membershipVersion === socket.data.membershipVersion) return;
-        const userId = socket.data.user.id;
-        await syncChatRooms(
-          socket,
-          () => services.chats.membershipOf(userId),
-          () => services.chats.membershipVersion(userId),
-        );
-      })
-      .catch((err: unknown) => {
-        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
-        else failed('room sync failed')(err);
-      });
+  /** See `connection` below. */
+  const recheckConnected = (socket: ParleySocket) =>
+    lifecycle.track(readAgain(socket, services)).catch(failed('room sync failed'));
 
   io.on('connection', (socket) => {
     const user = socket.data.user;
@@ -256,7 +243,7 @@ export function attachGateway(
     const movesBefore = movesBeforeRead.get(socket);
     movesBeforeRead.delete(socket);
     const missedNone = movesBefore !== undefined && ctx.roomMoves?.() === movesBefore;
-    const recheck = missedNone ? undefined : readAgain(socket);
+    const recheck = missedNone ? undefined : recheckConnected(socket);
     const online = services.presence
       .connected(user.id, socket.id)
       .catch(failed('presence update failed'));
@@ -345,24 +332,40 @@ export async function recheckSockets(io: ParleyServer, services: Services): Prom
   const worker = async () => {
     for (let socket = queue.shift(); socket; socket = queue.shift()) {
       if (socket.disconnected) continue;
-      try {
-        await services.auth.stillSignedIn(signedIn(socket));
-      } catch (err) {
-        if (errorBody(err).code === 'unauthorized') socket.disconnect(true);
-        else throw err;
-        continue;
-      }
+      const moved = await readAgain(socket, services);
+      if (!moved) continue;
       const userId = socket.data.user.id;
-      const { joined, left } = await syncChatRooms(
-        socket,
-        () => services.chats.membershipOf(userId),
-        () => services.chats.membershipVersion(userId),
-      );
       // The `chat:new` and `chat:removed` this socket missed, as the moves would have said.
-      for (const chatId of left) socket.emit('chat:removed', { chatId });
-      for (const chatId of joined)
+      for (const chatId of moved.left) socket.emit('chat:removed', { chatId });
+      for (const chatId of moved.joined)
         socket.emit('chat:new', await services.chats.get(chatId, userId));
     }
   };
   await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));
+}
+
+/**
+ * A connected socket's token and memberships read again: a token signed out meanwhile
+ * disconnects it (undefined); else, if its user's memberships moved since the socket's last read,
+ * its chat rooms are set from the database, and the chats it entered and left are answered.
+ */
+async function readAgain(
+  socket: ParleySocket,
+  services: Services,
+): Promise<RoomChanges | undefined> {
+  let membershipVersion: number;
+  try {
+    ({ membershipVersion } = await services.auth.stillSignedIn(signedIn(socket)));
+  } catch (err) {
+    if (errorBody(err).code !== 'unauthorized') throw err;
+    socket.disconnect(true);
+    return undefined;
+  }
+  if (membershipVersion === socket.data.membershipVersion) return { joined: [], left: [] };
+  const userId = socket.data.user.id;
+  return syncChatRooms(
+    socket,
+    () => services.chats.membershipOf(userId),
+    () => services.chats.membershipVersion(userId),
+  );
 }
