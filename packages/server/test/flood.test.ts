@@ -455,6 +455,82 @@ describe('a client that stops reading while its chats go on', () => {
   }, 45_000);
 });
 
+describe.runIf(Boolean(process.env.REDIS_URL && process.env.DATABASE_URL))(
+  'a client cut off, with REDIS_URL (connection state recovery on)',
+  () => {
+    it('gets no session back when it reconnects: what it left unread is not sent again', async () => {
+      // Its own process, as above. (A flood of refusals would not do here: with recovery on, every
+      // packet to a socket passes through the Redis stream, and tens of thousands of them trim the
+      // stream past any offset, so that no session could be restored anyway.)
+      const { databaseUrl, drop } = await freshDatabase();
+      const nodes = await startChild({
+        dataDir: tempDir(),
+        databaseUrl,
+        env: {
+          REDIS_URL: process.env.REDIS_URL,
+          REDIS_PREFIX: `parley-test-${randomUUID()}:`,
+          RATE_LIMIT_EVENTS: '0',
+        },
+      });
+      try {
+        const alice = await registerUser(nodes.url);
+        const bob = await registerUser(nodes.url);
+        const chat = await createDirect(alice, bob);
+        const tabs = await Promise.all(
+          Array.from({ length: 4 }, () => connect(nodes.url, bob.token)),
+        );
+        const send = (i: number, content: string) =>
+          sendMessage(tabs[i % tabs.length]!, {
+            chatId: chat.id,
+            content,
+            clientMessageId: randomUUID(),
+          });
+        /** A socket of alice's that has heard one broadcast: recovery needs its offset. */
+        const heardOnce = async () => {
+          const socket = await connect(nodes.url, alice.token);
+          const heard = new Promise((resolve) => socket.once('message:new', resolve));
+          expect((await send(0, 'hi')).ok).toBe(true);
+          await heard;
+          return socket;
+        };
+        const reconnect = async (socket: ClientSocket) => {
+          const connected = new Promise<void>((resolve) => socket.once('connect', resolve));
+          socket.connect();
+          await connected;
+          return socket.recovered;
+        };
+
+        // A connection that merely dropped gets its session back: recovery works here.
+        const dropped = await heardOnce();
+        const lost = new Promise((resolve) => dropped.once('disconnect', resolve));
+        rawSocketOf(dropped).destroy();
+        await lost;
+        expect(await reconnect(dropped)).toBe(true);
+        dropped.disconnect();
+
+        // One cut off for not reading what its chat sends does not.
+        const a = await heardOnce();
+        const raw = rawSocketOf(a);
+        raw.pause();
+        const content = 'ü '.repeat(1000) + '€ '.repeat(1000);
+        const deadline = Date.now() + CUT_OFF_PATIENCE_MS;
+        while (!cutOffLine(nodes, alice.user.id) && Date.now() < deadline) {
+          const batch = Array.from({ length: 100 }, (_, i) => send(i, content));
+          expect((await Promise.all(batch)).every((ack) => ack.ok)).toBe(true);
+        }
+        expect(cutOffLine(nodes, alice.user.id)).toBeDefined();
+        const gone = new Promise((resolve) => a.once('disconnect', resolve));
+        raw.resume();
+        await gone;
+        expect(await reconnect(a)).toBe(false);
+      } finally {
+        await nodes.stop('SIGKILL');
+        await drop();
+      }
+    }, 45_000);
+  },
+);
+
 describe("a socket's queue of waiting events", () => {
   /** How many of `count` events a socket's flow takes while none of them finishes. */
   const taken = (perWindow: number, count: number) => {
