@@ -144,7 +144,29 @@ function refuse(
 ): void {
   metrics.errors.inc({ code: error.code, via: 'socket' });
   if (ack) ack({ ok: false, error, ...details });
-  else socket.emit('error', { message: error.message, code: error.code });
+  else tellError(socket, { message: error.message, code: error.code }, metrics);
+}
+
+/** Socket.IO's number for an event packet (`PacketType.EVENT` of socket.io-parser). */
+const EVENT_PACKET = 2;
+
+/**
+ * The `error` event, written to the socket itself as an ack is. Not `socket.emit`: with REDIS_URL
+ * (connection state recovery on) that passes every packet through the Redis stream so that it can
+ * be replayed, and a flood of refused events from one socket would become a flood of stream
+ * entries that every process reads, trimming other sockets' recovery offsets away. A refusal
+ * answers the live connection; nothing about it is worth replaying.
+ */
+function tellError(
+  socket: ParleySocket,
+  body: { message: string; code: ErrorBody['code'] },
+  metrics: Metrics,
+): void {
+  (socket as unknown as { packet(packet: object): void }).packet({
+    type: EVENT_PACKET,
+    data: ['error', body],
+  });
+  metrics.countDelivery('error');
 }
 
 function describe(error: z.ZodError): string {
