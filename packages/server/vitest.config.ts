@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 //
 // Suites whose behaviour does not depend on the store (or that concern the embedded one alone)
 // run once, in the embedded pass; the fault suite, which takes PostgreSQL down, and the cluster
-// suite (several processes need PostgreSQL and Redis) run in the PostgreSQL pass, as does the
-// search indexes' upkeep (PostgreSQL's alone).
+// suite (several processes need PostgreSQL and Redis) run in the PostgreSQL pass, as do the
+// search indexes' upkeep (PostgreSQL's alone) and the flood suite's Redis part.
 const storeIndependent = [
   'test/config.test.ts',
   'test/connections.test.ts',
@@ -16,7 +16,12 @@ const storeIndependent = [
   'test/redis-state.test.ts',
   'test/calls-store.test.ts',
 ];
-const postgresOnly = ['test/faults.test.ts', 'test/cluster.test.ts', 'test/search-upkeep.test.ts'];
+const postgresOnly = [
+  'test/faults.test.ts',
+  'test/cluster.test.ts',
+  'test/search-upkeep.test.ts',
+  'test/flood-redis.test.ts',
+];
 
 export default defineConfig({
   test: {

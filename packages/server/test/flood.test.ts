@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Socket as NetSocket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Ack, Chat, Message } from '@parley/protocol';
 import {
@@ -30,6 +28,7 @@ import {
   tempDir,
   type ChildServer,
 } from './helpers/process.js';
+import { CUT_OFF_PATIENCE_MS, cutOffLine, rawSocketOf } from './helpers/backlog.js';
 import { freshDatabase, startServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -181,34 +180,16 @@ interface Pair {
   b: ClientSocket;
 }
 
-const pair = (): Promise<Pair> => pairOn(server.url);
-
-async function pairOn(url: string): Promise<Pair> {
-  const alice = await registerUser(url);
-  const bob = await registerUser(url);
+async function pair(): Promise<Pair> {
+  const alice = await registerUser(server.url);
+  const bob = await registerUser(server.url);
   const chat = await createDirect(alice, bob);
-  const [a, b] = await Promise.all([connect(url, alice.token), connect(url, bob.token)]);
+  const [a, b] = await Promise.all([
+    connect(server.url, alice.token),
+    connect(server.url, bob.token),
+  ]);
   return { alice, bob, chat, a, b };
 }
-
-/**
- * How long a cut-off test keeps filling a connection that does not read: a few seconds here, the
- * rest for a loaded CI machine (what the kernel absorbs first differs from machine to machine).
- */
-const CUT_OFF_PATIENCE_MS = 25_000;
-
-/** The server's warning that it cut off a socket of this user, parsed; undefined before. */
-function cutOffLine(child: ChildServer, userId: string): Record<string, unknown> | undefined {
-  const line = child
-    .stdout()
-    .split('\n')
-    .find((l) => l.includes('socket cut off') && l.includes(userId));
-  return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
-}
-
-/** The TCP connection under a websocket client's transport: to stop reading it. */
-const rawSocketOf = (socket: ClientSocket) =>
-  (socket.io.engine.transport as unknown as { ws: { _socket: NetSocket } }).ws._socket;
 
 /** How many messages the chat holds: the last one's seq (seq has no gaps). */
 async function storedCount(user: TestUser, chatId: string): Promise<number> {
@@ -459,102 +440,6 @@ describe('a client that stops reading while its chats go on', () => {
     );
   }, 45_000);
 });
-
-describe.runIf(Boolean(process.env.REDIS_URL && process.env.DATABASE_URL))(
-  'a client cut off, with REDIS_URL (connection state recovery on)',
-  () => {
-    // Its own process, as above; its own key prefix in the run's Redis.
-    const prefix = `parley-test-${randomUUID()}:`;
-    let nodes: ChildServer & { url: string };
-    let dropNodes = () => Promise.resolve();
-    beforeAll(async () => {
-      const { databaseUrl, drop } = await freshDatabase();
-      dropNodes = drop;
-      nodes = await startChild({
-        dataDir: tempDir(),
-        databaseUrl,
-        env: { REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_EVENTS: '0' },
-      });
-    });
-    afterAll(async () => {
-      await nodes.stop('SIGKILL');
-      await dropNodes();
-    });
-
-    it('answers a flood of refused events without passing them through Redis', async () => {
-      const { a } = await pairOn(nodes.url);
-      const redis = createClient({ url: process.env.REDIS_URL });
-      await redis.connect();
-      try {
-        const stream = `${prefix}socket.io`;
-        const before = await redis.xLen(stream);
-        const errors = record(a, 'error');
-        const emit = a.emit.bind(a) as (e: string, ...args: unknown[]) => void;
-        for (let i = 0; i < FLOOD; i++) emit('never:known', {});
-        await vi.waitFor(() => expect(errors).toHaveLength(FLOOD), { timeout: 10_000 });
-        // Every process reads every entry of that stream: one a refusal would be a flood for all.
-        expect((await redis.xLen(stream)) - before).toBeLessThan(FLOOD / 10);
-      } finally {
-        await redis.quit();
-      }
-    });
-
-    it('gets no session back when it reconnects: what it left unread is not sent again', async () => {
-      // Left unread: its chat's messages, which recovery would replay (they pass through the
-      // stream).
-      const alice = await registerUser(nodes.url);
-      const bob = await registerUser(nodes.url);
-      const chat = await createDirect(alice, bob);
-      const tabs = await Promise.all(
-        Array.from({ length: 4 }, () => connect(nodes.url, bob.token)),
-      );
-      const send = (i: number, content: string) =>
-        sendMessage(tabs[i % tabs.length]!, {
-          chatId: chat.id,
-          content,
-          clientMessageId: randomUUID(),
-        });
-      /** A socket of alice's that has heard one broadcast: recovery needs its offset. */
-      const heardOnce = async () => {
-        const socket = await connect(nodes.url, alice.token);
-        const heard = new Promise((resolve) => socket.once('message:new', resolve));
-        expect((await send(0, 'hi')).ok).toBe(true);
-        await heard;
-        return socket;
-      };
-      const reconnect = async (socket: ClientSocket) => {
-        const connected = new Promise<void>((resolve) => socket.once('connect', resolve));
-        socket.connect();
-        await connected;
-        return socket.recovered;
-      };
-
-      // A connection that merely dropped gets its session back: recovery works here.
-      const dropped = await heardOnce();
-      const lost = new Promise((resolve) => dropped.once('disconnect', resolve));
-      rawSocketOf(dropped).destroy();
-      await lost;
-      expect(await reconnect(dropped)).toBe(true);
-      dropped.disconnect();
-
-      // One cut off for not reading what its chat sends does not.
-      const a = await heardOnce();
-      const raw = rawSocketOf(a);
-      raw.pause();
-      const content = 'ü '.repeat(1000) + '€ '.repeat(1000);
-      const deadline = Date.now() + CUT_OFF_PATIENCE_MS;
-      while (!cutOffLine(nodes, alice.user.id) && Date.now() < deadline) {
-        const batch = Array.from({ length: 100 }, (_, i) => send(i, content));
-        expect((await Promise.all(batch)).every((ack) => ack.ok)).toBe(true);
-      }
-      expect(cutOffLine(nodes, alice.user.id)).toBeDefined();
-      const gone = new Promise((resolve) => a.once('disconnect', resolve));
-      raw.resume();
-      await gone;
-      expect(await reconnect(a)).toBe(false);
-    }, 45_000);
-  },
-);
 
 describe("a socket's queue of waiting events", () => {
   /** How many of `count` events a socket's flow takes while none of them finishes. */

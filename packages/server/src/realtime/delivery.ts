@@ -2,11 +2,6 @@ import { chatRoom, sessionRoom, userRoom } from '@parley/protocol';
 import type { DomainEvent, DomainEvents } from '../services/events.js';
 import type { ParleyServer } from './types.js';
 
-/**
- * Turns what happened into room moves and the contract's events. Every call goes through the
- * Socket.IO adapter, so with REDIS_URL it reaches the sockets of every process, in the order
- * published (one Redis stream): a move into a room lands before any message sent after it.
- */
 export interface SocketDelivery extends DomainEvents {
   /**
    * How many events that move sockets between rooms or disconnect them this process has
@@ -15,6 +10,11 @@ export interface SocketDelivery extends DomainEvents {
   moves(): number;
 }
 
+/**
+ * Turns what happened into room moves and the contract's events. Every call goes through the
+ * Socket.IO adapter, so with REDIS_URL it reaches the sockets of every process, in the order
+ * published (one Redis stream): a move into a room lands before any message sent after it.
+ */
 export function socketDelivery(io: ParleyServer): SocketDelivery {
   let moves = 0;
   return {
