@@ -50,10 +50,7 @@ const websocketOf = (connection: Connection) =>
  * the queued packets' too, as UTF-8). Weighing the queue walks it, so it is left to the sweep:
  * an event of a flooding client checks the count alone.
  */
-export function unsent(
-  socket: ParleySocket,
-  weighQueue: boolean,
-): { packets: number; bytes: number } {
+function unsent(socket: ParleySocket, weighQueue: boolean): { packets: number; bytes: number } {
   const connection = connectionOf(socket);
   const queue = queueOf(connection);
   let bytes = websocketOf(connection)?.bufferedAmount ?? 0;
