@@ -34,10 +34,10 @@ export class UsersService {
    */
   async present<R extends { account: Account }>(
     records: readonly R[],
-  ): Promise<(User & { record: R })[]> {
+  ): Promise<{ user: User; record: R }[]> {
     const online = await this.presence.onlineAmong(records.map((r) => r.account.id));
     return records.map((record) => ({
-      ...toUser(record.account, online.has(record.account.id)),
+      user: toUser(record.account, online.has(record.account.id)),
       record,
     }));
   }
@@ -98,9 +98,13 @@ export class UsersService {
   }
 }
 
+/** Key by key rather than spread from `toSummary`: see `toParticipant` (chats.service.ts). */
 function toUser(account: Account, online: boolean): User {
   return {
-    ...toSummary(account),
+    id: account.id,
+    username: account.username,
+    display_name: account.displayName,
+    avatar_url: account.avatarUrl,
     status: online ? 'online' : 'offline',
     last_seen_at: isoOrNull(account.lastSeenAt),
     created_at: iso(account.createdAt),
