@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   mentionedNames,
@@ -289,6 +290,10 @@ export class MessagesRepository {
    * without it PostgreSQL may hash the whole `messages` table instead, which a generic plan made
    * while the table was small (a new database's first sends) went on doing as it grew:
    * 4.5 ms for 20 sends, then 15 ms after 30,000 messages (docs/PERFORMANCE.md).
+   *
+   * The messages' ids are made here, as in `insertOne`, not by the column's default: PGlite's
+   * gen_random_uuid() opens, reads and closes /dev/urandom in its emulated file system at each
+   * call (docs/PERFORMANCE.md). A send left out wastes its id, nothing more.
    */
   async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
     const { rows } = await executePrepared(
@@ -297,11 +302,12 @@ export class MessagesRepository {
       sql<SentRow & { ord: string | number }>`
       WITH items AS (
         SELECT * FROM unnest(
+          ${sends.map(() => randomUUID())}::uuid[],
           ${sends.map((m) => m.chatId)}::uuid[], ${sends.map((m) => m.sender.id)}::uuid[],
           ${sends.map((m) => m.content)}::text[], ${sends.map((m) => m.messageType)}::text[],
           ${sends.map((m) => m.clientMessageId)}::text[],
           ${sends.map((m) => mentionedNames(m.content).join(' '))}::text[]
-        ) WITH ORDINALITY AS t(chat_id, sender_id, content, message_type, client_message_id,
+        ) WITH ORDINALITY AS t(id, chat_id, sender_id, content, message_type, client_message_id,
           names, ord)
       ), locked AS (
         SELECT id, direct_key FROM chats WHERE id IN (SELECT chat_id FROM items)
@@ -332,9 +338,9 @@ export class MessagesRepository {
           b.updated_at AS created_at
         FROM accepted a JOIN bumped b ON b.id = a.chat_id
       ), inserted AS (
-        INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
-          created_at, version, reply_to_id, mentions)
-        SELECT p.chat_id, p.seq, p.sender_id, p.content, p.message_type, p.client_message_id,
+        INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
+          client_message_id, created_at, version, reply_to_id, mentions)
+        SELECT p.id, p.chat_id, p.seq, p.sender_id, p.content, p.message_type, p.client_message_id,
           p.created_at, p.version, NULL,
           CASE WHEN p.names = '' THEN '{}'::uuid[] ELSE ARRAY(
             SELECT o.user_id FROM chat_participants o JOIN users u ON u.id = o.user_id
@@ -426,9 +432,9 @@ export class MessagesRepository {
           ${lockedCheck}
         RETURNING last_seq, version, updated_at
       ), inserted AS (
-        INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
-          created_at, version, reply_to_id, mentions)
-        SELECT ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${messageType},
+        INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
+          client_message_id, created_at, version, reply_to_id, mentions)
+        SELECT ${randomUUID()}::uuid, ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${messageType},
           ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
           ${mentionsOf(m.chatId, m.sender.id, m.content)}
         FROM bumped
