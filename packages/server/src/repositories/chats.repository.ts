@@ -122,7 +122,8 @@ export class ChatsRepository {
       .orderBy('c.id', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ ...toChatRecord(row), activityKey: row.activity_key }));
+    // Added to the record, not spread into a new one: see toParticipant (chats.service.ts).
+    return rows.map((row) => Object.assign(toChatRecord(row), { activityKey: row.activity_key }));
   }
 
   /** Of `userIds`, those who share at least one chat with `viewerId`: one query for a set. */

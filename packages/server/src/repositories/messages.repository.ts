@@ -67,7 +67,7 @@ export interface Tombstone {
   discarded: Discarded[];
 }
 
-/** The columns a send's statement returns; the rest of the stored message is what was sent. */
+/** The columns every send's statement returns; the rest of the stored message is what was sent. */
 interface SentRow {
   id: string;
   chat_id: string;
@@ -75,13 +75,20 @@ interface SentRow {
   version: number;
   created_at: Date;
   mentions: string[];
-  /** Decided by the statement when attachments make it an `image` or `file` message. */
-  message_type?: Message['message_type'];
-  attachments?: AttachmentRecord[];
-  /** The answered message's preview, for a reply (guarded, as `GUARDED_TEXT` says). */
+}
+
+/**
+ * What `insertOne`'s statement returns besides: the type and the attachments it decided
+ * (attachments make an `image` or `file` message) and, for a reply only, the answered message's
+ * preview.
+ */
+interface SentOneRow extends SentRow {
+  message_type: Message['message_type'];
+  attachments: AttachmentRecord[];
   reply_id?: string;
   reply_seq?: number;
   reply_sender_id?: string;
+  /** Guarded, as `GUARDED_TEXT` says. */
   reply_content?: string;
   reply_deleted?: boolean;
 }
@@ -94,7 +101,7 @@ interface SentRow {
  */
 function sentRecord(
   m: Pick<NewMessage, 'sender' | 'content' | 'messageType' | 'clientMessageId'>,
-  row: SentRow,
+  row: SentRow & Partial<SentOneRow>,
 ): MessageRecord {
   return {
     id: row.id,
@@ -114,7 +121,7 @@ function sentRecord(
     reply_id: row.reply_id ?? null,
     reply_seq: row.reply_seq ?? null,
     reply_sender_id: row.reply_sender_id ?? null,
-    reply_content: row.reply_content === undefined ? null : unguard(row.reply_content),
+    reply_content: unguard(row.reply_content ?? null),
     reply_deleted: row.reply_deleted ?? null,
   };
 }
@@ -291,9 +298,9 @@ export class MessagesRepository {
    * while the table was small (a new database's first sends) went on doing as it grew:
    * 4.5 ms for 20 sends, then 15 ms after 30,000 messages (docs/PERFORMANCE.md).
    *
-   * The messages' ids are made here, as in `insertOne`, not by the column's default: PGlite's
-   * gen_random_uuid() opens, reads and closes /dev/urandom in its emulated file system at each
-   * call (docs/PERFORMANCE.md). A send left out wastes its id, nothing more.
+   * The messages' ids are made here, as in `insertOne` and for system messages, not by the
+   * column's default: PGlite's gen_random_uuid() opens, reads and closes /dev/urandom in its
+   * emulated file system at each call (docs/PERFORMANCE.md). A send left out wastes its id.
    */
   async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
     const { rows } = await executePrepared(
@@ -421,7 +428,7 @@ export class MessagesRepository {
       ? sql`(SELECT json_agg(${attachmentJson('l')} ORDER BY array_position(${ids}::uuid[], l.id))
           FROM locked l)`
       : sql`'[]'::json`;
-    const statement = sql<SentRow>`
+    const statement = sql<SentOneRow>`
       WITH ${locked} bumped AS (
         UPDATE chats SET last_seq = last_seq + 1, version = version + 1,
           updated_at = GREATEST(updated_at, clock_timestamp())
@@ -434,12 +441,12 @@ export class MessagesRepository {
       ), inserted AS (
         INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
           client_message_id, created_at, version, reply_to_id, mentions)
-        SELECT ${randomUUID()}::uuid, ${m.chatId}, last_seq, ${m.sender.id}, ${m.content}, ${messageType},
-          ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
+        SELECT ${randomUUID()}::uuid, ${m.chatId}, last_seq, ${m.sender.id}, ${m.content},
+          ${messageType}, ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
           ${mentionsOf(m.chatId, m.sender.id, m.content)}
         FROM bumped
-        RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at,
-          version, mentions, reply_to_id
+        RETURNING id, chat_id, seq, sender_id, message_type, created_at, version, mentions,
+          reply_to_id
       ), marked AS (
         UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
         FROM inserted i
@@ -867,13 +874,12 @@ export async function insertSystemMessage(
       WHERE id = ${chatId}
       RETURNING last_seq, version, updated_at
     ), inserted AS (
-      INSERT INTO messages (chat_id, seq, sender_id, content, message_type, client_message_id,
-        created_at, version, reply_to_id, mentions)
-      SELECT ${chatId}, last_seq, ${note.sender.id}, ${note.content}, 'system', NULL,
-        updated_at, version, NULL, '{}'::uuid[]
+      INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
+        client_message_id, created_at, version, reply_to_id, mentions)
+      SELECT ${randomUUID()}::uuid, ${chatId}, last_seq, ${note.sender.id}, ${note.content},
+        'system', NULL, updated_at, version, NULL, '{}'::uuid[]
       FROM bumped
-      RETURNING id, chat_id, seq, sender_id, message_type, created_at, edited_at, deleted_at,
-        version, mentions
+      RETURNING id, chat_id, seq, sender_id, created_at, version, mentions
     ), marked AS (
       UPDATE chat_participants p SET last_read_seq = i.seq, last_read_at = i.created_at
       FROM inserted i
