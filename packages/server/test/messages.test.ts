@@ -211,6 +211,27 @@ async function figure(node: string, series: string): Promise<number> {
   return Number(line?.split(' ')[1] ?? 0);
 }
 
+describe('message ids', () => {
+  it('are UUIDs of version 7 that carry the millisecond the message was stored, alone or batched', async () => {
+    const [alice, bob, chat] = await pair();
+    const a = await connect(server.url, alice.token);
+    await sendMessage(a, { chatId: chat.id, content: 'alone' });
+    await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => sendMessage(a, { chatId: chat.id, content: `batched ${i}` })),
+    );
+    await bob.api.post(`/chats/${chat.id}/messages`, { content: 'over REST' });
+    const msgs = (await history(alice, chat.id)).body.messages;
+    expect(msgs).toHaveLength(7);
+    for (const m of msgs) {
+      expect(m.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const stamped = parseInt(m.id.slice(0, 8) + m.id.slice(9, 13), 16);
+      // The id is taken just before the statement that stores the message and stamps created_at.
+      expect(Math.abs(stamped - Date.parse(m.created_at))).toBeLessThan(1000);
+    }
+    expect(new Set(msgs.map((m) => m.id)).size).toBe(7);
+  });
+});
+
 describe('a burst of sends (group commit)', () => {
   it('stores every chat gapless, each socket in the order it sent, and answers refusals and repeats one by one', async () => {
     const [alice, bob, carol, dave] = await registerUsers(server.url, 4);

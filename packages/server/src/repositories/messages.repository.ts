@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   mentionedNames,
@@ -19,6 +18,7 @@ import {
   type MessageRecord,
 } from './mappers.js';
 import { GroupCommit, type Pending } from './group-commit.js';
+import { newMessageId } from './ids.js';
 
 /** A read mark to make: `userId` has read `messageId` of `chatId`. */
 export interface NewRead {
@@ -298,9 +298,10 @@ export class MessagesRepository {
    * while the table was small (a new database's first sends) went on doing as it grew:
    * 4.5 ms for 20 sends, then 15 ms after 30,000 messages (docs/PERFORMANCE.md).
    *
-   * The messages' ids are made here, as in `insertOne` and for system messages, not by the
-   * column's default: PGlite's gen_random_uuid() opens, reads and closes /dev/urandom in its
-   * emulated file system at each call (docs/PERFORMANCE.md). A send left out wastes its id.
+   * The messages' ids are made here (`newMessageId`: time-ordered), as in `insertOne` and for
+   * system messages, not by the column's default, whose random ids scatter the primary key's
+   * writes; and PGlite's gen_random_uuid() opens, reads and closes /dev/urandom in its emulated
+   * file system at each call (docs/PERFORMANCE.md). A send left out wastes its id.
    */
   async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
     const { rows } = await executePrepared(
@@ -309,7 +310,7 @@ export class MessagesRepository {
       sql<SentRow & { ord: string | number }>`
       WITH items AS (
         SELECT * FROM unnest(
-          ${sends.map(() => randomUUID())}::uuid[],
+          ${sends.map(newMessageId)}::uuid[],
           ${sends.map((m) => m.chatId)}::uuid[], ${sends.map((m) => m.sender.id)}::uuid[],
           ${sends.map((m) => m.content)}::text[], ${sends.map((m) => m.messageType)}::text[],
           ${sends.map((m) => m.clientMessageId)}::text[],
@@ -441,7 +442,7 @@ export class MessagesRepository {
       ), inserted AS (
         INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
           client_message_id, created_at, version, reply_to_id, mentions)
-        SELECT ${randomUUID()}::uuid, ${m.chatId}, last_seq, ${m.sender.id}, ${m.content},
+        SELECT ${newMessageId()}::uuid, ${m.chatId}, last_seq, ${m.sender.id}, ${m.content},
           ${messageType}, ${m.clientMessageId}, updated_at, version, ${m.replyToId}::uuid,
           ${mentionsOf(m.chatId, m.sender.id, m.content)}
         FROM bumped
@@ -876,7 +877,7 @@ export async function insertSystemMessage(
     ), inserted AS (
       INSERT INTO messages (id, chat_id, seq, sender_id, content, message_type,
         client_message_id, created_at, version, reply_to_id, mentions)
-      SELECT ${randomUUID()}::uuid, ${chatId}, last_seq, ${note.sender.id}, ${note.content},
+      SELECT ${newMessageId()}::uuid, ${chatId}, last_seq, ${note.sender.id}, ${note.content},
         'system', NULL, updated_at, version, NULL, '{}'::uuid[]
       FROM bumped
       RETURNING id, chat_id, seq, sender_id, created_at, version, mentions
