@@ -212,23 +212,37 @@ async function figure(node: string, series: string): Promise<number> {
 }
 
 describe('message ids', () => {
-  it('are UUIDs of version 7 that carry the millisecond the message was stored, alone or batched', async () => {
-    const [alice, bob, chat] = await pair();
-    const a = await connect(server.url, alice.token);
+  it('are UUIDs of version 7 carrying the millisecond of the send, by every statement that stores one', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createGroup(alice, [bob], 'Ids');
+    const node = server.nodeUrls[0] ?? server.url;
+    const a = await connect(node, alice.token);
+    const b = await connect(node, bob.token);
+    const batchedBefore = await figure(node, 'parley_sends_stored_total{by="batch"}');
     await sendMessage(a, { chatId: chat.id, content: 'alone' });
+    // Two sockets' sends arrive together: group commit stores them by one statement.
     await Promise.all(
-      [1, 2, 3, 4, 5].map((i) => sendMessage(a, { chatId: chat.id, content: `batched ${i}` })),
+      [1, 2, 3, 4, 5].flatMap((i) => [
+        sendMessage(a, { chatId: chat.id, content: `a${i}` }),
+        sendMessage(b, { chatId: chat.id, content: `b${i}` }),
+      ]),
+    );
+    expect(await figure(node, 'parley_sends_stored_total{by="batch"}')).toBeGreaterThan(
+      batchedBefore,
     );
     await bob.api.post(`/chats/${chat.id}/messages`, { content: 'over REST' });
-    const msgs = (await history(alice, chat.id)).body.messages;
-    expect(msgs).toHaveLength(7);
+    await alice.api.patch(`/chats/${chat.id}`, { name: 'Ids, renamed' }); // a system message
+    const msgs = (await history(alice, chat.id, '?limit=100')).body.messages;
+    const system = msgs.filter((m) => m.message_type === 'system');
+    expect(system.length).toBeGreaterThan(0);
+    expect(msgs.length - system.length).toBe(12);
     for (const m of msgs) {
       expect(m.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const stamped = parseInt(m.id.slice(0, 8) + m.id.slice(9, 13), 16);
       // The id is taken just before the statement that stores the message and stamps created_at.
       expect(Math.abs(stamped - Date.parse(m.created_at))).toBeLessThan(1000);
     }
-    expect(new Set(msgs.map((m) => m.id)).size).toBe(7);
+    expect(new Set(msgs.map((m) => m.id)).size).toBe(msgs.length);
   });
 });
 

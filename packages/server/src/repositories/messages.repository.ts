@@ -310,7 +310,7 @@ export class MessagesRepository {
       sql<SentRow & { ord: string | number }>`
       WITH items AS (
         SELECT * FROM unnest(
-          ${sends.map(newMessageId)}::uuid[],
+          ${sends.map(() => newMessageId())}::uuid[],
           ${sends.map((m) => m.chatId)}::uuid[], ${sends.map((m) => m.sender.id)}::uuid[],
           ${sends.map((m) => m.content)}::text[], ${sends.map((m) => m.messageType)}::text[],
           ${sends.map((m) => m.clientMessageId)}::text[],
