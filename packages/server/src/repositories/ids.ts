@@ -10,6 +10,9 @@ import { randomUUID } from 'node:crypto';
  * at a time into a table of a million ordered ids (a uuid primary key alone): 17 MB of WAL against
  * 47 MB with random ids (docs/PERFORMANCE.md).
  *
+ * Made here rather than by the column's default, `gen_random_uuid()`, which also costs PGlite an
+ * open, read and close of /dev/urandom in its emulated file system at every call.
+ *
  * The 74 random bits, and the variant, are those of Node's `randomUUID()` (drawn from a pool),
  * whose version nibble and first 48 bits are replaced: about 1 µs an id, still far too many
  * random bits to collide or be guessed. The `uuid` package's `v7()` asks WebCrypto for random

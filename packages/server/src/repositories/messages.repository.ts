@@ -298,10 +298,9 @@ export class MessagesRepository {
    * while the table was small (a new database's first sends) went on doing as it grew:
    * 4.5 ms for 20 sends, then 15 ms after 30,000 messages (docs/PERFORMANCE.md).
    *
-   * The messages' ids are made here (`newMessageId`: time-ordered), as in `insertOne` and for
-   * system messages, not by the column's default, whose random ids scatter the primary key's
-   * writes; and PGlite's gen_random_uuid() opens, reads and closes /dev/urandom in its emulated
-   * file system at each call (docs/PERFORMANCE.md). A send left out wastes its id.
+   * The messages' ids are made here, as in `insertOne` and for system messages, by
+   * `newMessageId` rather than the column's default (ids.ts says why). A send left out wastes its
+   * id.
    */
   async insertMany(sends: readonly NewMessage[]): Promise<(Message | undefined)[]> {
     const { rows } = await executePrepared(
