@@ -178,8 +178,10 @@ async function assemble(
     // close() runs after every request under way has been answered (the lifecycle tracks
     // them), so it may drop every connection, keep-alive ones included.
     forceCloseConnections: true,
-    // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect.
-    routerOptions: { ignoreTrailingSlash: true },
+    // `/api/chats/` is `/api/chats`, as clients that build paths by joining expect. A path
+    // parameter over find-my-way's 100 characters would match no route (404): a malformed id
+    // of any length is the schema's to refuse (400).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     schemaController: { compilersFactory: ZOD_COMPILERS },
     frameworkErrors: frameworkErrorHandler(config.corsOrigins),
     clientErrorHandler: (err, socket) => {
@@ -262,8 +264,10 @@ async function assemble(
   ).unref();
   const firstUploadSweep = setTimeout(sweepUploads, 30_000 + Math.random() * 30_000).unref();
 
-  // Origin allowlist first, then refuse new work while shutting down.
+  // Origin allowlist first, then refuse new work while shutting down. `nosniff` is set before
+  // either can answer: helmet's hook, which sets it for the rest, runs after this one.
   http.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
     if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigins)) {
       return reply
         .status(403)

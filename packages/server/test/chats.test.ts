@@ -1,12 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Chat, ChatListResponse, ErrorResponse } from '@parley/protocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Chat, ChatListResponse, ErrorResponse, Message } from '@parley/protocol';
 import { sql } from 'kysely';
 import {
   api,
+  closeSockets,
+  connect,
   createDirect,
   createGroup,
   registerUser,
   registerUsers,
+  record,
+  sendMessage,
+  settle,
+  waitFor,
   type TestUser,
 } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -162,6 +168,9 @@ describe('GET /api/chats and /api/chats/:chatId', () => {
     expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'forbidden']);
     expect((await eve.api.get<ErrorResponse>(`/chats/${NOBODY}`)).status).toBe(404);
     expect((await eve.api.get<ErrorResponse>('/chats/123')).status).toBe(400);
+    // However long: a malformed id is refused by the schema, never "no such route".
+    const long = await eve.api.get<ErrorResponse>(`/chats/${'x'.repeat(300)}`);
+    expect([long.status, long.body.error.code]).toEqual([400, 'validation_failed']);
   });
 });
 
@@ -498,5 +507,101 @@ describe('managing a group', () => {
       userId: stranger.user.id,
     });
     expect(realAdd.status).toBe(403);
+  });
+});
+
+describe('leaving a direct chat', () => {
+  afterEach(closeSockets);
+  const leave = (user: TestUser, chat: Chat) =>
+    user.api.delete(`/chats/${chat.id}/participants/${user.user.id}`);
+  const openDirect = (user: TestUser, other: TestUser) =>
+    user.api.post<Chat>('/chats', { type: 'direct', userId: other.user.id });
+  const contents = async (user: TestUser, chat: Chat) =>
+    (await user.api.get<{ messages: Message[] }>(`/chats/${chat.id}/messages`)).body.messages.map(
+      (m) => m.content,
+    );
+  const ids = (chat: Chat) => chat.participants.map((p) => p.id).sort();
+
+  it('lets either person leave (204); the one who stays keeps the chat and may write on', async () => {
+    const [alice, bob] = await users(2);
+    const chat = await createDirect(alice, bob);
+    const aliceSocket = await connect(server.url, alice.token);
+    const bobSocket = await connect(server.url, bob.token);
+    await sendMessage(aliceSocket, { chatId: chat.id, content: 'before' });
+    const removed = waitFor(aliceSocket, 'chat:removed');
+    const updated = waitFor(bobSocket, 'chat:updated');
+    expect((await leave(alice, chat)).status).toBe(204);
+    expect(await removed).toEqual({ chatId: chat.id });
+    expect(ids(await updated)).toEqual([bob.user.id]);
+
+    // She is out: no chat for her, no message of it on her socket.
+    expect((await alice.api.get(`/chats/${chat.id}`)).status).toBe(403);
+    const heard = record(aliceSocket, 'message:new');
+    expect((await sendMessage(bobSocket, { chatId: chat.id, content: 'still there?' })).ok).toBe(
+      true,
+    );
+    await settle(aliceSocket);
+    expect(heard).toEqual([]);
+    expect(await contents(bob, chat)).toEqual([
+      'before',
+      `${alice.user.display_name} left`,
+      'still there?',
+    ]);
+    // Removing the other person is still no thing a direct chat has.
+    expect((await bob.api.delete(`/chats/${chat.id}/participants/${alice.user.id}`)).status).toBe(
+      400,
+    );
+  });
+
+  it('brings back whoever left when either opens it again; what they missed is unread', async () => {
+    const [alice, bob] = await users(2);
+    const chat = await createDirect(alice, bob);
+    await alice.api.post(`/chats/${chat.id}/messages`, { content: 'hi' });
+    expect((await leave(alice, chat)).status).toBe(204);
+    await bob.api.post(`/chats/${chat.id}/messages`, { content: 'come back' });
+
+    const aliceSocket = await connect(server.url, alice.token);
+    const bobSocket = await connect(server.url, bob.token);
+    const back = waitFor(aliceSocket, 'chat:new');
+    const updated = waitFor(bobSocket, 'chat:updated');
+    const reopened = await openDirect(bob, alice);
+    expect(reopened.status).toBe(200);
+    expect(reopened.body.id).toBe(chat.id);
+    expect(ids(reopened.body)).toEqual([alice.user.id, bob.user.id].sort());
+    const announced = await back;
+    expect(announced.id).toBe(chat.id);
+    // Her mark is where she left: bob's message from meanwhile is unread.
+    expect(announced.unread_count).toBe(1);
+    expect(ids(await updated)).toEqual([alice.user.id, bob.user.id].sort());
+
+    // Her socket is in the room again.
+    const next = waitFor(aliceSocket, 'message:new');
+    await sendMessage(bobSocket, { chatId: chat.id, content: 'welcome back' });
+    expect((await next).content).toBe('welcome back');
+    expect(await contents(alice, chat)).toEqual([
+      'hi',
+      `${alice.user.display_name} left`,
+      'come back',
+      'welcome back',
+    ]);
+
+    // Opening it with both inside announces nothing.
+    const again = record(bobSocket, 'chat:updated');
+    expect((await openDirect(alice, bob)).status).toBe(200);
+    await settle(bobSocket);
+    expect(again).toEqual([]);
+  });
+
+  it('lets a blocker leave and stay out: the blocked one cannot open it again (403)', async () => {
+    const [alice, bob] = await users(2);
+    const chat = await createDirect(alice, bob);
+    expect((await alice.api.request('PUT', `/users/${bob.user.id}/block`)).status).toBe(204);
+    expect((await leave(alice, chat)).status).toBe(204);
+    expect((await openDirect(bob, alice)).status).toBe(403);
+    expect((await alice.api.get(`/chats/${chat.id}`)).status).toBe(403);
+    // She may come back herself.
+    const back = await openDirect(alice, bob);
+    expect(back.status).toBe(200);
+    expect(ids(back.body)).toEqual([alice.user.id, bob.user.id].sort());
   });
 });

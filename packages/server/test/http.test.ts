@@ -350,6 +350,8 @@ describe('origin allowlist', () => {
         headers: { origin, authorization: `Bearer ${me.token}` },
       });
       expectError(withToken, 403, 'forbidden', origin);
+      // The refusal carries nosniff like every other answer.
+      expect(withToken.headers.get('x-content-type-options')).toBe('nosniff');
     }
     // A refused origin changes nothing, even with a valid token.
     const post = await raw(server.url, 'POST', '/api/chats', {

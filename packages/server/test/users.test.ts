@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorResponse, User, UserSearchResponse } from '@parley/protocol';
+import type { ErrorResponse, Me, User, UserSearchResponse } from '@parley/protocol';
 import {
   closeSockets,
   connect,
@@ -123,6 +123,14 @@ describe('GET /api/users/:userId', () => {
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(other.user.id);
     expect(res.body).not.toHaveProperty('email');
+  });
+
+  it('returns the caller themself with their email, as /api/auth/me does', async () => {
+    const self = await registerUser(server.url, { email: `${uniqueName()}@example.com` });
+    const res = await self.api.get<Me>(`/users/${self.user.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.email).toBe(self.user.email);
+    expect(res.body).toEqual((await self.api.get<{ user: Me }>('/auth/me')).body.user);
   });
 
   it('answers 404 for a well-formed id of nobody and 400 for a malformed one', async () => {

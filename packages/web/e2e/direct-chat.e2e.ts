@@ -169,4 +169,26 @@ describe('a direct chat between two people', () => {
     await gone(page.getByRole('dialog', { name: 'New group' }));
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('New group');
   });
+
+  it('leaves the chat, and opening it again brings it back with its history', async () => {
+    const page = alice.page;
+    await page.getByRole('button', { name: 'Leave chat' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Leave “Bruno Costa”?' });
+    await visible(dialog.getByText(/brings it back with its history/));
+    await dialog.getByRole('button', { name: 'Leave chat' }).click();
+    await gone(dialog);
+    await gone(page.getByRole('heading', { name: 'Bruno Costa' }));
+    await visible(page.getByRole('alert').getByText('You left “Bruno Costa”.'));
+    expect(
+      await chats(page)
+        .getByRole('link', { name: /^Bruno Costa/ })
+        .count(),
+    ).toBe(0);
+
+    await startDirectChat(page, 'bruno');
+    await visible(page.getByRole('heading', { name: 'Bruno Costa' }));
+    await visible(messageItem(page, 'Typed without a mouse'));
+    await visible(messageItem(page, 'Alice Martin left'));
+    await visible(chats(page).getByRole('link', { name: /^Bruno Costa/ }));
+  });
 });

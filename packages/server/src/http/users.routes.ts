@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   BlockedUsersResponse,
+  Me,
   User,
   UserParams,
   UserSearchQuery,
@@ -46,9 +47,11 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     '/users/:userId',
     {
       schema: {
-        summary: 'One user (status and last_seen_at null unless they share a chat with the caller)',
+        summary:
+          'One user (status and last_seen_at null unless they share a chat with the caller; the caller themself with email)',
         params: UserParams,
-        response: { 200: User, ...errorResponses },
+        // Me first: a user without `email` fails it and is answered as User.
+        response: { 200: z.union([Me, User]), ...errorResponses },
       },
     },
     async (request) => services.users.get(request.params.userId, currentUser(request).id),

@@ -257,6 +257,35 @@ export class ChatsRepository {
     });
   }
 
+  /**
+   * Brings back into a direct chat whichever of its two people left it (both may have), when
+   * either opens it again. Each comes back with their read mark at the line that says they left
+   * (the last message they sent: leaving is sending that line), so that what was said while they
+   * were away counts as unread. The ids of those who came back, [] when both were in it.
+   */
+  rejoinDirect(chatId: string, userIds: readonly [string, string]): Promise<string[]> {
+    return this.db.transaction().execute(async (tx) => {
+      if (!(await lockChat(tx, chatId))) return [];
+      const back = await tx
+        .insertInto('chat_participants')
+        .values(
+          userIds.map((user_id) => ({
+            chat_id: chatId,
+            user_id,
+            role: 'member' as const,
+            last_read_seq: sql<number>`(SELECT coalesce(max(seq), 0) FROM messages
+              WHERE chat_id = ${chatId} AND sender_id = ${user_id})`,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())
+        .returning('user_id')
+        .execute();
+      const ids = back.map((row) => row.user_id);
+      if (ids.length > 0) await bumpMembership(tx, ids);
+      return ids;
+    });
+  }
+
   createGroup(creatorId: string, name: string, memberIds: readonly string[]): Promise<string> {
     return this.db.transaction().execute(async (tx) => {
       const chat = await tx

@@ -92,42 +92,57 @@ export class ChatsService {
     creatorId: string,
     input: CreateChatRequest,
   ): Promise<{ chat: Chat; created: boolean }> {
-    let chatId: string;
-    let created = true;
-    let memberIds: string[];
-    if (input.type === 'direct') {
-      if (input.userId === creatorId) throw validationFailed('a direct chat needs another user');
-      await this.requireUsers([input.userId]);
-      await this.requireNotBlockedBy([input.userId], creatorId);
-      // Finding the chat that exists spends nothing of the allowance; only a creation does.
-      const existing = await this.chats.findDirect(creatorId, input.userId);
-      if (existing) {
-        chatId = existing;
-        created = false;
-      } else {
-        await this.createLimiter.consume(creatorId);
-        ({ id: chatId, created } = await this.chats.findOrCreateDirect(creatorId, input.userId));
-      }
-      memberIds = [creatorId, input.userId];
-    } else {
-      const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
-      await this.requireUsers(others);
-      await this.requireNotBlockedBy(others, creatorId);
-      await this.createLimiter.consume(creatorId);
-      chatId = await this.chats.createGroup(creatorId, input.name, others);
-      memberIds = [creatorId, ...others];
-    }
-    if (!created) {
+    const { chatId, created, added } =
+      input.type === 'direct'
+        ? await this.openDirect(creatorId, input.userId)
+        : await this.createGroup(creatorId, input.name, input.participantIds);
+    if (added.length === 0) {
       const existing = (await this.views(chatId)).get(creatorId);
       if (!existing) throw notFound('chat');
       return { chat: existing, created };
     }
-    this.events.publish({ type: 'MembershipChanged', chatId, added: memberIds, removed: [] });
+    this.events.publish({ type: 'MembershipChanged', chatId, added, removed: [] });
     const views = await this.views(chatId);
-    this.events.publish({ type: 'ChatChanged', chatId, views, added: memberIds });
+    this.events.publish({ type: 'ChatChanged', chatId, views, added });
     const chat = views.get(creatorId);
     if (!chat) throw notFound('chat');
     return { chat, created };
+  }
+
+  /**
+   * The direct chat of two people: created, or found; found, it takes back whichever of them had
+   * left it (`added`), so that opening a chat one left is how one returns to it.
+   */
+  private async openDirect(
+    creatorId: string,
+    userId: string,
+  ): Promise<{ chatId: string; created: boolean; added: string[] }> {
+    if (userId === creatorId) throw validationFailed('a direct chat needs another user');
+    await this.requireUsers([userId]);
+    await this.requireNotBlockedBy([userId], creatorId);
+    let chatId = await this.chats.findDirect(creatorId, userId);
+    if (chatId === undefined) {
+      // Finding the chat that exists spends nothing of the allowance; only a creation does.
+      await this.createLimiter.consume(creatorId);
+      const found = await this.chats.findOrCreateDirect(creatorId, userId);
+      if (found.created) return { chatId: found.id, created: true, added: [creatorId, userId] };
+      chatId = found.id;
+    }
+    const added = await this.chats.rejoinDirect(chatId, [creatorId, userId]);
+    return { chatId, created: false, added };
+  }
+
+  private async createGroup(
+    creatorId: string,
+    name: string,
+    participantIds: readonly string[],
+  ): Promise<{ chatId: string; created: boolean; added: string[] }> {
+    const others = [...new Set(participantIds)].filter((id) => id !== creatorId);
+    await this.requireUsers(others);
+    await this.requireNotBlockedBy(others, creatorId);
+    await this.createLimiter.consume(creatorId);
+    const chatId = await this.chats.createGroup(creatorId, name, others);
+    return { chatId, created: true, added: [creatorId, ...others] };
   }
 
   // Group management checks run in the contract's precedence: an unknown chat (404), a direct
@@ -185,9 +200,15 @@ export class ChatsService {
     return this.announceChange(chatId, actorId);
   }
 
-  /** Removing someone else takes an owner or admin (and never the owner); anyone may leave. */
+  /**
+   * Removing someone else takes an owner or admin of a group (and never the owner); anyone may
+   * leave any chat, a direct one too (opening it again brings them back: `create`).
+   */
   async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
-    const place = await this.access.group(chatId, actorId);
+    const place =
+      userId === actorId
+        ? await this.access.chat(chatId, actorId)
+        : await this.access.group(chatId, actorId);
     const target = userId === actorId ? place : await this.chats.access(chatId, userId);
     if (!target?.role) throw notFound('participant');
     if (userId !== actorId) {

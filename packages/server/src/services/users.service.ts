@@ -62,9 +62,11 @@ export class UsersService {
     return { ...toUser(account, online.has(account.id)), email: account.email };
   }
 
-  async get(userId: string, viewerId: string): Promise<User> {
+  /** A user as the viewer sees them; the viewer themself as `me` shows them, with their email. */
+  async get(userId: string, viewerId: string): Promise<User | Me> {
     const account = await this.users.findById(userId);
     if (!account) throw notFound('user');
+    if (userId === viewerId) return this.me(account);
     const [user] = await this.presentTo(viewerId, [account]);
     if (!user) throw notFound('user');
     return user;

@@ -171,7 +171,7 @@ describe('group management actions', () => {
   it('leaves with my own id, and the chat is let go', async () => {
     const { team, alice, actions, left, server } = group();
     server.route('DELETE', /\/participants\/[^/]+$/, () => ({ status: 204 }));
-    await actions.leaveGroup(team.id);
+    await actions.leaveChat(team.id);
     expect(server.calls[0]?.path).toBe(`/api/chats/${team.id}/participants/${alice.id}`);
     expect(left).toHaveBeenCalledWith(team.id);
   });
@@ -189,7 +189,7 @@ describe('group management actions', () => {
     await expect(actions.setRole(team.id, bob.id, 'admin')).rejects.toThrow(
       'Only the owner can change roles.',
     );
-    await expect(actions.leaveGroup(team.id)).rejects.toThrow('The server is busy or restarting');
+    await expect(actions.leaveChat(team.id)).rejects.toThrow('The server is busy or restarting');
     expect(left).not.toHaveBeenCalled();
     expect(chatChanged).not.toHaveBeenCalled();
   });

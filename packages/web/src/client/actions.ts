@@ -108,7 +108,7 @@ export class Actions {
     });
   }
 
-  /** Removes someone else from a group (to leave, `leaveGroup`). */
+  /** Removes someone else from a group (to leave, `leaveChat`). */
   removeParticipant(chatId: string, userId: string): Promise<void> {
     return this.run(async () => {
       await api.removeParticipant(this.session.token, chatId, userId);
@@ -124,8 +124,11 @@ export class Actions {
     });
   }
 
-  /** I leave a group; an owner hands it to the longest-standing admin, else member. */
-  leaveGroup(chatId: string): Promise<void> {
+  /**
+   * I leave a chat, a group or a direct one; a group's owner hands it to the longest-standing
+   * admin, else member.
+   */
+  leaveChat(chatId: string): Promise<void> {
     return this.run(async () => {
       await api.removeParticipant(this.session.token, chatId, this.session.store.getState().me.id);
       this.hooks.left(chatId);

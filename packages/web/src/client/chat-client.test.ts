@@ -162,7 +162,7 @@ describe('ChatClient', () => {
     const { alice, chat, server, socket, client, open } = setup();
     server.route('DELETE', /\/participants\/[^/]+$/, () => ({ status: 204 }));
     await open();
-    await client.leaveGroup(chat.id);
+    await client.leaveChat(chat.id);
     expect(server.called('DELETE', /\/participants\//)[0]?.path).toBe(
       `/api/chats/${chat.id}/participants/${alice.id}`,
     );

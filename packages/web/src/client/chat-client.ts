@@ -321,9 +321,9 @@ export class ChatClient {
     return this.actions.removeParticipant(chatId, userId);
   }
 
-  /** Leaves the group: it closes and leaves the chat list. */
-  leaveGroup(chatId: string): Promise<void> {
-    return this.actions.leaveGroup(chatId);
+  /** Leaves the chat (a group or a direct one): it closes and leaves the chat list. */
+  leaveChat(chatId: string): Promise<void> {
+    return this.actions.leaveChat(chatId);
   }
 
   // ---- blocking ----------------------------------------------------------------------------

@@ -161,9 +161,9 @@ export function ChatView(props: ChatViewProps) {
               Rename group
             </button>
           )}
-          {group && props.onLeave && (
+          {props.onLeave && (
             <button type="button" className="ghost small leave-button" onClick={props.onLeave}>
-              Leave group
+              {group ? 'Leave group' : 'Leave chat'}
             </button>
           )}
           {other &&

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { ActionError } from '../client/errors.js';
 import * as f from '../test/factories.js';
-import { LeaveGroupDialog, RenameGroupDialog } from './GroupDialogs.js';
+import { LeaveChatDialog, RenameGroupDialog } from './GroupDialogs.js';
 
 const alice = f.me({ username: 'alice', display_name: 'Alice' });
 const bob = f.user({ username: 'bob', display_name: 'Bob' });
@@ -100,7 +100,7 @@ function group(mine: Role, others: [typeof bob, Role][]): Chat {
 function leaveSetup(chat: Chat, leave = vi.fn<() => Promise<void>>(() => Promise.resolve())) {
   const onDone = vi.fn();
   render(
-    <LeaveGroupDialog
+    <LeaveChatDialog
       chat={chat}
       meId={alice.id}
       title="Team"
@@ -113,7 +113,7 @@ function leaveSetup(chat: Chat, leave = vi.fn<() => Promise<void>>(() => Promise
   return { leave, onDone, dialog };
 }
 
-describe('LeaveGroupDialog', () => {
+describe('LeaveChatDialog', () => {
   it('says what leaving does, and leaves on confirmation', async () => {
     const { leave, onDone, dialog } = leaveSetup(
       group('member', [
@@ -156,6 +156,18 @@ describe('LeaveGroupDialog', () => {
   it('tells a lone owner that nobody can open the group again', () => {
     const { dialog } = leaveSetup(group('owner', []));
     expect(dialog.textContent).toContain('You are the only one left in this group');
+  });
+
+  it('in a direct chat, says how it comes back and leaves it on confirmation', async () => {
+    const { leave, onDone, dialog } = leaveSetup(
+      f.chat([alice, bob], { type: 'direct', name: null }),
+    );
+    expect(dialog.textContent).toContain('Team sees a line saying you left.');
+    expect(dialog.textContent).toMatch(/Starting a chat with them again.*brings it back/);
+    expect(dialog.textContent).not.toMatch(/owner or admin/);
+    await userEvent.click(screen.getByRole('button', { name: 'Leave chat' }));
+    expect(leave).toHaveBeenCalledOnce();
+    expect(onDone).toHaveBeenCalledOnce();
   });
 
   it('says a failure in words and stays', async () => {

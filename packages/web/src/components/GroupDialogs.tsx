@@ -87,7 +87,7 @@ export function RenameGroupDialog({ chat, rename, onDone, onClose }: RenameGroup
   );
 }
 
-interface LeaveGroupDialogProps {
+interface LeaveChatDialogProps {
   chat: Chat;
   meId: string;
   title: string;
@@ -96,17 +96,21 @@ interface LeaveGroupDialogProps {
   onClose: () => void;
 }
 
-/** What leaving means, before it happens; an owner learns who the group passes to. */
-export function LeaveGroupDialog({
+/**
+ * What leaving means, before it happens: a group's owner learns who it passes to; in a direct
+ * chat, how to come back (opening it again, which brings the history back too).
+ */
+export function LeaveChatDialog({
   chat,
   meId,
   title,
   leave,
   onDone,
   onClose,
-}: LeaveGroupDialogProps) {
+}: LeaveChatDialogProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const group = chat.type === 'group';
   const owner = roleOf(chat, meId) === 'owner';
   const heir = owner ? heirOf(chat, meId) : undefined;
 
@@ -117,17 +121,26 @@ export function LeaveGroupDialog({
       await leave();
       onDone();
     } catch (err) {
-      setError(`Could not leave the group: ${errorText(err)}`);
+      setError(`Could not leave the ${group ? 'group' : 'chat'}: ${errorText(err)}`);
       setBusy(false);
     }
   }
 
   return (
     <Modal title={`Leave “${title}”?`} onClose={onClose}>
-      <p className="dialog-lead">
-        The group leaves your chat list and you stop receiving its messages. The others see a line
-        saying you left. To come back, an owner or admin has to add you again.
-      </p>
+      {group ? (
+        <p className="dialog-lead">
+          The group leaves your chat list and you stop receiving its messages. The others see a line
+          saying you left. To come back, an owner or admin has to add you again.
+        </p>
+      ) : (
+        <p className="dialog-lead">
+          The chat leaves your chat list and you stop receiving its messages.
+          {chat.participants.length > 1 && ` ${title} sees a line saying you left.`} Starting a chat
+          with them again, or their starting one with you, brings it back with its history. To keep
+          them from doing so, block them.
+        </p>
+      )}
       {owner && heir && (
         <p className="leave-owner">
           You own this group. When you leave, it passes to {nameWithHandle(heir)},{' '}
@@ -148,7 +161,7 @@ export function LeaveGroupDialog({
           Cancel
         </button>
         <button type="button" className="danger" disabled={busy} onClick={() => void confirm()}>
-          Leave group
+          {group ? 'Leave group' : 'Leave chat'}
         </button>
       </div>
     </Modal>

@@ -9,7 +9,7 @@ import { CallView } from './CallView.js';
 import { ChatList } from './ChatList.js';
 import { ChatView } from './ChatView.js';
 import { AddPeopleDialog, BlockDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
-import { LeaveGroupDialog, RenameGroupDialog } from './GroupDialogs.js';
+import { LeaveChatDialog, RenameGroupDialog } from './GroupDialogs.js';
 import { GroupMembersDialog } from './GroupMembers.js';
 import type { MessageActions } from './messageActions.js';
 import { ProfileDialog, type AccountActions } from './ProfileDialog.js';
@@ -34,7 +34,7 @@ type Dialog =
   | 'profile'
   | 'members'
   | 'rename-group'
-  | 'leave-group'
+  | 'leave-chat'
   | null;
 
 /** Dialogs about the open chat: they close with it (removed by someone, or left). */
@@ -43,7 +43,7 @@ const CHAT_DIALOGS: readonly Dialog[] = [
   'block',
   'members',
   'rename-group',
-  'leave-group',
+  'leave-chat',
 ];
 
 /** The signed-in app: one ChatClient for the session, the list beside the open chat. */
@@ -345,7 +345,7 @@ function Shell({
               onToggleMute={() => toggleMute(chat)}
               onMembers={() => setDialog('members')}
               onRename={() => setDialog('rename-group')}
-              onLeave={() => setDialog('leave-group')}
+              onLeave={() => setDialog('leave-chat')}
               onCall={
                 other &&
                 ((media) =>
@@ -451,12 +451,12 @@ function Shell({
           onClose={() => setDialog(null)}
         />
       )}
-      {dialog === 'leave-group' && chat && (
-        <LeaveGroupDialog
+      {dialog === 'leave-chat' && chat && (
+        <LeaveChatDialog
           chat={chat}
           meId={me.id}
           title={title}
-          leave={() => client.leaveGroup(chat.id)}
+          leave={() => client.leaveChat(chat.id)}
           onDone={() => {
             // Synchronously, so that the list is shown and no longer inert when it takes focus.
             flushSync(() => {
