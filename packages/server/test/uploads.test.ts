@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -160,6 +161,61 @@ async function filesOf(s: TestServer): Promise<string[]> {
   }
 }
 
+/** The ids of the attachment rows, finished or not, that these users uploaded. */
+async function rowsOf(s: TestServer, users: TestUser[]): Promise<string[]> {
+  const rows = await s.app.database.db
+    .selectFrom('attachments')
+    .select('id')
+    .where(
+      'uploader_id',
+      'in',
+      users.map((u) => u.user.id),
+    )
+    .execute();
+  return rows.map((r) => r.id).sort();
+}
+
+const BOUNDARY = 'parley-test-boundary';
+/**
+ * A multipart body written by hand, for what FormData will not send: a part header holding U+0000,
+ * a body cut short. `close: false` leaves the closing boundary out.
+ */
+function multipart(
+  parts: { name: string; value: string | Buffer; filename?: string; type?: string }[],
+  { close = true } = {},
+): Buffer {
+  const chunks = parts.flatMap((p) => [
+    Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${p.name}"` +
+        (p.filename === undefined ? '' : `; filename="${p.filename}"`) +
+        '\r\n' +
+        (p.type === undefined ? '' : `Content-Type: ${p.type}\r\n`) +
+        '\r\n',
+    ),
+    Buffer.from(p.value),
+    Buffer.from('\r\n'),
+  ]);
+  if (close) chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+async function postMultipart(
+  base: string,
+  user: TestUser,
+  body: Buffer,
+): Promise<{ status: number; code: string | undefined }> {
+  const res = await fetch(`${base}/api/uploads`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${user.token}`,
+      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+    },
+    body,
+  });
+  const json = (await res.json()) as Partial<ErrorResponse>;
+  return { status: res.status, code: json.error?.code };
+}
+
 /** A JPEG taken "with the phone on its side" (EXIF orientation 6) at a GPS position. */
 async function jpegWithGps(): Promise<Buffer> {
   const base = await sharp({
@@ -294,6 +350,50 @@ describe('upload errors over the socket', () => {
   });
 });
 
+describe('U+0000 in an upload', () => {
+  it('is refused with validation_failed in every text of upload:start and of the multipart POST, keeping nothing', async () => {
+    const [alice, bob] = await registerUsers(server.url, 2);
+    const chat = await createDirect(alice, bob);
+    const a = await connect(server.url, alice.token);
+    const file = { chatId: chat.id, name: 'notes.txt', size: 100, mime: 'text/plain' };
+    const before = await filesOf(server);
+    for (const bad of [
+      { mime: 'image/png\u0000' },
+      { mime: 'image/png;\u0000' },
+      { mime: 'text/plain; charset=utf-8\u0000' },
+      { name: 'notes\u0000.txt' },
+      { chatId: `${chat.id}\u0000` },
+    ]) {
+      expect(code(await start(a, { ...file, ...bad })), JSON.stringify(bad)).toBe(
+        'validation_failed',
+      );
+    }
+
+    const part = { name: 'file', filename: 'notes.txt', type: 'text/plain', value: 'hello' };
+    const chatIdPart = { name: 'chatId', value: chat.id };
+    for (const [what, parts] of [
+      ['content type', [chatIdPart, { ...part, type: 'text/plain\u0000' }]],
+      ['content type, file first', [{ ...part, type: 'text/plain\u0000' }, chatIdPart]],
+      ['file name', [chatIdPart, { ...part, filename: 'notes\u0000.txt' }]],
+      ['file name, file first', [{ ...part, filename: 'notes\u0000.txt' }, chatIdPart]],
+      ['chatId', [{ name: 'chatId', value: `${chat.id}\u0000` }, part]],
+      ['chatId, file first', [part, { name: 'chatId', value: `${chat.id}\u0000` }]],
+    ] as const) {
+      expect(await postMultipart(server.url, alice, multipart([...parts])), what).toEqual({
+        status: 400,
+        code: 'validation_failed',
+      });
+    }
+    expect(await rowsOf(server, [alice])).toEqual([]);
+    expect(await filesOf(server)).toEqual(before);
+    // The same body without the U+0000 is taken.
+    expect(await postMultipart(server.url, alice, multipart([chatIdPart, part]))).toEqual({
+      status: 201,
+      code: undefined,
+    });
+  });
+});
+
 describe('a 10 MB upload over the socket', () => {
   it('resumes after a reconnect from what the server received, and ends byte-identical', async () => {
     const [alice, bob] = await registerUsers(server.url, 2);
@@ -350,12 +450,6 @@ describe('POST /api/uploads', () => {
     const blob = new Blob([bytes]);
     const refused = async (u: TestUser, fields: [string, string | Blob, string?][]) =>
       (await uploadOverHttp(server.url, u, fields)).status;
-    expect(
-      await refused(alice, [
-        ['file', blob, 'x.bin'],
-        ['chatId', chat.id],
-      ]),
-    ).toBe(400);
     expect(
       await refused(alice, [
         ['chatId', 'nope'],
@@ -434,6 +528,153 @@ describe('POST /api/uploads', () => {
       expect(((await res.json()) as ErrorResponse).error.code).toBe('validation_failed');
     }
     expect(await filesOf(server)).toEqual(before);
+  });
+
+  it('takes the file before chatId too: the same attachment, the same refusals, nothing kept after one', async () => {
+    const [alice, bob, eve] = await registerUsers(server.url, 3);
+    const chat = await createDirect(alice, bob);
+    const before = await filesOf(server);
+    const bytes = randomBytes(300_000);
+    const pdf = new Blob([bytes], { type: 'application/pdf' });
+    const fileFirst = async (u: TestUser, chatId: string, file = pdf, name = 'report.pdf') => {
+      const res = await uploadOverHttp(server.url, u, [
+        ['file', file, name],
+        ['chatId', chatId],
+      ]);
+      return res.status === 201 ? res.body.attachment : [res.status, res.body.error?.code];
+    };
+
+    const attachment = (await fileFirst(alice, chat.id)) as Attachment;
+    expect(attachment).toMatchObject({
+      name: 'report.pdf',
+      size: bytes.length,
+      mime: 'application/pdf',
+      kind: 'file',
+      width: null,
+      height: null,
+      thumbnail_url: null,
+    });
+    expect(sha(await bytesOf(await get(attachment.url)))).toBe(sha(bytes));
+    // An image is still read from its bytes, and both can be sent.
+    const image = (await fileFirst(
+      alice,
+      chat.id,
+      new Blob([await png(40, 20)], { type: 'image/png' }),
+      'dot.png',
+    )) as Attachment;
+    expect(image).toMatchObject({ kind: 'image', mime: 'image/png', width: 40, height: 20 });
+    const s = await connect(server.url, alice.token);
+    ok(
+      await sendMessage(s, {
+        chatId: chat.id,
+        content: '',
+        attachmentIds: [attachment.id, image.id],
+      }),
+    );
+
+    // The chat is checked once chatId arrives, after the bytes: the same answers as before them.
+    expect(await fileFirst(alice, NOBODY)).toEqual([404, 'not_found']);
+    expect(await fileFirst(eve, chat.id)).toEqual([403, 'forbidden']);
+    expect(await fileFirst(alice, 'nope')).toEqual([400, 'validation_failed']);
+    // A malformed part answers before a chat of nothing, as the contract orders them.
+    expect(await fileFirst(alice, NOBODY, new Blob([]))).toEqual([400, 'validation_failed']);
+    expect(await fileFirst(alice, NOBODY, pdf, '\u202egnp.exe')).toEqual([
+      400,
+      'validation_failed',
+    ]);
+    const noChat = await uploadOverHttp(server.url, alice, [['file', pdf, 'report.pdf']]);
+    expect([noChat.status, noChat.body.error?.code]).toEqual([400, 'validation_failed']);
+
+    // Past the limit, the file first: 413 while it streams, and nothing is kept.
+    const [carol, dave] = await registerUsers(small.url, 2);
+    const smallChat = await createDirect(carol, dave);
+    const smallBefore = await filesOf(small);
+    const over = await uploadOverHttp(small.url, carol, [
+      ['file', new Blob([randomBytes(SMALL_MAX + 1)]), 'big.bin'],
+      ['chatId', smallChat.id],
+    ]);
+    expect([over.status, over.body.error?.code]).toEqual([413, 'payload_too_large']);
+    const atLimit = await uploadOverHttp(small.url, carol, [
+      ['file', new Blob([randomBytes(SMALL_MAX)]), 'fits.bin'],
+      ['chatId', smallChat.id],
+    ]);
+    expect(atLimit.status).toBe(201);
+    const fits = atLimit.body.attachment.id;
+    expect((await filesOf(small)).filter((f) => !smallBefore.includes(f))).toEqual([
+      `${fits.slice(0, 2)}/${fits}`,
+    ]);
+    expect(await rowsOf(small, [carol])).toEqual([fits]);
+
+    // Of every refusal, no file and no row: only the two attachments are there.
+    const keyOf = (a: Attachment) => `${a.id.slice(0, 2)}/${a.id}`;
+    expect((await filesOf(server)).filter((f) => !before.includes(f)).sort()).toEqual(
+      [keyOf(attachment), keyOf(image), `${keyOf(image)}.thumb`].sort(),
+    );
+    expect(await rowsOf(server, [alice, eve])).toEqual([attachment.id, image.id].sort());
+  });
+
+  it('deletes a file that waited for chatId when the body ends without it or the client goes', async () => {
+    const [alice] = await registerUsers(server.url, 1);
+    const before = await filesOf(server);
+    const file = { name: 'file', filename: 'a.bin', type: 'application/octet-stream' };
+
+    // The body ends inside the file (no boundary after it), or after it, before chatId's value.
+    const cut = multipart([{ ...file, value: randomBytes(50_000) }], { close: false });
+    expect(await postMultipart(server.url, alice, cut)).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
+    const halfChat = Buffer.concat([
+      multipart([{ ...file, value: randomBytes(50_000) }], { close: false }),
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="chatId"\r\n\r\n`),
+    ]);
+    expect(await postMultipart(server.url, alice, halfChat)).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
+    expect(await filesOf(server)).toEqual(before);
+
+    // The client goes while the file streams in, and once it is whole (waiting for chatId).
+    const content = randomBytes(200_000);
+    const nextPart = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="chatId"\r\n\r\n`;
+    for (const [sent, onDisk] of [
+      [multipart([{ ...file, value: content }], { close: false }), 1],
+      [
+        Buffer.concat([
+          multipart([{ ...file, value: content }], { close: false }),
+          Buffer.from(nextPart),
+        ]),
+        content.length,
+      ],
+    ] as const) {
+      const req = request(`${server.url}/api/uploads`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${alice.token}`,
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          'content-length': String(sent.length + 1000),
+        },
+      });
+      req.on('error', () => {});
+      req.write(sent);
+      await vi.waitFor(
+        async () => {
+          const held = (await filesOf(server)).filter((f) => !before.includes(f));
+          expect(held).toHaveLength(1);
+          const size = (await stat(path.join(server.config.uploadsDir, held[0] ?? ''))).size;
+          expect(size).toBeGreaterThanOrEqual(onDisk);
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      // Long enough for the part to end and the server to wait for the next one.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      req.destroy();
+      await vi.waitFor(async () => expect(await filesOf(server)).toEqual(before), {
+        timeout: 20_000,
+        interval: 50,
+      });
+    }
+    expect(await rowsOf(server, [alice])).toEqual([]);
   });
 
   it('counts uploads against the per-user rate limit', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Attachment } from '../models/message.js';
-import { fileName, id } from '../primitives.js';
+import { fileName, id, text } from '../primitives.js';
 
 /**
  * The largest chunk a client may send, and the one `upload:start` offers: 32 KiB of binary is
@@ -8,12 +8,16 @@ import { fileName, id } from '../primitives.js';
  */
 export const UPLOAD_CHUNK_MAX = 32 * 1024;
 
-/** A media type as `type/subtype`, parameters allowed; what a browser's `File.type` holds. */
-const mediaType = () =>
-  z
-    .string()
-    .max(255)
-    .regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/, 'must be a media type such as image/png');
+/**
+ * A media type as `type/subtype`, parameters allowed; what a browser's `File.type` holds, and what
+ * a multipart file part's Content-Type must be. `text`, as the parameters may hold anything else:
+ * U+0000 there would reach PostgreSQL.
+ */
+export const mediaType = () =>
+  text(1, 255).regex(
+    /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/,
+    'must be a media type such as image/png',
+  );
 
 export const UploadStartPayload = z.object({
   chatId: id(),

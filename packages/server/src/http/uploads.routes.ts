@@ -1,4 +1,4 @@
-import fastifyMultipart, { type Multipart } from '@fastify/multipart';
+import fastifyMultipart, { type Multipart, type MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -12,7 +12,7 @@ import {
 import { z } from 'zod';
 import { AppError, payloadTooLarge, validationFailed } from '../errors.js';
 import type { Services } from '../services/index.js';
-import type { Served } from '../services/uploads.service.js';
+import type { HeldFile, Served } from '../services/uploads.service.js';
 import type { Variant } from '../services/upload-links.js';
 import { currentUser, requireUser } from './auth-hook.js';
 import { errorResponses } from './schemas.js';
@@ -62,12 +62,15 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
       onRequest: requireUser(services.auth),
       schema: {
         summary:
-          'Upload a file: multipart/form-data with the field chatId, then the field file (streamed to storage; 413 past MAX_UPLOAD_BYTES)',
+          'Upload a file: multipart/form-data with the fields chatId and file, in either order (streamed to storage; 413 past MAX_UPLOAD_BYTES)',
         consumes: ['multipart/form-data'],
         // For the OpenAPI document only: the parts are read (and checked) as they stream.
         body: z.object({
           chatId: id(),
-          file: z.string().meta({ format: 'binary', description: 'the file, after chatId' }),
+          file: z.string().meta({
+            format: 'binary',
+            description: 'the file; best after chatId, so that a refused chat costs no upload',
+          }),
         }),
         response: { 201: UploadResponse, ...errorResponses },
       },
@@ -89,61 +92,63 @@ export const uploadRoutes: FastifyPluginAsyncZod<{
     },
   );
 
-  /** The multipart parts: chatId, then the file, streamed to the upload service. */
+  /**
+   * The multipart parts, in either order; the file streams to the upload service as it comes.
+   * chatId first: the chat is checked before the file's bytes are taken, so that a refusal costs
+   * no upload. The file first: it is held in the upload storage until chatId comes (the parser
+   * gives the next part only once the file is read), then attached or refused and deleted; a
+   * body that ends or breaks before chatId deletes it too.
+   */
   async function receive(request: FastifyRequest, reply: FastifyReply) {
     const userId = currentUser(request).id;
     let chatId: string | undefined;
-    // What the multipart parser throws, while it reads the parts or the file's bytes, says the
-    // body was malformed (no boundary, one too long, cut short before the closing one): those
-    // errors carry no code, unlike @fastify/multipart's limits (`FST_*`, http/errors.ts), so
-    // they are told apart from a failure of ours by where they come from. A file stream that
-    // broke fails the upload with whatever error the writer then meets (a premature close, say).
-    let brokenFile: Error | undefined;
-    const malformed = (err: unknown): unknown => {
-      if (err instanceof AppError || hasCode(err) || !(err instanceof Error)) return err;
-      return validationFailed(`malformed multipart body: ${err.message}`);
-    };
+    let held: HeldFile | undefined;
     let parts: AsyncIterator<Multipart>;
     try {
       parts = request.parts()[Symbol.asyncIterator]();
     } catch (err) {
       throw malformed(err);
     }
-    for (;;) {
-      let next: IteratorResult<Multipart>;
-      try {
-        next = await parts.next();
-      } catch (err) {
-        throw malformed(err);
+    try {
+      for (;;) {
+        let next: IteratorResult<Multipart>;
+        try {
+          next = await parts.next();
+        } catch (err) {
+          throw malformed(err);
+        }
+        if (next.done) break;
+        const part = next.value;
+        if (part.type === 'field') {
+          if (part.fieldname !== 'chatId') continue;
+          const parsed = id().safeParse(part.value);
+          if (!parsed.success) throw validationFailed('chatId: must be a UUID');
+          chatId = parsed.data;
+          if (!held) continue;
+          // uploadHeld owns the file from here: it deletes it if it refuses.
+          const file = held;
+          held = undefined;
+          return reply
+            .status(201)
+            .send({ attachment: await uploads.uploadHeld(userId, chatId, file) });
+        }
+        if (part.fieldname !== 'file') {
+          throw validationFailed(`unexpected file field ${part.fieldname}`);
+        }
+        const file = { filename: part.filename, mimetype: part.mimetype, stream: part.file };
+        if (chatId) {
+          const chat = chatId;
+          const attachment = await fromFile(part, () => uploads.upload(userId, chat, file));
+          return reply.status(201).send({ attachment });
+        }
+        held = await fromFile(part, () => uploads.hold(file));
       }
-      if (next.done) break;
-      const part = next.value;
-      if (part.type === 'field') {
-        if (part.fieldname !== 'chatId') continue;
-        const parsed = id().safeParse(part.value);
-        if (!parsed.success) throw validationFailed('chatId: must be a UUID');
-        chatId = parsed.data;
-        continue;
-      }
-      if (part.fieldname !== 'file')
-        throw validationFailed(`unexpected file field ${part.fieldname}`);
-      // The chat is checked before the bytes are taken: a refusal costs no upload.
-      if (!chatId) throw validationFailed('chatId must come before file');
-      part.file.once('error', (err) => (brokenFile ??= err));
-      try {
-        const attachment = await uploads.upload(userId, chatId, {
-          filename: part.filename,
-          mimetype: part.mimetype,
-          stream: part.file,
-        });
-        return reply.status(201).send({ attachment });
-      } catch (err) {
-        // Broken before this listened (the whole body had arrived), or while it wrote.
-        const broken = brokenFile ?? part.file.errored;
-        throw broken ? malformed(broken) : err;
-      }
+      throw validationFailed(
+        held ? 'chatId: required' : chatId ? 'file: required' : 'chatId and file are required',
+      );
+    } finally {
+      if (held) await uploads.release(held);
     }
-    throw validationFailed(chatId ? 'file: required' : 'chatId and file are required');
   }
 
   for (const [path, variant, summary] of [
@@ -289,6 +294,33 @@ function serve(
       .send(served.read(range));
   }
   return reply.header('content-length', served.size).send(served.read());
+}
+
+/**
+ * What the multipart parser throws, while it reads the parts or the file's bytes, says the body
+ * was malformed (no boundary, one too long, cut short before the closing one): those errors carry
+ * no code, unlike @fastify/multipart's limits (`FST_*`, http/errors.ts), so they are told apart
+ * from a failure of ours by where they come from.
+ */
+function malformed(err: unknown): unknown {
+  if (err instanceof AppError || hasCode(err) || !(err instanceof Error)) return err;
+  return validationFailed(`malformed multipart body: ${err.message}`);
+}
+
+/**
+ * `take` reading the file part's stream. A stream that broke fails it with whatever error the
+ * writer then meets (a premature close, say): the break is the answer, as a malformed body.
+ */
+async function fromFile<T>(part: MultipartFile, take: () => Promise<T>): Promise<T> {
+  let broken: Error | undefined;
+  part.file.once('error', (err) => (broken ??= err));
+  try {
+    return await take();
+  } catch (err) {
+    // Broken before this listened (the whole body had arrived), or while it wrote.
+    const cause = broken ?? part.file.errored;
+    throw cause ? malformed(cause) : err;
+  }
 }
 
 /** A Fastify or @fastify/multipart error (`FST_*`), mapped by code in http/errors.ts. */

@@ -55,15 +55,26 @@ const storageKeyOf = (id: string) => `${id.slice(0, 2)}/${id}`;
 export class AttachmentsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** Records an upload that begins; `size` is null when it is counted at the end (HTTP). */
-  async start(u: {
-    uploaderId: string;
-    chatId: string;
-    name: string;
-    size: number | null;
-    mime: string;
-  }): Promise<UploadRow> {
+  /**
+   * An id and its storage key, for bytes that arrive before the row can be written (a POST whose
+   * file comes before its chatId: a row needs its chat). `start` then records it.
+   */
+  reserve(): { id: string; storage_key: string } {
     const id = randomUUID();
+    return { id, storage_key: storageKeyOf(id) };
+  }
+
+  /** Records an upload that begins; `size` is null when it is counted at the end (HTTP). */
+  async start(
+    u: {
+      uploaderId: string;
+      chatId: string;
+      name: string;
+      size: number | null;
+      mime: string;
+    },
+    { id, storage_key } = this.reserve(),
+  ): Promise<UploadRow> {
     await this.db
       .insertInto('attachments')
       .values({
@@ -73,7 +84,7 @@ export class AttachmentsRepository {
         name: u.name,
         size: u.size,
         mime: u.mime,
-        storage_key: storageKeyOf(id),
+        storage_key,
       })
       .execute();
     return {
@@ -87,7 +98,7 @@ export class AttachmentsRepository {
       kind: null,
       width: null,
       height: null,
-      storage_key: storageKeyOf(id),
+      storage_key,
       thumbnail_key: null,
       completed_at: null,
       discarded_at: null,

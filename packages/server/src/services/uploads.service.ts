@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   fileName,
+  mediaType,
   UPLOAD_CHUNK_MAX,
   type Attachment,
   type UploadStartPayload,
@@ -43,10 +44,46 @@ export interface Served {
   read: (range?: { start: number; end: number }) => NodeJS.ReadableStream;
 }
 
+/** A file part of `POST /api/uploads`, its bytes still to be read. */
+export interface IncomingFile {
+  filename: string;
+  mimetype: string;
+  stream: NodeJS.ReadableStream;
+}
+
+/**
+ * A POST's file taken before its chat was named: whole in the storage's temporary object under a
+ * key of its own, with no row yet (a row needs its chat). `uploadHeld` makes it an attachment
+ * once the chat is known, or deletes it; `release` deletes it when no chat comes.
+ */
+export interface HeldFile {
+  readonly id: string;
+  readonly storageKey: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size: number;
+}
+
 /** The media type kept for a file: what the client said, unless it claimed an image it is not. */
 function fileMime(declared: string): string {
   const base = declared.split(';')[0]?.trim().toLowerCase() ?? '';
   return base === '' || base.startsWith('image/') ? 'application/octet-stream' : base;
+}
+
+/**
+ * The name and type a POST's file part declares, refused as upload:start's would be. Some clients
+ * send a path: the name is its last part.
+ */
+function declaredOf(file: IncomingFile): { name: string; mime: string } {
+  const name = fileName().safeParse(path.win32.basename(file.filename));
+  if (!name.success) {
+    throw validationFailed(`file: ${name.error.issues[0]?.message ?? 'bad file name'}`);
+  }
+  const mime = mediaType().safeParse(file.mimetype);
+  if (!mime.success) {
+    throw validationFailed(`file: Content-Type ${mime.error.issues[0]?.message ?? 'is malformed'}`);
+  }
+  return { name: name.data, mime: mime.data };
 }
 
 const receivedConflict = (received: number) =>
@@ -134,24 +171,15 @@ export class UploadsService {
    * `POST /api/uploads`: the file's bytes streamed to storage as they come (never held whole),
    * stopped past MAX_UPLOAD_BYTES with payload_too_large.
    */
-  async upload(
-    userId: string,
-    chatId: string,
-    file: { filename: string; mimetype: string; stream: NodeJS.ReadableStream },
-  ): Promise<Attachment> {
-    // Some clients send a path; the name is its last part.
-    const name = fileName().safeParse(path.win32.basename(file.filename));
-    if (!name.success) {
-      throw validationFailed(`file: ${name.error.issues[0]?.message ?? 'bad file name'}`);
-    }
+  async upload(userId: string, chatId: string, file: IncomingFile): Promise<Attachment> {
+    const declared = declaredOf(file);
     await this.access.participant(chatId, userId);
     await this.limiter.consume(userId);
     const row = await this.attachments.start({
       uploaderId: userId,
       chatId,
-      name: name.data,
+      ...declared,
       size: null,
-      mime: file.mimetype,
     });
     let size: number;
     try {
@@ -162,6 +190,53 @@ export class UploadsService {
       throw err;
     }
     return this.complete(row, size);
+  }
+
+  /**
+   * `POST /api/uploads` whose file comes before its chatId: the bytes stream to the storage's
+   * temporary object as `upload` writes them (the same limit, never held whole), under a key
+   * reserved for the row that `uploadHeld` writes once the chat is known. A malformed file
+   * (a bad name or type, no bytes) is refused here, before any chat: the contract's order.
+   * Refusals and broken bodies leave nothing; a process that dies while it holds a file leaves
+   * that temporary file with no row, where the sweep (which goes by rows) does not look.
+   */
+  async hold(file: IncomingFile): Promise<HeldFile> {
+    const declared = declaredOf(file);
+    const { id, storage_key: storageKey } = this.attachments.reserve();
+    // On failure (past the limit, a stream that broke) the write removes what it wrote.
+    const size = await this.storage.write(storageKey, file.stream, this.maxBytes);
+    const held = { id, storageKey, ...declared, size };
+    if (size === 0) {
+      await this.release(held);
+      throw validationFailed('file: the file is empty');
+    }
+    return held;
+  }
+
+  /**
+   * The held file as an attachment of the chat, by `upload`'s rules in `upload`'s order. Refused
+   * (or failing before its row is written), it is deleted; once the row is there, an attachment
+   * left unfinished is the sweep's, as any upload's.
+   */
+  async uploadHeld(userId: string, chatId: string, held: HeldFile): Promise<Attachment> {
+    let row: UploadRow;
+    try {
+      await this.access.participant(chatId, userId);
+      await this.limiter.consume(userId);
+      row = await this.attachments.start(
+        { uploaderId: userId, chatId, name: held.name, size: null, mime: held.mime },
+        { id: held.id, storage_key: held.storageKey },
+      );
+    } catch (err) {
+      await this.release(held);
+      throw err;
+    }
+    return this.complete(row, held.size);
+  }
+
+  /** A held file no chat came for (the body ended, or broke, without chatId): its bytes go. */
+  async release(held: HeldFile): Promise<void> {
+    await this.storage.delete([held.storageKey]);
   }
 
   /**
