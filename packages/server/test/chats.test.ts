@@ -557,7 +557,11 @@ describe('leaving a direct chat', () => {
     const [alice, bob] = await users(2);
     const chat = await createDirect(alice, bob);
     await alice.api.post(`/chats/${chat.id}/messages`, { content: 'hi' });
+    await bob.api.post(`/chats/${chat.id}/messages`, { content: 'before she left' });
     expect((await leave(alice, chat)).status).toBe(204);
+    const [line] = (
+      await bob.api.get<{ messages: Message[] }>(`/chats/${chat.id}/messages`)
+    ).body.messages.slice(-1);
     await bob.api.post(`/chats/${chat.id}/messages`, { content: 'come back' });
 
     const aliceSocket = await connect(server.url, alice.token);
@@ -570,7 +574,10 @@ describe('leaving a direct chat', () => {
     expect(ids(reopened.body)).toEqual([alice.user.id, bob.user.id].sort());
     const announced = await back;
     expect(announced.id).toBe(chat.id);
-    // Her mark is where she left: bob's message from meanwhile is unread.
+    // Her mark is at the line that says she left: what bob wrote after it is unread.
+    const mark = announced.participants.find((p) => p.id === alice.user.id);
+    expect(line?.content).toBe(`${alice.user.display_name} left`);
+    expect([mark?.last_read_seq, mark?.last_read_at]).toEqual([line?.seq, line?.created_at]);
     expect(announced.unread_count).toBe(1);
     expect(ids(await updated)).toEqual([alice.user.id, bob.user.id].sort());
 
@@ -580,6 +587,7 @@ describe('leaving a direct chat', () => {
     expect((await next).content).toBe('welcome back');
     expect(await contents(alice, chat)).toEqual([
       'hi',
+      'before she left',
       `${alice.user.display_name} left`,
       'come back',
       'welcome back',
@@ -599,9 +607,26 @@ describe('leaving a direct chat', () => {
     expect((await leave(alice, chat)).status).toBe(204);
     expect((await openDirect(bob, alice)).status).toBe(403);
     expect((await alice.api.get(`/chats/${chat.id}`)).status).toBe(403);
-    // She may come back herself.
+    // Nor can he write in it while she is away: the block holds in the chat, not in her seat.
+    const send = await bob.api.post<ErrorResponse>(`/chats/${chat.id}/messages`, {
+      content: 'you cannot hide',
+    });
+    expect([send.status, send.body.error.code]).toEqual([403, 'forbidden']);
+    // She may come back herself, to nothing new.
     const back = await openDirect(alice, bob);
     expect(back.status).toBe(200);
+    expect(ids(back.body)).toEqual([alice.user.id, bob.user.id].sort());
+    expect(back.body.unread_count).toBe(0);
+    expect(await contents(alice, chat)).toEqual([`${alice.user.display_name} left`]);
+  });
+
+  it('brings both back when both left and one opens it', async () => {
+    const [alice, bob] = await users(2);
+    const chat = await createDirect(alice, bob);
+    expect((await leave(alice, chat)).status).toBe(204);
+    expect((await leave(bob, chat)).status).toBe(204);
+    const back = await openDirect(bob, alice);
+    expect([back.status, back.body.id]).toEqual([200, chat.id]);
     expect(ids(back.body)).toEqual([alice.user.id, bob.user.id].sort());
   });
 });

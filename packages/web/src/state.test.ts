@@ -7,6 +7,7 @@ import {
   applyReactionEvent,
   applyRead,
   applyStatus,
+  chatTitle,
   emptyHistory,
   initialState,
   joinPages,
@@ -389,5 +390,22 @@ describe('message changes', () => {
     }
     const read = applyRead(next, { chatId: direct.id, userId: alice.id, messageId: 'x', seq: 4 });
     expect(read.chats[0]?.participants.find((p) => p.id === alice.id)?.unread_mentions).toBe(2);
+  });
+});
+
+describe('chatTitle', () => {
+  it('names a direct chat after the other person, and after who they were once they left', () => {
+    const me = f.user({ username: 'alice', display_name: 'Alice' });
+    const bob = f.user({ username: 'bob', display_name: 'Bob' });
+    const chat = f.chat([me, bob], { type: 'direct', name: null });
+    expect(chatTitle(chat, me.id)).toBe('Bob');
+    // Bob left: his line is the chat's last message.
+    const left = { ...f.message(chat, bob, 1, 'Bob left'), message_type: 'system' as const };
+    const alone = { ...chat, participants: chat.participants.slice(0, 1), last_message: left };
+    expect(chatTitle(alone, me.id)).toBe('Bob');
+    // Mine came after: the history at hand still tells.
+    const mine = f.message(chat, me, 2, 'still there?');
+    expect(chatTitle({ ...alone, last_message: mine }, me.id, [left, mine])).toBe('Bob');
+    expect(chatTitle({ ...alone, last_message: mine }, me.id)).toBe('Just you');
   });
 });

@@ -206,10 +206,33 @@ export const findChat = (state: State, chatId: string): Chat | undefined =>
 export const otherParticipant = (chat: Chat, meId: string): Participant | undefined =>
   chat.participants.find((p) => p.id !== meId);
 
-/** The group's name, or for a direct chat the other person's display name. */
-export function chatTitle(chat: Chat, meId: string): string {
+/**
+ * Who a direct chat was with once they left it (it has no other participant then): the sender of
+ * the newest message not mine among `messages` (oldest first) or else the chat's last message,
+ * often their own line saying they left.
+ */
+export function formerPartner(
+  chat: Chat,
+  meId: string,
+  messages: readonly Message[] = [],
+): Message['sender'] | undefined {
+  const theirs = (m: Message | null | undefined) =>
+    m && m.sender_id !== meId ? m.sender : undefined;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const sender = theirs(messages[i]);
+    if (sender) return sender;
+  }
+  return theirs(chat.last_message);
+}
+
+/**
+ * The group's name, or for a direct chat the other person's display name (also once they left
+ * it, as far as the messages at hand tell: `formerPartner`).
+ */
+export function chatTitle(chat: Chat, meId: string, messages?: readonly Message[]): string {
   if (chat.type === 'group') return chat.name ?? 'Unnamed group';
-  return otherParticipant(chat, meId)?.display_name ?? 'Just you';
+  const other = otherParticipant(chat, meId) ?? formerPartner(chat, meId, messages);
+  return other?.display_name ?? 'Just you';
 }
 
 /** A name with its handle: a display name can imitate someone, a username cannot. */

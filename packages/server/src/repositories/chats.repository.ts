@@ -275,6 +275,8 @@ export class ChatsRepository {
             role: 'member' as const,
             last_read_seq: sql<number>`(SELECT coalesce(max(seq), 0) FROM messages
               WHERE chat_id = ${chatId} AND sender_id = ${user_id})`,
+            last_read_at: sql<Date | null>`(SELECT created_at FROM messages
+              WHERE chat_id = ${chatId} AND sender_id = ${user_id} ORDER BY seq DESC LIMIT 1)`,
           })),
         )
         .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())

@@ -36,6 +36,15 @@ export class AccessPolicy {
     return place;
   }
 
+  /**
+   * Taking `userId` out of a chat: leaving, which anyone may do from any chat, a direct one too;
+   * or removing someone else, which is managing a group's members (a direct chat:
+   * `validation_failed`). The chat's place for the actor.
+   */
+  async remover(chatId: string, actorId: string, userId: string): Promise<ChatPlace> {
+    return userId === actorId ? this.chat(chatId, actorId) : this.group(chatId, actorId);
+  }
+
   /** Ringing someone: see asCaller. */
   async caller(chatId: string, userId: string): Promise<Membership> {
     return asCaller(await this.chat(chatId, userId));

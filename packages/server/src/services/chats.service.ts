@@ -146,7 +146,8 @@ export class ChatsService {
   }
 
   // Group management checks run in the contract's precedence: an unknown chat (404), a direct
-  // chat (400), an unknown target (404), then the caller's rights (403), then conflicts (409).
+  // chat (400; leaving is no management: AccessPolicy.remover), an unknown target (404), then the
+  // caller's rights (403), then conflicts (409).
 
   async addParticipant(chatId: string, actorId: string, userId: string): Promise<Chat> {
     const place = await this.access.group(chatId, actorId);
@@ -205,10 +206,7 @@ export class ChatsService {
    * leave any chat, a direct one too (opening it again brings them back: `create`).
    */
   async removeParticipant(chatId: string, actorId: string, userId: string): Promise<void> {
-    const place =
-      userId === actorId
-        ? await this.access.chat(chatId, actorId)
-        : await this.access.group(chatId, actorId);
+    const place = await this.access.remover(chatId, actorId, userId);
     const target = userId === actorId ? place : await this.chats.access(chatId, userId);
     if (!target?.role) throw notFound('participant');
     if (userId !== actorId) {

@@ -68,7 +68,7 @@ function memberLine(chat: Chat, meId: string): string {
 /** One open chat: who it is with, its messages, who is typing, and the composer. */
 export function ChatView(props: ChatViewProps) {
   const { chat, meId, now } = props;
-  const title = chatTitle(chat, meId);
+  const title = chatTitle(chat, meId, props.messages);
   const other = chat.type === 'direct' ? otherParticipant(chat, meId) : undefined;
   const [replyingTo, setReplyTo] = useState<Message | null>(null);
   // The held copy, kept current: an edit or delete of it shows in the reply bar too.
@@ -121,8 +121,12 @@ export function ChatView(props: ChatViewProps) {
                 </span>
               )}
             </p>
-          ) : (
+          ) : group ? (
             <p className="chat-header-sub">{memberLine(chat, meId)}</p>
+          ) : (
+            <p className="chat-header-sub">
+              They left this chat; starting a chat with them again brings them back
+            </p>
           )}
         </div>
         <div className="chat-header-actions">

@@ -170,6 +170,13 @@ describe('LeaveChatDialog', () => {
     expect(onDone).toHaveBeenCalledOnce();
   });
 
+  it('in a direct chat the other person left, says nothing of a line for them', () => {
+    const alone = f.chat([alice, bob], { type: 'direct', name: null });
+    const { dialog } = leaveSetup({ ...alone, participants: alone.participants.slice(0, 1) });
+    expect(dialog.textContent).not.toMatch(/sees a line/);
+    expect(dialog.textContent).toMatch(/brings it back with its history/);
+  });
+
   it('says a failure in words and stays', async () => {
     const leave = vi
       .fn<() => Promise<void>>()
