@@ -98,6 +98,26 @@ function postgresCpu(): number {
   }
   return total;
 }
+/**
+ * The machine's CPU time so far, and the part of it the hypervisor gave to others ("steal",
+ * /proc/stat): on a virtual machine a step with steal ran on less than two cores, and its
+ * figures (the relay's as well as Parley's) do not compare with a step without.
+ */
+function machineTicks(): { total: number; steal: number } {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+    // user nice system idle iowait irq softirq steal (guest time is inside user already)
+    const ticks = cpu.slice(0, 8).map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
+  } catch {
+    return { total: 0, steal: 0 };
+  }
+}
+const stealPercent = (from: ReturnType<typeof machineTicks>) => {
+  const to = machineTicks();
+  const total = to.total - from.total;
+  return total > 0 ? Number((((to.steal - from.steal) / total) * 100).toFixed(1)) : 0;
+};
 const MiB = 1024 * 1024;
 
 function rssMiB(pid: number): number {
@@ -306,6 +326,8 @@ interface StepResult {
     errors: number;
     ack_ms: { p50: number | null; p99: number | null; max: number | null };
   };
+  /** The machine's CPU time the hypervisor took during the step's sends (machineTicks). */
+  steal_percent: number;
   cpu_s_per_1000_sends: { server: number; postgres: number | null; load_generator: number };
   server_rss_mib: number;
   clean: boolean;
@@ -323,9 +345,11 @@ async function runStep(
 ): Promise<StepResult> {
   const stepId = ++stepIds;
   const cpu0 = { server: cpuOf(server.pid), pg: withPostgres ? postgresCpu() : 0, self: selfCpu() };
+  const machine0 = machineTicks();
   const startAt = performance.timeOrigin + performance.now() + 200;
   clients.tell({ type: 'step', stepId, perSecond: rate / workerCount, startAt, durationMs });
   await sleep(durationMs + 200);
+  const steal = stealPercent(machine0);
   // Drain: until deliveries stop coming (or 15 s), so that late is told from lost.
   let last = -1;
   for (let quiet = 0, waited = 0; quiet < 4 && waited < 15_000; waited += 250) {
@@ -414,6 +438,7 @@ async function runStep(
         ack_ms: { p50: pct(readMs, 50), p99: readP99, max: pct(readMs, 100) },
       },
     }),
+    steal_percent: steal,
     cpu_s_per_1000_sends: {
       server: per1000(cpu1.server - cpu0.server),
       postgres: withPostgres ? per1000(cpu1.pg - cpu0.pg) : null,
@@ -465,7 +490,7 @@ async function ladder(
           (step.reads
             ? ` reads ${step.reads.per_s}/s p99 ${step.reads.ack_ms.p99} ms (${step.reads.errors} refused),`
             : '') +
-          ` cpu/1000 ${step.cpu_s_per_1000_sends.server}s${step.saturated ? '  SATURATED' : step.clean ? '' : '  not clean'}`,
+          ` cpu/1000 ${step.cpu_s_per_1000_sends.server}s, steal ${step.steal_percent} %${step.saturated ? '  SATURATED' : step.clean ? '' : '  not clean'}`,
       );
       if (step.saturated) break;
       await sleep(1000);
