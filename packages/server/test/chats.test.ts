@@ -326,6 +326,36 @@ describe('RATE_LIMIT_CHATS', () => {
       201,
     );
   });
+
+  it('spends of the allowance to bring back someone who left a direct chat, not to come back', async () => {
+    const [alice, bob] = (await Promise.all(
+      Array.from({ length: 2 }, () => registerUser(limited.url)),
+    )) as [TestUser, TestUser];
+    const chat = await alice.api.post<Chat>('/chats', { type: 'direct', userId: bob.user.id });
+    const leave = (user: TestUser) =>
+      user.api.delete(`/chats/${chat.body.id}/participants/${user.user.id}`);
+    // Alice coming back herself, as often as she likes: nothing spent.
+    for (let i = 0; i < 3; i++) {
+      expect((await leave(alice)).status).toBe(204);
+      expect((await alice.api.post('/chats', { type: 'direct', userId: bob.user.id })).status).toBe(
+        200,
+      );
+    }
+    // Pulling Bob back: two more (three in all with the creation), then refused.
+    for (let i = 0; i < 2; i++) {
+      expect((await leave(bob)).status).toBe(204);
+      expect((await alice.api.post('/chats', { type: 'direct', userId: bob.user.id })).status).toBe(
+        200,
+      );
+    }
+    expect((await leave(bob)).status).toBe(204);
+    const refused = await alice.api.post<ErrorResponse>('/chats', {
+      type: 'direct',
+      userId: bob.user.id,
+    });
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    expect((await bob.api.get(`/chats/${chat.body.id}`)).status).toBe(403);
+  });
 });
 
 describe('managing a group', () => {

@@ -127,6 +127,10 @@ export class ChatsService {
       const found = await this.chats.findOrCreateDirect(creatorId, userId);
       if (found.created) return { chatId: found.id, created: true, added: [creatorId, userId] };
       chatId = found.id;
+    } else if (!(await this.chats.access(chatId, userId))?.role) {
+      // Bringing back someone who left is, for them, a chat arriving (`chat:new`): it spends of
+      // the allowance as a creation does, so that nobody can pull them back without end.
+      await this.createLimiter.consume(creatorId);
     }
     const added = await this.chats.rejoinDirect(chatId, [creatorId, userId]);
     return { chatId, created: false, added };
