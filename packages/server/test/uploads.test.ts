@@ -431,20 +431,23 @@ describe('a 10 MB upload over the socket', () => {
 });
 
 describe('POST /api/uploads', () => {
+  /** The attachment a PDF named report.pdf of `size` bytes becomes: a file, no thumbnail. */
+  const reportPdf = (size: number) => ({
+    name: 'report.pdf',
+    size,
+    mime: 'application/pdf',
+    kind: 'file',
+    width: null,
+    height: null,
+    thumbnail_url: null,
+  });
+
   it('streams a file in, checks the chat first, and stops past MAX_UPLOAD_BYTES with 413', async () => {
     const [alice, bob, eve] = await registerUsers(server.url, 3);
     const chat = await createDirect(alice, bob);
     const bytes = randomBytes(300_000);
     const attachment = await httpUpload(alice, chat.id, bytes, 'report.pdf', 'application/pdf');
-    expect(attachment).toMatchObject({
-      name: 'report.pdf',
-      size: bytes.length,
-      mime: 'application/pdf',
-      kind: 'file',
-      width: null,
-      height: null,
-      thumbnail_url: null,
-    });
+    expect(attachment).toMatchObject(reportPdf(bytes.length));
     expect(sha(await bytesOf(await get(attachment.url)))).toBe(sha(bytes));
 
     const blob = new Blob([bytes]);
@@ -545,15 +548,7 @@ describe('POST /api/uploads', () => {
     };
 
     const attachment = (await fileFirst(alice, chat.id)) as Attachment;
-    expect(attachment).toMatchObject({
-      name: 'report.pdf',
-      size: bytes.length,
-      mime: 'application/pdf',
-      kind: 'file',
-      width: null,
-      height: null,
-      thumbnail_url: null,
-    });
+    expect(attachment).toMatchObject(reportPdf(bytes.length));
     expect(sha(await bytesOf(await get(attachment.url)))).toBe(sha(bytes));
     // An image is still read from its bytes, and both can be sent.
     const image = (await fileFirst(
