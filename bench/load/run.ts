@@ -648,6 +648,12 @@ async function startup(target: Exclude<Target, 'relay'>, runs = 5) {
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 
+/** A git command's output in the repository, trimmed; null outside a git checkout. */
+function gitOutput(args: string[]): string | null {
+  const run = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : null;
+}
+
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const jsonFile = path.join(args.out, `load-${stamp}.json`);
 // Made first: the idle scenario's heap snapshots are written there before any JSON.
@@ -655,6 +661,9 @@ mkdirSync(args.out, { recursive: true });
 const result: Record<string, unknown> = {
   when: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  // What was measured: the commit, and whether the tree held changes beside it.
+  commit: gitOutput(['rev-parse', 'HEAD']),
+  uncommitted_changes: gitOutput(['status', '--porcelain', '--untracked-files=no']) !== '',
   step_seconds: stepSeconds,
   targets,
 };

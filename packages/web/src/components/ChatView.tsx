@@ -124,9 +124,7 @@ export function ChatView(props: ChatViewProps) {
           ) : group ? (
             <p className="chat-header-sub">{memberLine(chat, meId)}</p>
           ) : (
-            <p className="chat-header-sub">
-              They left this chat; starting a chat with them again brings them back
-            </p>
+            <p className="chat-header-sub">They left this chat</p>
           )}
         </div>
         <div className="chat-header-actions">
