@@ -4,17 +4,17 @@ import type { Account } from '../services/models.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 
 /**
- * SQL, true when the other person of the direct chat `chat` blocked `user`: the user is then
- * silenced there (may not send, and what they do is not announced to the blocker). The other
- * person is read from the chat's `direct_key`, not from its participants, so that a blocker who
- * left the chat keeps the blocked one silent in it until they come back. Each of `user` and
- * `chat` is a value or a column (`sql.ref`), so that every statement asks it the same way; a
- * group has no `direct_key`, and nobody is silenced there.
+ * SQL, true when the other person of a direct chat blocked `user`: the user is then silenced there
+ * (may not send, and what they do is not announced to the blocker). `directKey` is the chat's
+ * `direct_key` (its two people's ids), which every caller has in hand: the other person is read
+ * from it, not from the participants, so that a blocker who left the chat keeps the blocked one
+ * silent in it until they come back. A group's key is null, and nobody is silenced there. Each
+ * of `user` and `directKey` is a value or a column (`sql.ref`), so that every statement asks it
+ * the same way.
  */
-export const blockedInChat = (user: unknown, chat: unknown): RawBuilder<boolean> => sql<boolean>`
-  EXISTS (SELECT 1 FROM chats d JOIN user_blocks b
-      ON b.blocker_id IN (split_part(d.direct_key, ':', 1)::uuid, split_part(d.direct_key, ':', 2)::uuid)
-    WHERE d.id = ${chat} AND d.direct_key IS NOT NULL AND b.blocked_id = ${user})`;
+export const blockedInDirectChat = (user: unknown, directKey: unknown): RawBuilder<boolean> =>
+  sql<boolean>`EXISTS (SELECT 1 FROM user_blocks b WHERE b.blocked_id = ${user}
+    AND b.blocker_id IN (split_part(${directKey}, ':', 1)::uuid, split_part(${directKey}, ':', 2)::uuid))`;
 
 /** Who blocked whom: `user_blocks`, one row per (blocker, blocked). */
 export class BlocksRepository {

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Message, Role } from '@parley/protocol';
 import type { ChatRow, DB } from '../db/schema.js';
 import type { ChatParticipant, ChatRecord } from '../services/models.js';
-import { blockedInChat } from './blocks.repository.js';
+import { blockedInDirectChat } from './blocks.repository.js';
 import { ACCOUNT_COLUMNS_U, toAccount } from './mappers.js';
 import { insertSystemMessage, type SystemNote } from './messages.repository.js';
 
@@ -35,7 +35,7 @@ export class ChatsRepository {
       )
       .select(['c.type', 'p.role'])
       .select(
-        sql<boolean>`c.direct_key IS NOT NULL AND ${blockedInChat(userId, sql.ref('c.id'))}`.as(
+        sql<boolean>`c.direct_key IS NOT NULL AND ${blockedInDirectChat(userId, sql.ref('c.direct_key'))}`.as(
           'silenced',
         ),
       )

@@ -10,7 +10,7 @@ import type { DB } from '../db/schema.js';
 import { executePrepared } from '../db/prepared.js';
 import { underChatLock, type ChangeResult } from './chat-lock.js';
 import { attachmentJson, ATTACHMENTS, type Discarded } from './attachments.repository.js';
-import { blockedInChat } from './blocks.repository.js';
+import { blockedInDirectChat } from './blocks.repository.js';
 import {
   toMessage,
   type AttachmentLinker,
@@ -325,7 +325,7 @@ export class MessagesRepository {
         WHERE EXISTS (SELECT 1 FROM chat_participants
             WHERE chat_id = i.chat_id AND user_id = i.sender_id)
           AND (l.direct_key IS NULL
-            OR NOT ${blockedInChat(sql.ref('i.sender_id'), sql.ref('i.chat_id'))})
+            OR NOT ${blockedInDirectChat(sql.ref('i.sender_id'), sql.ref('l.direct_key'))})
           AND (i.client_message_id IS NULL OR (
             NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = i.chat_id
               AND m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id
@@ -434,7 +434,7 @@ export class MessagesRepository {
           updated_at = GREATEST(updated_at, clock_timestamp())
         WHERE id = ${m.chatId}
           AND EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = ${m.chatId} AND user_id = ${m.sender.id})
-          AND (direct_key IS NULL OR NOT ${blockedInChat(m.sender.id, m.chatId)})
+          AND (direct_key IS NULL OR NOT ${blockedInDirectChat(m.sender.id, sql.ref('chats.direct_key'))})
           ${replyCheck}
           ${lockedCheck}
         RETURNING last_seq, version, updated_at
@@ -747,7 +747,7 @@ export class MessagesRepository {
       sql<ReadMark>`
         WITH place AS (
           SELECT p.role,
-            c.direct_key IS NOT NULL AND ${blockedInChat(userId, sql.ref('c.id'))} AS silenced
+            c.direct_key IS NOT NULL AND ${blockedInDirectChat(userId, sql.ref('c.direct_key'))} AS silenced
           FROM chats c
           LEFT JOIN chat_participants p ON p.chat_id = c.id AND p.user_id = ${userId}
           WHERE c.id = ${chatId}
@@ -798,7 +798,7 @@ export class MessagesRepository {
             WITH ORDINALITY AS t(chat_id, user_id, message_id, ord)
         ), found AS (
           SELECT i.*, c.id IS NOT NULL AS chat, p.role, p.last_read_seq, m.seq,
-            c.direct_key IS NOT NULL AND ${blockedInChat(sql.ref('i.user_id'), sql.ref('c.id'))}
+            c.direct_key IS NOT NULL AND ${blockedInDirectChat(sql.ref('i.user_id'), sql.ref('c.direct_key'))}
               AS silenced
           FROM items i
           LEFT JOIN LATERAL (SELECT id, direct_key FROM chats WHERE id = i.chat_id OFFSET 0) c
